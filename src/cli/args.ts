@@ -1,0 +1,79 @@
+import { parseArgs } from "node:util";
+import { ProvisionError } from "../errors.js";
+
+export const COMMANDS = ["apply", "plan", "status", "exec", "serve", "init", "inspect", "help"] as const;
+export type CommandName = (typeof COMMANDS)[number];
+
+export interface CliOptions {
+  command: CommandName;
+  file: string;
+  json: boolean;
+  dryRun: boolean;
+  now: Date | null;
+  rotateCaKeys: string[];
+  prune: boolean;
+  within: string | null;
+  help: boolean;
+  version: boolean;
+  dir: string | null;
+  positionals: string[];
+  /** Everything after `--` (for exec). */
+  rest: string[];
+}
+
+/** Parses argv (without node and the script). Unknown options are errors, as in every strict CLI. */
+export function parseCliArgs(argv: readonly string[]): CliOptions {
+  const dashDash = argv.indexOf("--");
+  const own = dashDash === -1 ? [...argv] : argv.slice(0, dashDash);
+  const rest = dashDash === -1 ? [] : argv.slice(dashDash + 1);
+  let parsed;
+  try {
+    parsed = parseArgs({
+      args: own,
+      allowPositionals: true,
+      strict: true,
+      options: {
+        file: { type: "string", short: "f" },
+        json: { type: "boolean" },
+        "dry-run": { type: "boolean" },
+        now: { type: "string" },
+        "rotate-ca-key": { type: "string", multiple: true },
+        prune: { type: "boolean" },
+        within: { type: "string" },
+        dir: { type: "string" },
+        help: { type: "boolean", short: "h" },
+        version: { type: "boolean", short: "V" },
+      },
+    });
+  } catch (error) {
+    throw new ProvisionError("usage", (error as Error).message.split("\n")[0]!, { hint: "run provision --help for the options" });
+  }
+  const { values, positionals } = parsed;
+  let command: CommandName = "apply";
+  if (positionals.length && (COMMANDS as readonly string[]).includes(positionals[0]!)) command = positionals.shift() as CommandName;
+  else if (positionals.length) {
+    throw new ProvisionError("usage", `unknown command "${positionals[0]}"`, { hint: `commands: ${COMMANDS.join(", ")}` });
+  }
+  let now: Date | null = null;
+  if (values.now !== undefined) {
+    now = new Date(values.now);
+    if (Number.isNaN(now.getTime())) {
+      throw new ProvisionError("usage", `--now ${values.now}: not an ISO-8601 time`, { hint: "use a time such as 2027-03-01T09:00:00Z" });
+    }
+  }
+  return {
+    command,
+    file: values.file ?? "pki.yaml",
+    json: values.json ?? false,
+    dryRun: values["dry-run"] ?? false,
+    now,
+    rotateCaKeys: values["rotate-ca-key"] ?? [],
+    prune: values.prune ?? false,
+    within: values.within ?? null,
+    help: values.help ?? false,
+    version: values.version ?? false,
+    dir: values.dir ?? null,
+    positionals,
+    rest,
+  };
+}

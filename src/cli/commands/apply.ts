@@ -1,0 +1,50 @@
+import path from "node:path";
+import { applyPlan } from "../../apply/apply.js";
+import { formatPlan, summarize } from "../../plan/format.js";
+import { hasChanges } from "../../plan/types.js";
+import { ensureDir } from "../../store/atomic-write.js";
+import { lockPath, MODES } from "../../store/layout.js";
+import { acquireLock } from "../../store/lock.js";
+import { renderLaunchFiles } from "../../render/launch.js";
+import { loadConfig } from "../../config/load.js";
+import type { CliOptions } from "../args.js";
+import { EXIT, type Io } from "../io.js";
+import { loadAndPlan, printWarnings } from "./prepare.js";
+
+/** `provision` / `provision apply`: plan, then write what the plan says (nothing when --dry-run). */
+export async function runApply(options: CliOptions, io: Io): Promise<number> {
+  if (options.dryRun) return printOnly(options, io);
+  // Validate before taking the lock: bad input must not even create the output folder.
+  const { config } = await loadConfig(options.file, { cwd: io.cwd });
+  await ensureDir(config.outputDir, MODES.publicDir);
+  const lock = await acquireLock(lockPath(config.outputDir));
+  try {
+    const prepared = await loadAndPlan(options, io);
+    const { plan, observed, deps, warnings } = prepared;
+    printWarnings(warnings, io);
+    if (options.now && hasChanges(plan)) io.stderr(`note: issuing as of --now ${plan.now}; new certificates are not valid before ${new Date(Date.parse(plan.now) - 300_000).toISOString()}\n`);
+    const result = await applyPlan(prepared.config, plan, observed, deps, renderLaunchFiles(prepared.config));
+    if (options.json) {
+      io.stdout(`${JSON.stringify({ ...plan, written: result.written, deleted: result.deleted }, null, 2)}\n`);
+    } else {
+      io.stdout(`${formatPlan(plan, prepared.config.outputDir)}\n`);
+      const where = path.relative(io.cwd, prepared.config.outputDir) || ".";
+      io.stdout(
+        result.written.length || result.deleted.length
+          ? `done: ${summarize(plan)}; ${result.written.length} file(s) written in ${where}\n`
+          : `nothing to do: everything in ${where} is up to date\n`,
+      );
+    }
+    return EXIT.ok;
+  } finally {
+    await lock.release();
+  }
+}
+
+async function printOnly(options: CliOptions, io: Io): Promise<number> {
+  const { plan, config, warnings } = await loadAndPlan(options, io);
+  printWarnings(warnings, io);
+  if (options.json) io.stdout(`${JSON.stringify(plan, null, 2)}\n`);
+  else io.stdout(`${formatPlan(plan, config.outputDir)}\n(dry run: nothing written)\n`);
+  return EXIT.ok;
+}

@@ -1,0 +1,31 @@
+import { loadConfig } from "../../config/load.js";
+import type { Config } from "../../config/types.js";
+import { realDeps, type Deps } from "../../deps.js";
+import { formatDiagnostic, type Diagnostic } from "../../errors.js";
+import { buildPlan } from "../../plan/build.js";
+import type { Plan } from "../../plan/types.js";
+import { readObservedState, type ObservedState } from "../../store/read-state.js";
+import type { CliOptions } from "../args.js";
+import type { Io } from "../io.js";
+
+export interface Prepared {
+  config: Config;
+  observed: ObservedState;
+  plan: Plan;
+  warnings: Diagnostic[];
+  deps: Deps;
+}
+
+/** load → validate → read disk → plan: the part every command shares. */
+export async function loadAndPlan(options: CliOptions, io: Io): Promise<Prepared> {
+  const deps = realDeps({ env: io.env, ...io.deps });
+  const { config, warnings } = await loadConfig(options.file, { cwd: io.cwd });
+  const observed = await readObservedState(config, deps.env);
+  const now = options.now ?? deps.now();
+  const plan = buildPlan(config, observed, now, { rotateCaKeys: new Set(options.rotateCaKeys), prune: options.prune });
+  return { config, observed, plan, warnings, deps };
+}
+
+export function printWarnings(warnings: Diagnostic[], io: Io): void {
+  for (const w of warnings) io.stderr(`${formatDiagnostic(w)}\n`);
+}

@@ -1,0 +1,44 @@
+import { isNode, type Document, type LineCounter } from "yaml";
+import type { SourceLocation } from "../errors.js";
+import { formatPath } from "../errors.js";
+import type { YamlPath } from "./types.js";
+
+export type Locate = (path: YamlPath, options?: { key?: boolean }) => SourceLocation;
+
+/**
+ * Maps a YAML path to line:col in the file. A path that does not exist (a missing key) falls back to the
+ * nearest ancestor that does, so the message points at the map the key is missing from.
+ */
+export function makeLocator(file: string, doc: Document, lineCounter: LineCounter): Locate {
+  return (path, options = {}) => {
+    for (let depth = path.length; depth >= 0; depth--) {
+      const prefix = path.slice(0, depth);
+      const node = depth === 0 ? doc.contents : doc.getIn(prefix, true);
+      let range = isNode(node) ? node.range : undefined;
+      if (options.key && depth === path.length && depth > 0) {
+        const keyRange = keyNodeRange(doc, prefix);
+        if (keyRange) range = keyRange;
+      }
+      if (range) {
+        const { line, col } = lineCounter.linePos(range[0]);
+        return { file, line, col, path: formatPath(path) };
+      }
+    }
+    return { file, path: formatPath(path) };
+  };
+}
+
+function keyNodeRange(doc: Document, path: YamlPath): [number, number, number] | undefined {
+  const parent = path.length === 1 ? doc.contents : doc.getIn(path.slice(0, -1), true);
+  const last = path[path.length - 1];
+  if (!parent || typeof parent !== "object" || !("items" in parent) || !Array.isArray(parent.items)) return undefined;
+  for (const item of parent.items as unknown[]) {
+    if (item && typeof item === "object" && "key" in item) {
+      const key = (item as { key: unknown }).key;
+      if (isNode(key) && "value" in key && String((key as { value: unknown }).value) === String(last)) {
+        return key.range ?? undefined;
+      }
+    }
+  }
+  return undefined;
+}

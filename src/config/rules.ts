@@ -1,0 +1,165 @@
+import type { Diagnostic } from "../errors.js";
+import { formatDuration, renewalWindowSeconds } from "./duration.js";
+import type { Locate } from "./locate.js";
+import type { IdentitySpec } from "./types.js";
+
+export interface RuleContext {
+  identities: IdentitySpec[];
+  byName: Map<string, IdentitySpec>;
+  locate: Locate;
+  report: (path: readonly (string | number)[], message: string, options?: { key?: boolean }) => void;
+}
+
+type Rule = (ctx: RuleContext) => void;
+
+const SAFE_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
+
+/** Names become folder names: no separators, no dot files, no `..`, at most 64 characters. */
+const safeNames: Rule = ({ identities, report }) => {
+  for (const id of identities) {
+    if (!SAFE_NAME.test(id.name) || id.name.includes("..")) {
+      const why = id.name.length > 64 ? "longer than 64 characters" : "use letters, digits, '.', '_' and '-', starting with a letter or digit";
+      report(id.yamlPath, `name ${JSON.stringify(id.name)} cannot be used as a folder name: ${why}`, { key: true });
+    }
+  }
+};
+
+/** Names must be unique across cas, servers and clients, ignoring case (they collide on case-insensitive disks). */
+const uniqueNames: Rule = ({ identities, report }) => {
+  const seen = new Map<string, IdentitySpec>();
+  for (const id of identities) {
+    const folded = id.name.toLowerCase();
+    const first = seen.get(folded);
+    if (first) {
+      report(id.yamlPath, `name "${id.name}" is already used by ${first.yamlPath.join(".")}; names must be unique, ignoring case`, { key: true });
+    } else seen.set(folded, id);
+  }
+};
+
+const issuersExist: Rule = ({ identities, byName, report }) => {
+  for (const id of identities) {
+    if (id.issuer === null) continue;
+    const issuer = byName.get(id.issuer);
+    if (!issuer) {
+      const cas = identities.filter((c) => c.kind === "ca").map((c) => c.name);
+      report([...id.yamlPath, "issuer"], `unknown issuer "${id.issuer}"; defined CAs: ${cas.join(", ") || "none"}`);
+    } else if (issuer.kind !== "ca") {
+      report([...id.yamlPath, "issuer"], `issuer "${id.issuer}" is a ${issuer.kind}, not a CA`);
+    }
+  }
+};
+
+const noIssuerCycles: Rule = ({ identities, byName, report }) => {
+  for (const id of identities.filter((i) => i.kind === "ca")) {
+    const seen = [id.name];
+    let current = id.issuer === null ? undefined : byName.get(id.issuer);
+    while (current && current.kind === "ca") {
+      if (current.name === id.name) {
+        report([...id.yamlPath, "issuer"], `issuer cycle: ${[...seen, id.name].join(" → ")}`);
+        break;
+      }
+      if (seen.includes(current.name)) break;
+      seen.push(current.name);
+      current = current.issuer === null ? undefined : byName.get(current.issuer);
+    }
+  }
+};
+
+const leavesOutlivedByIssuer: Rule = ({ identities, byName, report }) => {
+  for (const id of identities) {
+    const issuer = id.issuer === null ? undefined : byName.get(id.issuer);
+    if (!issuer || issuer.kind !== "ca") continue;
+    if (id.validitySeconds > issuer.validitySeconds) {
+      report(
+        [...id.yamlPath, "validity"],
+        `validity ${formatDuration(id.validitySeconds)} is longer than its issuer ${issuer.name}'s ${formatDuration(issuer.validitySeconds)}; a certificate cannot outlive its issuer`,
+      );
+    }
+  }
+};
+
+const renewWindowFits: Rule = ({ identities, report }) => {
+  for (const id of identities) {
+    if (id.renewBefore.kind === "duration" && renewalWindowSeconds(id.renewBefore, id.validitySeconds) >= id.validitySeconds) {
+      report([...id.yamlPath, "renewBefore"], `renewBefore ${id.renewBefore.text} is not shorter than the validity ${formatDuration(id.validitySeconds)}; the certificate would be renewed on every run`);
+    }
+  }
+};
+
+/** A CA with pathLength n may have at most n CAs below it on any path (RFC 5280 §4.2.1.9). */
+const pathLengthsHold: Rule = ({ identities, byName, report }) => {
+  for (const id of identities.filter((i) => i.kind === "ca")) {
+    let depth = 0;
+    let issuer = id.issuer === null ? undefined : byName.get(id.issuer);
+    const visited = new Set<string>();
+    while (issuer && issuer.kind === "ca" && !visited.has(issuer.name)) {
+      visited.add(issuer.name);
+      if (issuer.pathLength !== null && depth + 1 > issuer.pathLength) {
+        report(
+          [...id.yamlPath, "issuer"],
+          `CA "${id.name}" is ${depth + 1} CA level(s) below "${issuer.name}", whose pathLength ${issuer.pathLength} allows ${issuer.pathLength}`,
+        );
+        break;
+      }
+      depth++;
+      issuer = issuer.issuer === null ? undefined : byName.get(issuer.issuer);
+    }
+  }
+};
+
+const serversHaveNames: Rule = ({ identities, report }) => {
+  for (const id of identities) {
+    if (id.kind === "server" && id.altNames.length === 0) {
+      report([...id.yamlPath, "altNames"], "a server needs at least one alt name (the host names or IPs clients connect to)");
+    }
+  }
+};
+
+const servePointsAtIdentities: Rule = ({ identities, byName, report }) => {
+  for (const id of identities) {
+    if (!id.serve) continue;
+    const { clientCa, client } = id.serve;
+    if (clientCa !== null && byName.get(clientCa)?.kind !== "ca") {
+      report([...id.yamlPath, "serve", "clientCa"], `clientCa "${clientCa}" is not a CA defined under cas`);
+    }
+    if (client !== null && byName.get(client)?.kind !== "client") {
+      report([...id.yamlPath, "serve", "client"], `client "${client}" is not defined under clients`);
+    }
+  }
+};
+
+export const RULES: readonly Rule[] = [
+  safeNames,
+  uniqueNames,
+  issuersExist,
+  noIssuerCycles,
+  leavesOutlivedByIssuer,
+  renewWindowFits,
+  pathLengthsHold,
+  serversHaveNames,
+  servePointsAtIdentities,
+];
+
+export function runRules(identities: IdentitySpec[], locate: Locate, diagnostics: Diagnostic[], rules: readonly Rule[] = RULES): void {
+  const byName = new Map(identities.map((id) => [id.name, id] as const));
+  const report: RuleContext["report"] = (path, message, options) => diagnostics.push({ severity: "error", ...locate(path, options), message });
+  for (const rule of rules) rule({ identities, byName, locate, report });
+}
+
+/** Orders identities so that each issuer precedes what it signs; ties break by kind, then name. */
+export function sortByIssuer(identities: IdentitySpec[]): IdentitySpec[] {
+  const byName = new Map(identities.map((id) => [id.name, id] as const));
+  const depth = (id: IdentitySpec): number => {
+    let d = 0;
+    for (let cur = id; cur.issuer !== null && d < identities.length; d++) {
+      const next = byName.get(cur.issuer);
+      if (!next) break;
+      cur = next;
+    }
+    return d;
+  };
+  const kindOrder = { ca: 0, server: 1, client: 2 } as const;
+  return [...identities].sort(
+    (a, b) => depth(a) - depth(b) || kindOrder[a.kind] - kindOrder[b.kind] || (a.name < b.name ? -1 : a.name > b.name ? 1 : 0),
+  );
+}

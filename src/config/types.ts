@@ -1,0 +1,67 @@
+import type { AltName } from "./alt-names.js";
+import type { RenewBefore } from "./duration.js";
+import type { KeyType } from "./schema.js";
+
+export type { KeyType } from "./schema.js";
+export type IdentityKind = "ca" | "server" | "client";
+export type YamlPath = readonly (string | number)[];
+
+/** Subject distinguished-name fields, commonName included. */
+export interface SubjectSpec {
+  country?: string;
+  state?: string;
+  locality?: string;
+  organization?: string;
+  organizationalUnit?: string;
+  commonName: string;
+}
+
+export interface NameConstraintsSpec {
+  permitted: AltNameConstraint[];
+  excluded: AltNameConstraint[];
+}
+
+/** One subtree of a NameConstraints extension: a DNS suffix, an IP range or an email domain. */
+export type AltNameConstraint =
+  | { type: "dns"; value: string }
+  | { type: "ip"; value: string; prefix: number }
+  | { type: "email"; value: string };
+
+export interface ServeSpec {
+  host: string;
+  port: number;
+  app: string | null;
+  clientAuth: "none" | "optional" | "required";
+  /** CA whose client certificates the server accepts (only when clientAuth is not none). */
+  clientCa: string | null;
+  /** Client identity that rendered client configs present under mTLS. */
+  client: string | null;
+}
+
+/** Everything provision needs to know about one identity, with defaults applied. */
+export interface IdentitySpec {
+  name: string;
+  kind: IdentityKind;
+  issuer: string | null;
+  subject: SubjectSpec;
+  altNames: AltName[];
+  key: KeyType;
+  validitySeconds: number;
+  renewBefore: RenewBefore;
+  pathLength: number | null;
+  nameConstraints: NameConstraintsSpec | null;
+  rotateKey: "always" | "never";
+  passphraseEnv: string | null;
+  serve: ServeSpec | null;
+  /** Where the identity is declared, e.g. ["servers", "secret-server"]. */
+  yamlPath: YamlPath;
+}
+
+export interface Config {
+  /** Path of pki.yaml as the user named it (used in messages). */
+  file: string;
+  /** Absolute output folder. */
+  outputDir: string;
+  /** Identities ordered so that every issuer comes before what it signs. */
+  identities: IdentitySpec[];
+}

@@ -1,0 +1,222 @@
+import { formatDuration, renewalWindowSeconds } from "../config/duration.js";
+import type { Config, IdentitySpec } from "../config/types.js";
+import { ProvisionError } from "../errors.js";
+import { bundlePath, identityPaths } from "../store/layout.js";
+import type { ObservedIdentity, ObservedState } from "../store/read-state.js";
+import { composeBundle, composeChain, composeFullchain, issuerPath } from "./compose.js";
+import { CLOCK_SKEW_SECONDS, issuedValiditySeconds, specDifferences } from "./diff.js";
+import { ISSUING, type IdentityAction, type Plan } from "./types.js";
+
+export interface PlanOptions {
+  /** CAs whose key the user explicitly asked to replace (--rotate-ca-key). */
+  rotateCaKeys?: ReadonlySet<string>;
+  /** Delete the files of identities no longer in pki.yaml (--prune). */
+  prune?: boolean;
+}
+
+const DAY = 86_400_000;
+
+function days(ms: number): string {
+  const n = Math.floor(Math.abs(ms) / DAY);
+  if (n === 0) {
+    const hours = Math.floor(Math.abs(ms) / 3_600_000);
+    return `${hours} hour${hours === 1 ? "" : "s"}`;
+  }
+  return `${n} day${n === 1 ? "" : "s"}`;
+}
+
+/**
+ * buildPlan compares what pki.yaml asks for with what is on disk, at time `now`, and decides per
+ * identity: create, reissue (spec or files changed), renew (inside the renewal window), or unchanged.
+ * Pure: no I/O, no clock, no randomness.
+ */
+export function buildPlan(config: Config, observed: ObservedState, now: Date, options: PlanOptions = {}): Plan {
+  const rotate = options.rotateCaKeys ?? new Set<string>();
+  for (const name of rotate) {
+    const target = config.identities.find((id) => id.name === name);
+    if (target?.kind !== "ca") throw new ProvisionError("bad-flag", `--rotate-ca-key ${name}: no CA of that name in ${config.file}`);
+  }
+  const nowMs = Math.floor(now.getTime() / 1000) * 1000;
+  const byName = new Map(config.identities.map((id) => [id.name, id] as const));
+  const actions = new Map<string, IdentityAction>();
+
+  for (const id of config.identities) {
+    const seen = observed.identities.get(id.name)!;
+    const issuer = id.issuer === null ? null : byName.get(id.issuer)!;
+    const action = decide(id, seen, issuer, issuer && actions.get(issuer.name), observed, nowMs, rotate.has(id.name));
+    const facts = seen.cert?.facts;
+    actions.set(id.name, { ...action, notBefore: facts?.notBefore ?? null, notAfter: facts?.notAfter ?? null, ...describeFiles(config, id) });
+  }
+
+  ensureIssuersOutliveChildren(config, actions, nowMs);
+  const retiredPems = observed.retiredPems.filter((r) => Date.parse(r.notAfter) > nowMs).map((r) => r.pem);
+  for (const id of config.identities) setValidity(actions.get(id.name)!, id, nowMs);
+  checkSignersAreUsable(config, actions, observed);
+
+  const orphanActions: IdentityAction[] = observed.orphans.map((orphan) => ({
+    name: orphan.name,
+    kind: orphan.kind,
+    action: "orphaned",
+    reasons: [options.prune ? "not in pki.yaml: its files are deleted (--prune)" : "not in pki.yaml: files kept (run with --prune to delete them)"],
+    key: "none",
+    issuer: null,
+    notBefore: null,
+    notAfter: observed.state.identities[orphan.name]?.facts.notAfter ?? null,
+    ...describeFiles(config, { kind: orphan.kind, name: orphan.name }),
+  }));
+
+  const notes = observed.stateProblem ? [observed.stateProblem] : [];
+  return {
+    version: 1,
+    now: new Date(nowMs).toISOString(),
+    actions: [...config.identities.map((id) => actions.get(id.name)!), ...orphanActions],
+    refresh: staleDerivedFiles(config, actions, observed, retiredPems),
+    prune: options.prune ?? false,
+    notes,
+  };
+}
+
+type Decision = Omit<IdentityAction, "files" | "notBefore" | "notAfter">;
+
+function decide(
+  id: IdentitySpec,
+  seen: ObservedIdentity,
+  issuer: IdentitySpec | null,
+  issuerAction: IdentityAction | null | undefined,
+  observed: ObservedState,
+  nowMs: number,
+  rotateKey: boolean,
+): Decision {
+  const base = { name: id.name, kind: id.kind, issuer: id.issuer };
+  const isCa = id.kind === "ca";
+  const everIssued = observed.state.identities[id.name] !== undefined;
+
+  if (isCa && !rotateKey) assertCaKeyUsable(id, seen, everIssued);
+  if (!seen.cert && seen.keyStatus === "missing" && !everIssued) return { ...base, action: "create", reasons: ["new"], key: "generate" };
+
+  const reasons: string[] = [];
+  if (rotateKey) reasons.push("key rotation requested (--rotate-ca-key)");
+  if (!seen.cert) reasons.push(seen.certProblem === "missing" ? "certificate missing" : `certificate ${seen.certProblem}`);
+  if (!isCa && seen.keyStatus !== "ok" && seen.keyStatus !== "locked") {
+    reasons.push(seen.keyStatus === "missing" ? "key missing" : seen.keyStatus === "mismatch" ? "key does not match the certificate" : "key unreadable");
+  }
+  if (issuerAction && (issuerAction.action === "create" || issuerAction.action === "reissue")) reasons.push(`issuer ${issuerAction.name} reissued`);
+  if (seen.cert) {
+    reasons.push(...specDifferences(id, (issuer ?? id).subject, seen.cert.facts));
+    if (seen.signedByIssuer === false && !reasons.some((r) => r.startsWith("issuer "))) {
+      reasons.push(issuer ? `not signed by the current ${issuer.name} certificate` : "not a valid self-signed certificate");
+    }
+  }
+
+  const keyTypeChanged = seen.cert !== null && seen.cert.facts.keyType !== id.key;
+  if (reasons.length) {
+    if (isCa && keyTypeChanged && !rotateKey) {
+      throw new ProvisionError("ca-key-change", `changing the key type of CA ${id.name} needs a new CA key`, {
+        hint: `run with --rotate-ca-key ${id.name} to replace the key (everything it signed is re-issued), or restore key: ${seen.cert!.facts.keyType}`,
+      });
+    }
+    const fresh = rotateKey || (!isCa && (id.rotateKey === "always" || keyTypeChanged || seen.keyStatus !== "ok"));
+    return { ...base, action: "reissue", reasons, key: fresh ? "generate" : "reuse" };
+  }
+
+  const facts = seen.cert!.facts;
+  const notAfter = Date.parse(facts.notAfter);
+  const lifetimeSeconds = issuedValiditySeconds(facts) + CLOCK_SKEW_SECONDS;
+  const window = renewalWindowSeconds(id.renewBefore, lifetimeSeconds) * 1000;
+  const freshKey = !isCa && id.rotateKey === "always" ? "generate" : "reuse";
+  if (nowMs >= notAfter) return { ...base, action: "renew", reasons: [`expired ${days(nowMs - notAfter)} ago`], key: freshKey };
+  if (nowMs >= notAfter - window) {
+    const windowText = id.renewBefore.kind === "duration" ? id.renewBefore.text : `${id.renewBefore.text} of ${formatDuration(lifetimeSeconds - CLOCK_SKEW_SECONDS)} = ${formatDuration(Math.round(window / 1000))}`;
+    return { ...base, action: "renew", reasons: [`expires in ${days(notAfter - nowMs)} (window ${windowText})`], key: freshKey };
+  }
+  return { ...base, action: "unchanged", reasons: [], key: "none" };
+}
+
+/** A CA's key is never replaced silently: a missing, unreadable or foreign key stops the run. */
+function assertCaKeyUsable(id: IdentitySpec, seen: ObservedIdentity, everIssued: boolean): void {
+  const flag = `--rotate-ca-key ${id.name}`;
+  if (seen.keyStatus === "missing" && (seen.cert || everIssued)) {
+    throw new ProvisionError("ca-key-missing", `the key of CA ${id.name} is missing`, {
+      hint: `restore key.pem from your backup; to start over with a new key (everything it signed is re-issued) run with ${flag}`,
+    });
+  }
+  if (seen.keyStatus === "unreadable") {
+    throw new ProvisionError("ca-key-unreadable", `the key of CA ${id.name} cannot be read: ${seen.keyDetail ?? "not a PKCS#8 PEM key"}`, {
+      hint: `restore key.pem from your backup, or run with ${flag} to replace it`,
+    });
+  }
+  if (seen.keyStatus === "mismatch") {
+    throw new ProvisionError("ca-key-mismatch", `the key of CA ${id.name} does not match its certificate`, {
+      hint: `restore the matching key.pem or cert.pem from your backup, or run with ${flag} to replace the key`,
+    });
+  }
+}
+
+/** A new certificate may not outlive its issuer: renew the issuer (same key) first, up the chain. */
+function ensureIssuersOutliveChildren(config: Config, actions: Map<string, IdentityAction>, nowMs: number): void {
+  for (const id of [...config.identities].reverse()) {
+    const action = actions.get(id.name)!;
+    if (!ISSUING.has(action.action) || id.issuer === null) continue;
+    const issuerAction = actions.get(id.issuer)!;
+    if (ISSUING.has(issuerAction.action)) continue;
+    const issuerNotAfter = issuerAction.notAfter === null ? 0 : Date.parse(issuerAction.notAfter);
+    const childNotAfter = nowMs + id.validitySeconds * 1000;
+    if (childNotAfter > issuerNotAfter) {
+      issuerAction.action = "renew";
+      issuerAction.key = "reuse";
+      issuerAction.reasons = [`renewed so it outlives ${id.name}'s new certificate (expires ${issuerAction.notAfter?.slice(0, 10)})`];
+    }
+  }
+}
+
+/** Issuing actions get the validity of the certificate they will write. */
+function setValidity(action: IdentityAction, id: IdentitySpec, nowMs: number): void {
+  if (!ISSUING.has(action.action)) return;
+  action.notBefore = new Date(nowMs - CLOCK_SKEW_SECONDS * 1000).toISOString();
+  action.notAfter = new Date(nowMs + id.validitySeconds * 1000).toISOString();
+}
+
+/** Signing needs the issuer's key: an encrypted one whose passphrase is not set stops the plan here. */
+function checkSignersAreUsable(config: Config, actions: Map<string, IdentityAction>, observed: ObservedState): void {
+  for (const id of config.identities) {
+    const action = actions.get(id.name)!;
+    if (!ISSUING.has(action.action)) continue;
+    const signer = id.issuer ?? id.name;
+    const signerAction = actions.get(signer)!;
+    const signerSpec = config.identities.find((i) => i.name === signer)!;
+    const locked = observed.identities.get(signer)!.keyStatus === "locked" && signerAction.key !== "generate";
+    const ownLocked = action.key === "reuse" && observed.identities.get(id.name)!.keyStatus === "locked";
+    for (const spec of [locked ? signerSpec : null, ownLocked ? id : null]) {
+      if (!spec) continue;
+      const variable = spec.passphraseEnv;
+      throw new ProvisionError("passphrase-missing", `the key of ${spec.name} is encrypted and ${variable ? `${variable} is not set or wrong` : "no passphraseEnv is configured"}`, {
+        hint: variable ? `export ${variable}=<passphrase> and run again` : `add passphraseEnv: <VARIABLE> to ${spec.yamlPath.join(".")} in ${config.file}`,
+      });
+    }
+  }
+}
+
+function describeFiles(config: Config, id: Pick<IdentitySpec, "kind" | "name">): Pick<IdentityAction, "files"> {
+  const p = identityPaths(config.outputDir, id.kind, id.name);
+  return { files: id.kind === "ca" ? { cert: p.cert, key: p.key } : { cert: p.cert, key: p.key, chain: p.chain, fullchain: p.fullchain } };
+}
+
+/** Chains and the bundle that differ from what the current certificates compose to. */
+function staleDerivedFiles(config: Config, actions: Map<string, IdentityAction>, observed: ObservedState, retiredPems: string[]): string[] {
+  const stale: string[] = [];
+  const certOf = (name: string) => observed.identities.get(name)?.cert?.pem ?? "";
+  const issuing = (name: string) => ISSUING.has(actions.get(name)!.action);
+  for (const id of config.identities) {
+    if (id.kind === "ca" || issuing(id.name)) continue;
+    const seen = observed.identities.get(id.name)!;
+    const issuers = issuerPath(config, id);
+    const paths = identityPaths(config.outputDir, id.kind, id.name);
+    const chainChanges = issuers.some((i) => issuing(i.name));
+    if (chainChanges || seen.chainPem !== composeChain(issuers, certOf)) stale.push(paths.chain);
+    if (chainChanges || seen.fullchainPem !== composeFullchain(id, issuers, certOf)) stale.push(paths.fullchain);
+  }
+  const roots = config.identities.filter((id) => id.kind === "ca" && id.issuer === null);
+  const rootsChange = roots.some((r) => issuing(r.name));
+  if (!rootsChange && observed.bundlePem !== composeBundle(config, certOf, retiredPems)) stale.push(bundlePath(config.outputDir));
+  return stale;
+}

@@ -1,0 +1,24 @@
+import path from "node:path";
+import type { Plan } from "./types.js";
+
+function table(rows: string[][]): string[] {
+  const widths = rows[0]!.map((_, col) => Math.max(...rows.map((r) => r[col]!.length)));
+  return rows.map((r) => r.map((cell, col) => (col === r.length - 1 ? cell : cell.padEnd(widths[col]!))).join("  ").trimEnd());
+}
+
+/** One line per identity: name, kind, action and why. */
+export function formatPlan(plan: Plan, outputDir: string): string {
+  const rows = plan.actions.map((a) => [a.name, a.kind, a.action, a.reasons.join("; ")]);
+  const lines = table([["NAME", "KIND", "ACTION", "REASON"], ...rows]);
+  for (const file of plan.refresh) lines.push(`refresh ${path.relative(outputDir, file) || file} (an issuer's certificate changed)`);
+  for (const note of plan.notes) lines.push(`note: ${note}`);
+  return lines.join("\n");
+}
+
+export function summarize(plan: Plan): string {
+  const counts = new Map<string, number>();
+  for (const a of plan.actions) counts.set(a.action, (counts.get(a.action) ?? 0) + 1);
+  return [...counts].map(([action, n]) => `${n} ${action}`).join(", ");
+}
+
+export { table as formatTable };

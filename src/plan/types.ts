@@ -1,0 +1,39 @@
+import type { IdentityKind } from "../config/types.js";
+
+export type ActionKind = "create" | "reissue" | "renew" | "unchanged" | "orphaned";
+/** What happens to the private key: a new one, the one on disk, or nothing (no certificate is issued). */
+export type KeyAction = "generate" | "reuse" | "none";
+
+export interface IdentityAction {
+  name: string;
+  kind: IdentityKind;
+  action: ActionKind;
+  /** Why, in words a person reads in the plan (e.g. "altNames changed (+api.squirrels.test)"). */
+  reasons: string[];
+  key: KeyAction;
+  issuer: string | null;
+  /** Validity of the certificate after this run: the new one when issuing, the current one otherwise. */
+  notBefore: string | null;
+  notAfter: string | null;
+  files: { cert: string; key: string; chain?: string; fullchain?: string };
+}
+
+/** The plan is plain data: `provision plan --json` prints it as is. */
+export interface Plan {
+  version: 1;
+  /** The time the plan was computed for (ISO-8601); issued certificates start just before it. */
+  now: string;
+  actions: IdentityAction[];
+  /** Derived files (chains, ca-bundle.pem) whose content will change though no certificate in them is new. */
+  refresh: string[];
+  /** Orphans are deleted by this run. */
+  prune: boolean;
+  /** Things worth knowing that change nothing (a damaged state.json, a passphrase to re-encrypt). */
+  notes: string[];
+}
+
+export const ISSUING: ReadonlySet<ActionKind> = new Set(["create", "reissue", "renew"]);
+
+export function hasChanges(plan: Plan): boolean {
+  return plan.actions.some((a) => ISSUING.has(a.action) || (a.action === "orphaned" && plan.prune)) || plan.refresh.length > 0;
+}

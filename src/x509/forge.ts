@@ -1,0 +1,259 @@
+// The only module that imports node-forge: it turns CertTemplates into DER and reads DER back.
+// node-forge's certificate API only knows RSA keys, so the TBSCertificate is assembled with its asn1
+// module, which encodes any structure; signing happens in node:crypto (see issue.ts).
+import forge from "node-forge";
+import { bytesToIp, ipToBytes, type AltName } from "../config/alt-names.js";
+import type { AltNameConstraint, SubjectSpec } from "../config/types.js";
+import type { CertTemplate, ExtKeyUsageName, KeyUsageName, SignatureAlgorithm } from "./spec.js";
+
+const { asn1 } = forge;
+const U = asn1.Class.UNIVERSAL;
+const CTX = asn1.Class.CONTEXT_SPECIFIC;
+const T = asn1.Type;
+type Asn1 = forge.asn1.Asn1;
+
+const OID = {
+  country: "2.5.4.6",
+  state: "2.5.4.8",
+  locality: "2.5.4.7",
+  organization: "2.5.4.10",
+  organizationalUnit: "2.5.4.11",
+  commonName: "2.5.4.3",
+  basicConstraints: "2.5.29.19",
+  keyUsage: "2.5.29.15",
+  extKeyUsage: "2.5.29.37",
+  subjectAltName: "2.5.29.17",
+  subjectKeyId: "2.5.29.14",
+  authorityKeyId: "2.5.29.35",
+  nameConstraints: "2.5.29.30",
+  serverAuth: "1.3.6.1.5.5.7.3.1",
+  clientAuth: "1.3.6.1.5.5.7.3.2",
+  sha256WithRSAEncryption: "1.2.840.113549.1.1.11",
+  ecdsaWithSHA256: "1.2.840.10045.4.3.2",
+  ecdsaWithSHA384: "1.2.840.10045.4.3.3",
+} as const;
+
+const SUBJECT_FIELDS = ["country", "state", "locality", "organization", "organizationalUnit", "commonName"] as const;
+const KEY_USAGE_BITS: Record<KeyUsageName, number> = { digitalSignature: 0, keyEncipherment: 2, keyCertSign: 5, cRLSign: 6 };
+const GENERAL_NAME_TAG = { email: 1, dns: 2, uri: 6, ip: 7 } as const;
+
+const bin = (buf: Buffer) => buf.toString("binary");
+const buf = (bytes: string) => Buffer.from(bytes, "binary");
+const seq = (items: Asn1[]) => asn1.create(U, T.SEQUENCE, true, items);
+const oid = (id: string) => asn1.create(U, T.OID, false, asn1.oidToDer(id).getBytes());
+const octets = (bytes: Buffer) => asn1.create(U, T.OCTETSTRING, false, bin(bytes));
+const der = (node: Asn1) => buf(asn1.toDer(node).getBytes());
+// @types/node-forge predates fromDer's options object. Without decodeBitStrings: false, forge re-parses
+// BIT STRING contents that happen to look like DER (an RSA public key does), which we must keep as bytes.
+const fromDer = (bytes: string): Asn1 =>
+  (asn1.fromDer as unknown as (b: string, o: { decodeBitStrings: boolean }) => Asn1)(bytes, { decodeBitStrings: false });
+
+/** DER-encodes a BIT STRING of named bits, dropping trailing zero bits as DER requires. */
+function namedBits(bits: number[]): Asn1 {
+  const highest = Math.max(...bits);
+  const bytes = Buffer.alloc(Math.floor(highest / 8) + 1);
+  for (const bit of bits) bytes[bit >> 3]! |= 0x80 >> (bit & 7);
+  const unused = 7 - (highest % 8);
+  return asn1.create(U, T.BITSTRING, false, String.fromCharCode(unused) + bin(bytes));
+}
+
+export function encodeName(subject: SubjectSpec): Asn1 {
+  const rdns: Asn1[] = [];
+  for (const field of SUBJECT_FIELDS) {
+    const value = subject[field];
+    if (value === undefined) continue;
+    // RFC 5280 §A.1: countryName is a PrintableString; everything else UTF8String (§4.1.2.6).
+    const type = field === "country" ? T.PRINTABLESTRING : T.UTF8;
+    const text = field === "country" ? value : forge.util.encodeUtf8(value);
+    rdns.push(asn1.create(U, T.SET, true, [seq([oid(OID[field]), asn1.create(U, type, false, text)])]));
+  }
+  return seq(rdns);
+}
+
+/** UTCTime through 2049, GeneralizedTime from 2050 (RFC 5280 §4.1.2.5). */
+function encodeTime(date: Date): Asn1 {
+  return date.getUTCFullYear() < 2050
+    ? asn1.create(U, T.UTCTIME, false, asn1.dateToUtcTime(date))
+    : asn1.create(U, T.GENERALIZEDTIME, false, asn1.dateToGeneralizedTime(date));
+}
+
+function encodeGeneralName(name: AltName): Asn1 {
+  const value = name.type === "ip" ? bin(ipToBytes(name.value)) : name.value;
+  return asn1.create(CTX, GENERAL_NAME_TAG[name.type], false, value);
+}
+
+function encodeSubtree(c: AltNameConstraint): Asn1 {
+  if (c.type !== "ip") return seq([asn1.create(CTX, GENERAL_NAME_TAG[c.type], false, c.value)]);
+  const address = ipToBytes(c.value);
+  const mask = Buffer.alloc(address.length);
+  for (let bit = 0; bit < c.prefix; bit++) mask[bit >> 3]! |= 0x80 >> (bit & 7);
+  const network = Buffer.from(address.map((byte, i) => byte & mask[i]!));
+  return seq([asn1.create(CTX, GENERAL_NAME_TAG.ip, false, bin(Buffer.concat([network, mask])))]);
+}
+
+function extension(id: string, critical: boolean, value: Asn1): Asn1 {
+  const parts = [oid(id)];
+  if (critical) parts.push(asn1.create(U, T.BOOLEAN, false, "\xff"));
+  parts.push(octets(der(value)));
+  return seq(parts);
+}
+
+function encodeExtensions(t: CertTemplate): Asn1[] {
+  const exts: Asn1[] = [];
+  const bc: Asn1[] = [];
+  if (t.isCa) {
+    bc.push(asn1.create(U, T.BOOLEAN, false, "\xff"));
+    if (t.pathLength !== null) bc.push(asn1.create(U, T.INTEGER, false, asn1.integerToDer(t.pathLength).getBytes()));
+  }
+  exts.push(extension(OID.basicConstraints, true, seq(bc)));
+  exts.push(extension(OID.keyUsage, true, namedBits(t.keyUsage.map((u) => KEY_USAGE_BITS[u]))));
+  if (t.extKeyUsage.length) exts.push(extension(OID.extKeyUsage, false, seq(t.extKeyUsage.map((u: ExtKeyUsageName) => oid(OID[u])))));
+  if (t.altNames.length) {
+    // RFC 5280 §4.2.1.6: the SAN is critical when the subject is empty; ours never is.
+    exts.push(extension(OID.subjectAltName, false, seq(t.altNames.map(encodeGeneralName))));
+  }
+  exts.push(extension(OID.subjectKeyId, false, octets(t.subjectKeyId)));
+  if (t.authorityKeyId) exts.push(extension(OID.authorityKeyId, false, seq([asn1.create(CTX, 0, false, bin(t.authorityKeyId))])));
+  if (t.nameConstraints) {
+    const trees: Asn1[] = [];
+    if (t.nameConstraints.permitted.length) trees.push(asn1.create(CTX, 0, true, t.nameConstraints.permitted.map(encodeSubtree)));
+    if (t.nameConstraints.excluded.length) trees.push(asn1.create(CTX, 1, true, t.nameConstraints.excluded.map(encodeSubtree)));
+    if (trees.length) exts.push(extension(OID.nameConstraints, true, seq(trees)));
+  }
+  return exts;
+}
+
+function algorithmIdentifier(alg: SignatureAlgorithm): Asn1 {
+  // RFC 4055: RSA PKCS#1 v1.5 identifiers carry NULL parameters; RFC 5758: ECDSA ones carry none.
+  return alg === "sha256WithRSAEncryption" ? seq([oid(OID[alg]), asn1.create(U, T.NULL, false, "")]) : seq([oid(OID[alg])]);
+}
+
+/** Encodes the TBSCertificate; returns the DER to sign and a function that wraps a signature into the certificate. */
+export function encodeTbsCertificate(t: CertTemplate): { tbsDer: Buffer; withSignature: (signature: Buffer) => Buffer } {
+  const spki = fromDer(bin(t.publicKeySpki));
+  const tbs = seq([
+    asn1.create(CTX, 0, true, [asn1.create(U, T.INTEGER, false, asn1.integerToDer(2).getBytes())]),
+    asn1.create(U, T.INTEGER, false, bin(t.serial)),
+    algorithmIdentifier(t.signatureAlgorithm),
+    encodeName(t.issuer),
+    seq([encodeTime(t.notBefore), encodeTime(t.notAfter)]),
+    encodeName(t.subject),
+    spki,
+    asn1.create(CTX, 3, true, [seq(encodeExtensions(t))]),
+  ]);
+  return {
+    tbsDer: der(tbs),
+    withSignature: (signature) =>
+      der(seq([tbs, algorithmIdentifier(t.signatureAlgorithm), asn1.create(U, T.BITSTRING, false, "\x00" + bin(signature))])),
+  };
+}
+
+/** RFC 5280 §4.2.1.2 method 1: SHA-1 of the subjectPublicKey BIT STRING's bytes. */
+export function subjectPublicKeyBits(spkiDer: Buffer): Buffer {
+  const spki = fromDer(bin(spkiDer));
+  const bits = (spki.value as Asn1[])[1]!.value as string;
+  return buf(bits.slice(1));
+}
+
+/** What provision reads back out of a certificate's TBS beyond what node:crypto's X509Certificate offers. */
+export interface DecodedCertificate {
+  subject: Partial<SubjectSpec>;
+  issuer: Partial<SubjectSpec>;
+  altNames: AltName[];
+  isCa: boolean;
+  pathLength: number | null;
+  keyUsage: KeyUsageName[];
+  extKeyUsage: string[];
+  subjectKeyId: string | null;
+  authorityKeyId: string | null;
+  nameConstraints: { permitted: string[]; excluded: string[] } | null;
+}
+
+function decodeName(node: Asn1): Partial<SubjectSpec> {
+  const out: Partial<SubjectSpec> = {};
+  const byOid = new Map<string, (typeof SUBJECT_FIELDS)[number]>(SUBJECT_FIELDS.map((f) => [OID[f], f]));
+  for (const rdn of node.value as Asn1[]) {
+    for (const atv of rdn.value as Asn1[]) {
+      const [type, value] = atv.value as Asn1[];
+      const field = byOid.get(asn1.derToOid(type!.value as string));
+      if (field) out[field] = value!.type === T.UTF8 ? forge.util.decodeUtf8(value!.value as string) : (value!.value as string);
+    }
+  }
+  return out;
+}
+
+function decodeGeneralName(node: Asn1): AltName | undefined {
+  const value = node.value as string;
+  switch (node.type) {
+    case GENERAL_NAME_TAG.dns: return { type: "dns", value };
+    case GENERAL_NAME_TAG.email: return { type: "email", value };
+    case GENERAL_NAME_TAG.uri: return { type: "uri", value };
+    case GENERAL_NAME_TAG.ip: return { type: "ip", value: bytesToIp(buf(value)) };
+    default: return undefined;
+  }
+}
+
+function decodeSubtree(node: Asn1): string {
+  const base = (node.value as Asn1[])[0]!;
+  if (base.type !== GENERAL_NAME_TAG.ip) return base.value as string;
+  const bytes = buf(base.value as string);
+  const half = bytes.length / 2;
+  let prefix = 0;
+  for (const byte of bytes.subarray(half)) prefix += byte.toString(2).split("").filter((b) => b === "1").length;
+  return `${bytesToIp(bytes.subarray(0, half))}/${prefix}`;
+}
+
+/** Reads subject, issuer and the extensions provision sets from certificate DER. */
+export function decodeCertificate(certDer: Buffer): DecodedCertificate {
+  const cert = fromDer(bin(certDer));
+  const tbs = (cert.value as Asn1[])[0]!.value as Asn1[];
+  const offset = tbs[0]!.tagClass === CTX && tbs[0]!.type === 0 ? 1 : 0;
+  const out: DecodedCertificate = {
+    issuer: decodeName(tbs[offset + 2]!),
+    subject: decodeName(tbs[offset + 4]!),
+    altNames: [],
+    isCa: false,
+    pathLength: null,
+    keyUsage: [],
+    extKeyUsage: [],
+    subjectKeyId: null,
+    authorityKeyId: null,
+    nameConstraints: null,
+  };
+  const extWrapper = tbs.find((n) => n.tagClass === CTX && n.type === 3);
+  for (const ext of extWrapper ? ((extWrapper.value as Asn1[])[0]!.value as Asn1[]) : []) {
+    const parts = ext.value as Asn1[];
+    const id = asn1.derToOid(parts[0]!.value as string);
+    const inner = fromDer(parts[parts.length - 1]!.value as string);
+    if (id === OID.basicConstraints) {
+      for (const item of inner.value as Asn1[]) {
+        if (item.type === T.BOOLEAN) out.isCa = (item.value as string) !== "\x00";
+        if (item.type === T.INTEGER) out.pathLength = asn1.derToInteger(item.value as string);
+      }
+    } else if (id === OID.subjectAltName) {
+      out.altNames = (inner.value as Asn1[]).map(decodeGeneralName).filter((n): n is AltName => n !== undefined);
+    } else if (id === OID.subjectKeyId) {
+      out.subjectKeyId = buf(inner.value as string).toString("hex");
+    } else if (id === OID.authorityKeyId) {
+      const keyId = (inner.value as Asn1[]).find((n) => n.tagClass === CTX && n.type === 0);
+      out.authorityKeyId = keyId ? buf(keyId.value as string).toString("hex") : null;
+    } else if (id === OID.keyUsage) {
+      const bytes = buf((inner.value as string).slice(1));
+      out.keyUsage = (Object.keys(KEY_USAGE_BITS) as KeyUsageName[]).filter((u) => {
+        const bit = KEY_USAGE_BITS[u];
+        return ((bytes[bit >> 3] ?? 0) & (0x80 >> (bit & 7))) !== 0;
+      });
+    } else if (id === OID.extKeyUsage) {
+      const names = new Map<string, string>([[OID.serverAuth, "serverAuth"], [OID.clientAuth, "clientAuth"]]);
+      out.extKeyUsage = (inner.value as Asn1[]).map((n) => {
+        const o = asn1.derToOid(n.value as string);
+        return names.get(o) ?? o;
+      });
+    } else if (id === OID.nameConstraints) {
+      const trees = inner.value as Asn1[];
+      const list = (tag: number) => (trees.find((n) => n.type === tag)?.value as Asn1[] | undefined)?.map(decodeSubtree) ?? [];
+      out.nameConstraints = { permitted: list(0), excluded: list(1) };
+    }
+  }
+  return out;
+}

@@ -1,0 +1,51 @@
+import { X509Certificate } from "node:crypto";
+import { altNameKey } from "../config/alt-names.js";
+import type { KeyType, SubjectSpec } from "../config/types.js";
+import { decodeCertificate } from "./forge.js";
+import { keyTypeOf } from "./keys.js";
+
+/**
+ * CertFacts are what provision compares with the spec: read from a certificate once and cached in
+ * state.json, so a run where nothing changed parses no certificate.
+ */
+export interface CertFacts {
+  serial: string;
+  /** SHA-256 of the DER, hex. */
+  fingerprint: string;
+  notBefore: string;
+  notAfter: string;
+  subject: Partial<SubjectSpec>;
+  issuer: Partial<SubjectSpec>;
+  /** Canonical `type:value` strings in certificate order. */
+  altNames: string[];
+  keyType: KeyType | null;
+  isCa: boolean;
+  pathLength: number | null;
+  nameConstraints: { permitted: string[]; excluded: string[] } | null;
+  subjectKeyId: string | null;
+  authorityKeyId: string | null;
+  extKeyUsage: string[];
+}
+
+/** Parses a certificate PEM; throws with a short reason when it is not one. */
+export function inspectCertificate(pem: string): { facts: CertFacts; x509: X509Certificate } {
+  const x509 = new X509Certificate(pem);
+  const decoded = decodeCertificate(x509.raw);
+  const facts: CertFacts = {
+    serial: x509.serialNumber.toLowerCase(),
+    fingerprint: x509.fingerprint256.replaceAll(":", "").toLowerCase(),
+    notBefore: new Date(x509.validFrom).toISOString(),
+    notAfter: new Date(x509.validTo).toISOString(),
+    subject: decoded.subject,
+    issuer: decoded.issuer,
+    altNames: decoded.altNames.map(altNameKey),
+    keyType: keyTypeOf(x509.publicKey) ?? null,
+    isCa: decoded.isCa,
+    pathLength: decoded.pathLength,
+    nameConstraints: decoded.nameConstraints,
+    subjectKeyId: decoded.subjectKeyId,
+    authorityKeyId: decoded.authorityKeyId,
+    extKeyUsage: decoded.extKeyUsage,
+  };
+  return { facts, x509 };
+}

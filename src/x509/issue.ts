@@ -1,0 +1,73 @@
+import { createHash, sign, type KeyObject } from "node:crypto";
+import type { IdentitySpec, KeyType, SubjectSpec } from "../config/types.js";
+import { encodeTbsCertificate, subjectPublicKeyBits } from "./forge.js";
+import { toPem } from "./pem.js";
+import { hashFor, profileFor, signatureAlgorithmFor, type CertTemplate } from "./spec.js";
+
+/** Who signs a certificate: its issuer's subject, key type and key id; the identity itself for a root. */
+export interface SignerInfo {
+  subject: SubjectSpec;
+  keyType: KeyType;
+  subjectKeyId: Buffer;
+  privateKey: KeyObject;
+}
+
+/** subjectKeyIdentifier per RFC 5280 §4.2.1.2 method 1. */
+export function subjectKeyIdOf(spki: Buffer): Buffer {
+  return createHash("sha1").update(subjectPublicKeyBits(spki)).digest();
+}
+
+/** 16 random bytes, the top bits set to 01 so the INTEGER is positive and minimally encoded (126 bits of entropy). */
+export function serialFrom(random: Buffer): Buffer {
+  const serial = Buffer.from(random.subarray(0, 16));
+  serial[0] = (serial[0]! & 0x3f) | 0x40;
+  return serial;
+}
+
+/** The template an identity's certificate is built from; a root passes `issuer: null` and signs itself. */
+export function templateFor(args: {
+  identity: IdentitySpec;
+  spki: Buffer;
+  serial: Buffer;
+  notBefore: Date;
+  notAfter: Date;
+  issuer: Omit<SignerInfo, "privateKey"> | null;
+}): CertTemplate {
+  const { identity, spki } = args;
+  const subjectKeyId = subjectKeyIdOf(spki);
+  const profile = profileFor(identity.kind, identity.key);
+  const issuer = args.issuer ?? { subject: identity.subject, keyType: identity.key, subjectKeyId };
+  return {
+    serial: args.serial,
+    subject: identity.subject,
+    issuer: issuer.subject,
+    notBefore: args.notBefore,
+    notAfter: args.notAfter,
+    publicKeySpki: spki,
+    signatureAlgorithm: signatureAlgorithmFor(issuer.keyType),
+    isCa: identity.kind === "ca",
+    pathLength: identity.kind === "ca" ? identity.pathLength : null,
+    keyUsage: profile.keyUsage,
+    extKeyUsage: profile.extKeyUsage,
+    altNames: sanFor(identity),
+    nameConstraints: identity.nameConstraints,
+    subjectKeyId,
+    authorityKeyId: args.issuer ? issuer.subjectKeyId : null,
+  };
+}
+
+/** altNames, plus the commonName when it is a DNS name the list lacks (clients match on SAN only). */
+export function sanFor(identity: IdentitySpec): IdentitySpec["altNames"] {
+  if (identity.kind === "ca") return identity.altNames;
+  const cn = identity.subject.commonName.toLowerCase();
+  const looksLikeHost = identity.kind === "server" && /^(\*\.)?([a-z0-9-]+\.)*[a-z0-9-]+$/.test(cn) && (cn.includes(".") || cn === "localhost");
+  if (!looksLikeHost || identity.altNames.some((n) => n.type === "dns" && n.value === cn)) return identity.altNames;
+  return [{ type: "dns", value: cn }, ...identity.altNames];
+}
+
+/** Encodes the template with forge and signs it with node:crypto; returns the certificate as PEM. */
+export function signCertificate(template: CertTemplate, signingKey: KeyObject): string {
+  const { tbsDer, withSignature } = encodeTbsCertificate(template);
+  const signature = sign(hashFor(template.signatureAlgorithm), tbsDer, signingKey);
+  return toPem("CERTIFICATE", withSignature(signature));
+}
