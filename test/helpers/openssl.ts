@@ -1,0 +1,36 @@
+import { execa } from "execa";
+import path from "node:path";
+
+export interface VerifyResult {
+  ok: boolean;
+  output: string;
+}
+
+/** `openssl verify -x509_strict` with the given extra arguments; ok only when openssl says so. */
+export async function opensslVerify(cert: string, args: string[]): Promise<VerifyResult> {
+  const result = await execa("openssl", ["verify", "-x509_strict", ...args, cert], { reject: false });
+  const output = `${result.stdout}\n${result.stderr}`;
+  return { ok: result.exitCode === 0 && result.stdout.includes(": OK"), output };
+}
+
+/** Verifies a leaf the way the issue asks: bundle as trust, chain as untrusted intermediates. */
+export function verifyLeaf(out: string, kind: "servers" | "clients", name: string, extra: string[] = []): Promise<VerifyResult> {
+  const dir = path.join(out, kind, name);
+  return opensslVerify(path.join(dir, "cert.pem"), [
+    "-purpose", kind === "servers" ? "sslserver" : "sslclient",
+    "-CAfile", path.join(out, "ca-bundle.pem"),
+    "-untrusted", path.join(dir, "chain.pem"),
+    ...extra,
+  ]);
+}
+
+/** The public key of a certificate and of a private key, as openssl prints them. */
+export async function publicKeysOf(certFile: string, keyFile: string, passin?: string): Promise<{ fromCert: string; fromKey: string }> {
+  const fromCert = (await execa("openssl", ["x509", "-in", certFile, "-noout", "-pubkey"])).stdout;
+  const fromKey = (await execa("openssl", ["pkey", "-in", keyFile, "-pubout", ...(passin ? ["-passin", passin] : [])])).stdout;
+  return { fromCert, fromKey };
+}
+
+export async function certText(certFile: string): Promise<string> {
+  return (await execa("openssl", ["x509", "-in", certFile, "-noout", "-text"])).stdout;
+}
