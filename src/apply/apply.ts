@@ -35,7 +35,7 @@ export async function applyPlan(
   plan: Plan,
   observed: ObservedState,
   deps: Deps,
-  extraFiles: readonly ExtraFile[] = [],
+  renderExtra: (certOf: (name: string) => string) => readonly ExtraFile[] = () => [],
 ): Promise<ApplyResult> {
   const byName = new Map(config.identities.map((id) => [id.name, id] as const));
   const actionOf = (name: string) => plan.actions.find((a) => a.name === name) as IdentityAction;
@@ -125,7 +125,7 @@ export async function applyPlan(
   );
   desire(bundlePath(config.outputDir), composeBundle(config, certOf, retiredPems), observed.bundlePem, MODES.cert);
 
-  for (const file of extraFiles) {
+  for (const file of renderExtra(certOf)) {
     const current = await readFile(file.path, "utf8").catch(() => null);
     desire(file.path, file.content.toString(), current, file.mode);
   }

@@ -16,6 +16,7 @@ export interface CliOptions {
   help: boolean;
   version: boolean;
   dir: string | null;
+  engine: "uwsgi" | "node" | null;
   positionals: string[];
   /** Everything after `--` (for exec). */
   rest: string[];
@@ -41,6 +42,7 @@ export function parseCliArgs(argv: readonly string[]): CliOptions {
         prune: { type: "boolean" },
         within: { type: "string" },
         dir: { type: "string" },
+        engine: { type: "string" },
         help: { type: "boolean", short: "h" },
         version: { type: "boolean", short: "V" },
       },
@@ -61,8 +63,12 @@ export function parseCliArgs(argv: readonly string[]): CliOptions {
       throw new ProvisionError("usage", `--now ${values.now}: not an ISO-8601 time`, { hint: "use a time such as 2027-03-01T09:00:00Z" });
     }
   }
+  if (values.engine !== undefined && values.engine !== "uwsgi" && values.engine !== "node") {
+    throw new ProvisionError("usage", `--engine ${values.engine}: expected uwsgi or node`);
+  }
   return {
     command,
+    engine: (values.engine as "uwsgi" | "node" | undefined) ?? null,
     file: values.file ?? "pki.yaml",
     json: values.json ?? false,
     dryRun: values["dry-run"] ?? false,

@@ -10,7 +10,7 @@ Usage:
   provision plan    [-f pki.yaml] [--json] [--now TIME]
   provision status  [-f pki.yaml] [--json] [--now TIME] [--within 30d]
   provision exec <server> -- <command...>     run a command with that server's client environment
-  provision serve <server>                    start the server its launch config describes
+  provision serve <server> [--engine uwsgi|node]  start the server its launch config describes
   provision init [--dir DIR]                  write a starter pki.yaml
   provision inspect <cert.pem>                summarise a certificate
 
@@ -47,6 +47,8 @@ async function dispatch(options: CliOptions, io: Io): Promise<number> {
     case "apply": return (await import("./commands/apply.js")).runApply(options, io);
     case "plan": return (await import("./commands/plan.js")).runPlan(options, io);
     case "status": return (await import("./commands/status.js")).runStatus(options, io);
+    case "exec": return (await import("./commands/launch.js")).runExec(options, io);
+    case "serve": return (await import("./commands/launch.js")).runServe(options, io);
     case "help": io.stdout(HELP); return EXIT.ok;
     default: throw new ProvisionError("usage", `provision ${options.command} is not available yet`);
   }

@@ -54,6 +54,7 @@ export function parseConfig(text: string, file: string, options: { cwd?: string 
   const baseDir = path.dirname(path.resolve(options.cwd ?? process.cwd(), file));
   const config: Config = {
     file,
+    baseDir,
     outputDir: path.resolve(baseDir, parsed.data.output ?? "./pki"),
     identities: sortByIssuer(identities),
   };

@@ -60,6 +60,8 @@ export interface IdentitySpec {
 export interface Config {
   /** Path of pki.yaml as the user named it (used in messages). */
   file: string;
+  /** Absolute folder holding pki.yaml (apps named in `serve.app` are imported from here). */
+  baseDir: string;
   /** Absolute output folder. */
   outputDir: string;
   /** Identities ordered so that every issuer comes before what it signs. */

@@ -23,7 +23,7 @@ export async function runApply(options: CliOptions, io: Io): Promise<number> {
     const { plan, observed, deps, warnings } = prepared;
     printWarnings(warnings, io);
     if (options.now && hasChanges(plan)) io.stderr(`note: issuing as of --now ${plan.now}; new certificates are not valid before ${new Date(Date.parse(plan.now) - 300_000).toISOString()}\n`);
-    const result = await applyPlan(prepared.config, plan, observed, deps, renderLaunchFiles(prepared.config));
+    const result = await applyPlan(prepared.config, plan, observed, deps, (certOf) => renderLaunchFiles(prepared.config, certOf));
     if (options.json) {
       io.stdout(`${JSON.stringify({ ...plan, written: result.written, deleted: result.deleted }, null, 2)}\n`);
     } else {

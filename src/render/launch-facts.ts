@@ -1,0 +1,111 @@
+import path from "node:path";
+import type { Config, IdentitySpec } from "../config/types.js";
+import { ProvisionError } from "../errors.js";
+import { bundlePath, identityPaths, launchDir } from "../store/layout.js";
+
+/** Everything needed to start one server and to connect to it, as absolute paths. */
+export interface LaunchFacts {
+  server: string;
+  host: string;
+  port: number;
+  url: string;
+  app: string | null;
+  appDir: string;
+  clientAuth: "none" | "optional" | "required";
+  dir: string;
+  files: {
+    cert: string;
+    key: string;
+    chain: string;
+    caBundle: string;
+    clientCa: string | null;
+    clientCert: string | null;
+    clientKey: string | null;
+  };
+  /** CAs whose chains make up client-ca.pem. */
+  clientCas: string[];
+  client: string | null;
+}
+
+/** Servers that declare `serve`. */
+export function servedServers(config: Config): IdentitySpec[] {
+  return config.identities.filter((id) => id.kind === "server" && id.serve !== null);
+}
+
+export function hostForUrl(host: string): string {
+  return host.includes(":") ? `[${host}]` : host;
+}
+
+/**
+ * Derives a server's launch facts. The client CA is `serve.clientCa`, or else every CA that issues a
+ * client; the client whose certificate the client config presents is `serve.client`, or else the first
+ * client issued by one of those CAs.
+ */
+export function launchFacts(config: Config, serverName: string): LaunchFacts {
+  const server = config.identities.find((id) => id.name === serverName && id.kind === "server");
+  if (!server) {
+    const names = config.identities.filter((id) => id.kind === "server").map((id) => id.name);
+    throw new ProvisionError("unknown-server", `no server named "${serverName}" in ${config.file}`, { hint: `servers: ${names.join(", ") || "none"}` });
+  }
+  const serve = server.serve ?? { host: "localhost", port: 5683, app: null, clientAuth: "none" as const, clientCa: null, client: null };
+  const paths = identityPaths(config.outputDir, "server", server.name);
+  const dir = launchDir(config.outputDir, server.name);
+  const mtls = serve.clientAuth !== "none";
+  const clientCas = !mtls
+    ? []
+    : serve.clientCa !== null
+      ? [serve.clientCa]
+      : [...new Set(config.identities.filter((id) => id.kind === "client").map((id) => id.issuer!))];
+  const client = !mtls ? null : serve.client ?? config.identities.find((id) => id.kind === "client" && clientCas.includes(id.issuer!))?.name ?? null;
+  const clientPaths = client === null ? null : identityPaths(config.outputDir, "client", client);
+  return {
+    server: server.name,
+    host: serve.host,
+    port: serve.port,
+    url: `https://${hostForUrl(serve.host)}:${serve.port}`,
+    app: serve.app,
+    appDir: config.baseDir,
+    clientAuth: serve.clientAuth,
+    dir,
+    files: {
+      cert: paths.fullchain,
+      key: paths.key,
+      chain: paths.chain,
+      caBundle: bundlePath(config.outputDir),
+      clientCa: mtls ? path.join(dir, "client-ca.pem") : null,
+      clientCert: clientPaths?.fullchain ?? null,
+      clientKey: clientPaths?.key ?? null,
+    },
+    clientCas,
+    client,
+  };
+}
+
+/** The environment a client of this server runs with: the URL and the CA bundle under every name clients read. */
+export function clientEnvironment(facts: LaunchFacts): Record<string, string> {
+  const env: Record<string, string> = {
+    SECRET_URL: facts.url,
+    SSL_CERT_FILE: facts.files.caBundle,
+    REQUESTS_CA_BUNDLE: facts.files.caBundle,
+    CURL_CA_BUNDLE: facts.files.caBundle,
+    NODE_EXTRA_CA_CERTS: facts.files.caBundle,
+  };
+  if (facts.files.clientCert && facts.files.clientKey) {
+    env.CLIENT_CERT_FILE = facts.files.clientCert;
+    env.CLIENT_KEY_FILE = facts.files.clientKey;
+  }
+  return env;
+}
+
+export function serverEnvironment(facts: LaunchFacts): Record<string, string> {
+  const env: Record<string, string> = {
+    TLS_CERT_FILE: facts.files.cert,
+    TLS_KEY_FILE: facts.files.key,
+    TLS_CHAIN_FILE: facts.files.chain,
+    TLS_CLIENT_AUTH: facts.clientAuth,
+    SERVER_HOST: facts.host,
+    SERVER_PORT: String(facts.port),
+  };
+  if (facts.files.clientCa) env.TLS_CLIENT_CA_FILE = facts.files.clientCa;
+  return env;
+}
