@@ -12,7 +12,8 @@ import type { ObservedState } from "../store/read-state.js";
 import { serializeState, type RetiredCert, type StateFile } from "../store/state-file.js";
 import { inspectCertificate, type CertFacts } from "../x509/inspect.js";
 import { subjectKeyIdOf, serialFrom, signCertificate, templateFor } from "../x509/issue.js";
-import { decodePrivateKey, encodePrivateKey, isEncryptedKeyPem, spkiOf, type KeyMaterial } from "../x509/keys.js";
+import { decodePrivateKeyWithAny, encodePrivateKey, spkiOf, type KeyMaterial } from "../x509/keys.js";
+import { passphraseCandidates } from "../store/passphrase.js";
 
 export interface ApplyResult {
   /** Absolute paths written, in write order. */
@@ -56,8 +57,8 @@ export async function applyPlan(
     if (!key) {
       const pem = seenOf(id.name).keyPem;
       if (pem === null) throw new InternalError(`no key for ${id.name}`);
-      const passphrase = id.passphraseEnv === null ? null : (deps.env[id.passphraseEnv] ?? null);
-      key = decodePrivateKey(pem, passphrase, { file: actionOf(id.name).files.key, passphraseEnv: id.passphraseEnv });
+      const passphrases = passphraseCandidates(id, observed.state.identities[id.name], deps.env);
+      key = decodePrivateKeyWithAny(pem, passphrases, { file: actionOf(id.name).files.key, passphraseEnv: id.passphraseEnv });
       loaded.set(id.name, key);
     }
     return key;
@@ -102,7 +103,8 @@ export async function applyPlan(
     keyDirs.add(paths.dir);
     const passphrase = id.passphraseEnv === null ? null : (deps.env[id.passphraseEnv] ?? null);
     const wantEncrypted = id.passphraseEnv !== null;
-    const keyNeedsWrite = generated.has(id.name) || (seen.keyPem !== null && isEncryptedKeyPem(seen.keyPem) !== wantEncrypted);
+    const keyNeedsWrite = generated.has(id.name) || plan.refresh.includes(paths.key);
+    if (keyNeedsWrite && wantEncrypted && passphrase === null) throw new InternalError(`plan let ${id.name}'s key through without ${id.passphraseEnv}`);
     const keyText = keyNeedsWrite ? encodePrivateKey(keyOf(id), wantEncrypted ? passphrase : null) : seen.keyPem!;
     keyTexts.set(id.name, keyText);
     if (keyNeedsWrite) writes.push({ path: paths.key, content: keyText, mode: MODES.key });
@@ -138,6 +140,7 @@ export async function applyPlan(
       kind: id.kind,
       certSha256: sha256(certOf(id.name)),
       keySha256: sha256(keyTexts.get(id.name)!),
+      passphraseEnv: id.passphraseEnv,
       issuerFingerprint: (newFacts.get(issuerName) ?? seenOf(issuerName).cert!.facts).fingerprint,
       facts,
     };

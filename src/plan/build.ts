@@ -6,12 +6,15 @@ import type { ObservedIdentity, ObservedState } from "../store/read-state.js";
 import { composeBundle, composeChain, composeFullchain, issuerPath } from "./compose.js";
 import { CLOCK_SKEW_SECONDS, issuedValiditySeconds, specDifferences } from "./diff.js";
 import { ISSUING, type IdentityAction, type Plan } from "./types.js";
+import { isEncryptedKeyPem } from "../x509/pem.js";
 
 export interface PlanOptions {
   /** CAs whose key the user explicitly asked to replace (--rotate-ca-key). */
   rotateCaKeys?: ReadonlySet<string>;
   /** Delete the files of identities no longer in pki.yaml (--prune). */
   prune?: boolean;
+  /** Names of the environment variables that are set (never their values): passphrases must be there. */
+  setEnvVars?: ReadonlySet<string>;
 }
 
 const DAY = 86_400_000;
@@ -52,6 +55,8 @@ export function buildPlan(config: Config, observed: ObservedState, now: Date, op
   const retiredPems = observed.retiredPems.filter((r) => Date.parse(r.notAfter) > nowMs).map((r) => r.pem);
   for (const id of config.identities) setValidity(actions.get(id.name)!, id, nowMs);
   checkSignersAreUsable(config, actions, observed);
+  const reencrypt = keysToReencrypt(config, actions, observed);
+  checkPassphrasesSet(config, actions, reencrypt, options.setEnvVars);
 
   const orphanActions: IdentityAction[] = observed.orphans.map((orphan) => ({
     name: orphan.name,
@@ -70,7 +75,7 @@ export function buildPlan(config: Config, observed: ObservedState, now: Date, op
     version: 1,
     now: new Date(nowMs).toISOString(),
     actions: [...config.identities.map((id) => actions.get(id.name)!), ...orphanActions],
-    refresh: staleDerivedFiles(config, actions, observed, retiredPems),
+    refresh: [...reencrypt.map((id) => identityPaths(config.outputDir, id.kind, id.name).key), ...staleDerivedFiles(config, actions, observed, retiredPems)],
     prune: options.prune ?? false,
     notes,
   };
@@ -191,6 +196,39 @@ function checkSignersAreUsable(config: Config, actions: Map<string, IdentityActi
       const variable = spec.passphraseEnv;
       throw new ProvisionError("passphrase-missing", `the key of ${spec.name} is encrypted and ${variable ? `${variable} is not set or wrong` : "no passphraseEnv is configured"}`, {
         hint: variable ? `export ${variable}=<passphrase> and run again` : `add passphraseEnv: <VARIABLE> to ${spec.yamlPath.join(".")} in ${config.file}`,
+      });
+    }
+  }
+}
+
+/**
+ * Keys whose encryption no longer matches pki.yaml: passphraseEnv added, removed or renamed. They are
+ * rewritten with the same key material; renaming the variable is how a passphrase is changed.
+ */
+function keysToReencrypt(config: Config, actions: Map<string, IdentityAction>, observed: ObservedState): IdentitySpec[] {
+  return config.identities.filter((id) => {
+    const seen = observed.identities.get(id.name)!;
+    if (actions.get(id.name)!.key === "generate" || seen.keyPem === null) return false;
+    const encrypted = isEncryptedKeyPem(seen.keyPem);
+    const recorded = observed.state.identities[id.name]?.passphraseEnv ?? null;
+    const stale = encrypted !== (id.passphraseEnv !== null) || (encrypted && recorded !== null && recorded !== id.passphraseEnv);
+    if (stale && seen.keyStatus === "locked") {
+      throw new ProvisionError("passphrase-missing", `the key of ${id.name} must be re-encrypted, but cannot be decrypted`, {
+        hint: `set ${[recorded, id.passphraseEnv].filter(Boolean).join(" or ")} to the passphrase the key was written with`,
+      });
+    }
+    return stale;
+  });
+}
+
+/** Writing an encrypted key needs its variable: a missing one stops the run before anything is written. */
+function checkPassphrasesSet(config: Config, actions: Map<string, IdentityAction>, reencrypt: IdentitySpec[], setEnvVars: ReadonlySet<string> | undefined): void {
+  if (!setEnvVars) return;
+  for (const id of config.identities) {
+    const writesKey = actions.get(id.name)!.key === "generate" || reencrypt.includes(id);
+    if (writesKey && id.passphraseEnv !== null && !setEnvVars.has(id.passphraseEnv)) {
+      throw new ProvisionError("passphrase-missing", `${id.passphraseEnv} is not set: it holds the passphrase for the key of ${id.name}`, {
+        hint: `export ${id.passphraseEnv}=<passphrase> (the passphrase is read only from the environment, never from ${config.file})`,
       });
     }
   }

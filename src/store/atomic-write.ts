@@ -16,8 +16,18 @@ function tempPathFor(target: string): string {
   return path.join(path.dirname(target), `.${path.basename(target)}.${randomBytes(6).toString("hex")}.tmp`);
 }
 
-/** Creates a folder chain with the given mode on the last level, whatever the umask. */
-export async function ensureDir(dir: string, mode: number): Promise<void> {
+/**
+ * Creates a folder chain with the given mode on the last level, whatever the umask. An existing folder
+ * that others may write to is refused: whoever can write there can swap the files provision writes.
+ * Returns whether the folder was created.
+ */
+export async function ensureDir(dir: string, mode: number): Promise<boolean> {
+  const before = await lstat(dir).catch(() => undefined);
+  if (before?.isDirectory() && (before.mode & 0o002) !== 0) {
+    throw new ProvisionError("unsafe-path", `refusing to write into ${dir}: others can write to that folder`, {
+      hint: `run chmod o-w ${dir}, or point output: somewhere private`,
+    });
+  }
   await mkdir(dir, { recursive: true, mode });
   const info = await lstat(dir);
   if (info.isSymbolicLink() || !info.isDirectory()) {
@@ -26,6 +36,7 @@ export async function ensureDir(dir: string, mode: number): Promise<void> {
     });
   }
   if ((info.mode & 0o777) !== mode) await chmod(dir, mode);
+  return before === undefined;
 }
 
 /** Refuses targets that are symlinks, and private files in folders others may write to. */

@@ -1,10 +1,11 @@
-import { createHash, X509Certificate } from "node:crypto";
+import { createHash, X509Certificate, type KeyObject } from "node:crypto";
 import { readFile } from "node:fs/promises";
 import path from "node:path";
 import type { Config, IdentityKind, IdentitySpec } from "../config/types.js";
 import { ProvisionError } from "../errors.js";
 import { inspectCertificate, type CertFacts } from "../x509/inspect.js";
-import { decodePrivateKey, isEncryptedKeyPem, spkiOf } from "../x509/keys.js";
+import { decodePrivateKeyWithAny, isEncryptedKeyPem, spkiOf } from "../x509/keys.js";
+import { passphraseCandidates } from "./passphrase.js";
 import { bundlePath, identityPaths, statePath } from "./layout.js";
 import { parseState, type StateFile } from "./state-file.js";
 
@@ -105,9 +106,9 @@ export async function readObservedState(config: Config, env: NodeJS.ProcessEnv):
     }
     if (key !== null && observed.cert) {
       const trusted = record && record.certSha256 === observed.cert.sha256 && record.keySha256 === observed.keySha256;
-      if (!trusted) checkKeyMatches(observed, id, paths.key, env, x509Of);
+      if (!trusted) checkKeyMatches(observed, id, paths.key, passphraseCandidates(id, record, env), x509Of);
     } else if (key !== null) {
-      checkKeyReadable(observed, id, paths.key, env);
+      checkKeyReadable(observed, id, paths.key, passphraseCandidates(id, record, env));
     }
     identities.set(id.name, observed);
   }
@@ -140,21 +141,19 @@ export async function readObservedState(config: Config, env: NodeJS.ProcessEnv):
   return { identities, state, stateText, stateProblem: problem, bundlePem: await readText(bundlePath(config.outputDir)), retiredPems, orphans };
 }
 
-function passphraseFor(id: IdentitySpec, env: NodeJS.ProcessEnv): string | null {
-  return id.passphraseEnv === null ? null : (env[id.passphraseEnv] ?? null);
-}
-
-function checkKeyReadable(observed: ObservedIdentity, id: IdentitySpec, file: string, env: NodeJS.ProcessEnv): void {
+function checkKeyReadable(observed: ObservedIdentity, id: IdentitySpec, file: string, passphrases: string[]): KeyObject | undefined {
   const pem = observed.keyPem!;
-  if (isEncryptedKeyPem(pem) && passphraseFor(id, env) === null) {
+  if (isEncryptedKeyPem(pem) && passphrases.length === 0) {
     observed.keyStatus = "locked";
-    return;
+    observed.keyDetail = "encrypted, and no passphrase variable is set";
+    return undefined;
   }
   try {
-    decodePrivateKey(pem, passphraseFor(id, env), { file, passphraseEnv: id.passphraseEnv });
+    return decodePrivateKeyWithAny(pem, passphrases, { file, passphraseEnv: id.passphraseEnv });
   } catch (error) {
     observed.keyStatus = error instanceof ProvisionError && error.code === "passphrase-wrong" ? "locked" : "unreadable";
     observed.keyDetail = error instanceof Error ? error.message : String(error);
+    return undefined;
   }
 }
 
@@ -162,12 +161,11 @@ function checkKeyMatches(
   observed: ObservedIdentity,
   id: IdentitySpec,
   file: string,
-  env: NodeJS.ProcessEnv,
+  passphrases: string[],
   x509Of: (o: ObservedIdentity) => X509Certificate | undefined,
 ): void {
-  checkKeyReadable(observed, id, file, env);
-  if (observed.keyStatus !== "ok") return;
-  const key = decodePrivateKey(observed.keyPem!, passphraseFor(id, env), { file, passphraseEnv: id.passphraseEnv });
+  const key = checkKeyReadable(observed, id, file, passphrases);
+  if (!key) return;
   const certSpki = x509Of(observed)!.publicKey.export({ type: "spki", format: "der" });
   if (!certSpki.equals(spkiOf(key))) {
     observed.keyStatus = "mismatch";

@@ -17,6 +17,8 @@ export interface StateRecord {
   kind: IdentityKind;
   certSha256: string;
   keySha256: string;
+  /** The variable whose passphrase encrypts key.pem (null: not encrypted). Never the passphrase itself. */
+  passphraseEnv: string | null;
   /** Fingerprint of the issuer certificate this one was last verified against. */
   issuerFingerprint: string | null;
   facts: CertFacts;

@@ -2,6 +2,9 @@ import { createPrivateKey, createPublicKey, generateKeyPair, type KeyObject } fr
 import { promisify } from "node:util";
 import type { KeyType } from "../config/types.js";
 import { ProvisionError } from "../errors.js";
+import { isEncryptedKeyPem } from "./pem.js";
+
+export { isEncryptedKeyPem } from "./pem.js";
 
 const generate = promisify(generateKeyPair);
 
@@ -47,8 +50,21 @@ export function encodePrivateKey(key: KeyObject, passphrase: string | null): str
     : (key.export({ type: "pkcs8", format: "pem", cipher: "aes-256-cbc", passphrase }) as string);
 }
 
-export function isEncryptedKeyPem(pem: string): boolean {
-  return pem.includes("-----BEGIN ENCRYPTED PRIVATE KEY-----");
+
+/**
+ * Reads a key trying each candidate passphrase in turn: the one of the current passphraseEnv, then the one
+ * the key was last written with (so renaming passphraseEnv re-encrypts the key instead of failing).
+ */
+export function decodePrivateKeyWithAny(pem: string, passphrases: readonly string[], describe: { file: string; passphraseEnv: string | null }): KeyObject {
+  if (!isEncryptedKeyPem(pem) || passphrases.length <= 1) return decodePrivateKey(pem, passphrases[0] ?? null, describe);
+  for (const passphrase of passphrases.slice(0, -1)) {
+    try {
+      return createPrivateKey({ key: pem, format: "pem", passphrase });
+    } catch {
+      // try the next candidate
+    }
+  }
+  return decodePrivateKey(pem, passphrases[passphrases.length - 1]!, describe);
 }
 
 /** Reads a PKCS#8 PEM key. Errors say whether the passphrase or the file is the problem. */

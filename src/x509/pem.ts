@@ -15,3 +15,7 @@ export function pemBlocks(text: string): { label: string; der: Buffer; pem: stri
 export function pemToDer(text: string, label: string): Buffer | undefined {
   return pemBlocks(text).find((b) => b.label === label)?.der;
 }
+
+export function isEncryptedKeyPem(pem: string): boolean {
+  return pem.includes("-----BEGIN ENCRYPTED PRIVATE KEY-----");
+}

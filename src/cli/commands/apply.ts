@@ -1,3 +1,4 @@
+import { rmdir } from "node:fs/promises";
 import path from "node:path";
 import { applyPlan } from "../../apply/apply.js";
 import { formatPlan, summarize } from "../../plan/format.js";
@@ -16,8 +17,9 @@ export async function runApply(options: CliOptions, io: Io): Promise<number> {
   if (options.dryRun) return printOnly(options, io);
   // Validate before taking the lock: bad input must not even create the output folder.
   const { config } = await loadConfig(options.file, { cwd: io.cwd });
-  await ensureDir(config.outputDir, MODES.publicDir);
+  const created = await ensureDir(config.outputDir, MODES.publicDir);
   const lock = await acquireLock(lockPath(config.outputDir));
+  let failed = true;
   try {
     const prepared = await loadAndPlan(options, io);
     const { plan, observed, deps, warnings } = prepared;
@@ -35,9 +37,12 @@ export async function runApply(options: CliOptions, io: Io): Promise<number> {
           : `nothing to do: everything in ${where} is up to date\n`,
       );
     }
+    failed = false;
     return EXIT.ok;
   } finally {
     await lock.release();
+    // A first run that failed (a missing passphrase, say) leaves no empty output folder behind.
+    if (failed && created) await rmdir(config.outputDir).catch(() => undefined);
   }
 }
 

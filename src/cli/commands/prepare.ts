@@ -22,7 +22,11 @@ export async function loadAndPlan(options: CliOptions, io: Io): Promise<Prepared
   const { config, warnings } = await loadConfig(options.file, { cwd: io.cwd });
   const observed = await readObservedState(config, deps.env);
   const now = options.now ?? deps.now();
-  const plan = buildPlan(config, observed, now, { rotateCaKeys: new Set(options.rotateCaKeys), prune: options.prune });
+  const plan = buildPlan(config, observed, now, {
+    rotateCaKeys: new Set(options.rotateCaKeys),
+    prune: options.prune,
+    setEnvVars: new Set(Object.keys(deps.env).filter((name) => deps.env[name] !== undefined && deps.env[name] !== "")),
+  });
   return { config, observed, plan, warnings, deps };
 }
 

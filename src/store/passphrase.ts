@@ -1,0 +1,12 @@
+import type { IdentitySpec } from "../config/types.js";
+import type { StateRecord } from "./state-file.js";
+
+/**
+ * Passphrases worth trying for an identity's key: from its current passphraseEnv, then from the variable
+ * the key was last encrypted under (recorded in state.json). Only variable names are ever stored.
+ */
+export function passphraseCandidates(id: IdentitySpec, record: StateRecord | undefined, env: NodeJS.ProcessEnv): string[] {
+  const names = [id.passphraseEnv, record?.passphraseEnv ?? null].filter((n): n is string => n !== null);
+  const values = [...new Set(names)].map((name) => env[name]).filter((v): v is string => v !== undefined && v !== "");
+  return [...new Set(values)];
+}
