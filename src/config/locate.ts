@@ -15,7 +15,9 @@ export function makeLocator(file: string, doc: Document, lineCounter: LineCounte
       const prefix = path.slice(0, depth);
       const node = depth === 0 ? doc.contents : doc.getIn(prefix, true);
       let range = isNode(node) ? node.range : undefined;
-      if (options.key && depth === path.length && depth > 0) {
+      // A key that is missing points at its parent's key line ("servers.web" for servers.web.issuer).
+      const missing = depth < path.length;
+      if ((options.key && depth === path.length && depth > 0) || (missing && depth > 0)) {
         const keyRange = keyNodeRange(doc, prefix);
         if (keyRange) range = keyRange;
       }
