@@ -54,7 +54,7 @@ export function buildPlan(config: Config, observed: ObservedState, now: Date, op
   ensureIssuersOutliveChildren(config, actions, nowMs);
   const retiredPems = observed.retiredPems.filter((r) => Date.parse(r.notAfter) > nowMs).map((r) => r.pem);
   for (const id of config.identities) setValidity(actions.get(id.name)!, id, nowMs);
-  checkSignersAreUsable(config, actions, observed);
+  checkSignersAreUsable(config, actions, observed, options.setEnvVars);
   const reencrypt = keysToReencrypt(config, actions, observed);
   checkPassphrasesSet(config, actions, reencrypt, options.setEnvVars);
 
@@ -181,18 +181,26 @@ function setValidity(action: IdentityAction, id: IdentitySpec, nowMs: number): v
   action.notAfter = new Date(nowMs + id.validitySeconds * 1000).toISOString();
 }
 
-/** Signing needs the issuer's key: an encrypted one whose passphrase is not set stops the plan here. */
-function checkSignersAreUsable(config: Config, actions: Map<string, IdentityAction>, observed: ObservedState): void {
+/**
+ * Signing needs the issuer's key, and keeping a key needs it readable: an encrypted one whose passphrase
+ * variable is not set (or did not decrypt it) stops the plan here, before anything is generated.
+ */
+function checkSignersAreUsable(config: Config, actions: Map<string, IdentityAction>, observed: ObservedState, setEnvVars: ReadonlySet<string> | undefined): void {
+  const byName = new Map(config.identities.map((id) => [id.name, id] as const));
+  const unusable = (spec: IdentitySpec) => {
+    const seen = observed.identities.get(spec.name)!;
+    if (seen.keyStatus === "locked") return true;
+    if (!setEnvVars || seen.keyPem === null || !isEncryptedKeyPem(seen.keyPem)) return false;
+    const recorded = observed.state.identities[spec.name]?.passphraseEnv ?? null;
+    return ![spec.passphraseEnv, recorded].some((name) => name !== null && setEnvVars.has(name));
+  };
   for (const id of config.identities) {
     const action = actions.get(id.name)!;
     if (!ISSUING.has(action.action)) continue;
-    const signer = id.issuer ?? id.name;
-    const signerAction = actions.get(signer)!;
-    const signerSpec = config.identities.find((i) => i.name === signer)!;
-    const locked = observed.identities.get(signer)!.keyStatus === "locked" && signerAction.key !== "generate";
-    const ownLocked = action.key === "reuse" && observed.identities.get(id.name)!.keyStatus === "locked";
-    for (const spec of [locked ? signerSpec : null, ownLocked ? id : null]) {
-      if (!spec) continue;
+    const signer = byName.get(id.issuer ?? id.name)!;
+    const needed = [actions.get(signer.name)!.key !== "generate" ? signer : null, action.key === "reuse" ? id : null];
+    for (const spec of needed) {
+      if (!spec || !unusable(spec)) continue;
       const variable = spec.passphraseEnv;
       throw new ProvisionError("passphrase-missing", `the key of ${spec.name} is encrypted and ${variable ? `${variable} is not set or wrong` : "no passphraseEnv is configured"}`, {
         hint: variable ? `export ${variable}=<passphrase> and run again` : `add passphraseEnv: <VARIABLE> to ${spec.yamlPath.join(".")} in ${config.file}`,

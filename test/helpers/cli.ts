@@ -5,12 +5,12 @@ import { execa } from "execa";
 import { onTestFinished } from "vitest";
 import { main } from "../../src/cli/main.js";
 import type { Deps } from "../../src/deps.js";
+import { OUTPUT_LOG } from "./output-log.js";
 
 export const ROOT = path.resolve(import.meta.dirname, "../..");
 export const BIN = path.join(ROOT, "dist/cli/bin.js");
 
-/** Every CLI output of the suite is appended here, so one test can grep it all for secrets. */
-export const OUTPUT_LOG = path.join(tmpdir(), "provision-test-output.log");
+export { OUTPUT_LOG };
 
 export interface CliResult {
   code: number;

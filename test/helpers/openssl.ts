@@ -25,9 +25,9 @@ export function verifyLeaf(out: string, kind: "servers" | "clients", name: strin
 }
 
 /** The public key of a certificate and of a private key, as openssl prints them. */
-export async function publicKeysOf(certFile: string, keyFile: string, passin?: string): Promise<{ fromCert: string; fromKey: string }> {
+export async function publicKeysOf(certFile: string, keyFile: string, passin?: string, env?: NodeJS.ProcessEnv): Promise<{ fromCert: string; fromKey: string }> {
   const fromCert = (await execa("openssl", ["x509", "-in", certFile, "-noout", "-pubkey"])).stdout;
-  const fromKey = (await execa("openssl", ["pkey", "-in", keyFile, "-pubout", ...(passin ? ["-passin", passin] : [])])).stdout;
+  const fromKey = (await execa("openssl", ["pkey", "-in", keyFile, "-pubout", ...(passin ? ["-passin", passin] : [])], { env })).stdout;
   return { fromCert, fromKey };
 }
 

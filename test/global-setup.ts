@@ -1,0 +1,16 @@
+import { existsSync, readFileSync, rmSync } from "node:fs";
+import { OUTPUT_LOG } from "./helpers/output-log.js";
+
+const PASSPHRASES = ["correct horse battery staple", "Tr0ub4dor&3-rotated"];
+
+/** Starts the suite with an empty output log; at the end, no CLI output may carry key material or a passphrase. */
+export function setup(): () => void {
+  rmSync(OUTPUT_LOG, { force: true });
+  return () => {
+    if (!existsSync(OUTPUT_LOG)) throw new Error("no CLI output was logged: the secrets check saw nothing");
+    const text = readFileSync(OUTPUT_LOG, "utf8");
+    const leaks = [/-----BEGIN (ENCRYPTED |RSA |EC )?PRIVATE KEY-----/, ...PASSPHRASES.map((p) => new RegExp(p.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")))].filter((re) => re.test(text));
+    if (leaks.length) throw new Error(`secret material in CLI output: ${leaks.join(", ")}`);
+    console.log(`secrets check: ${text.length} bytes of CLI output, no private key or passphrase in it`);
+  };
+}
