@@ -18,6 +18,11 @@ export function formatDuration(seconds: number): string {
   return `${Math.round(seconds / 3600)}h`;
 }
 
+/** Formats seconds for people when exactness does not matter: whole days from a day up, else hours. */
+export function formatApproxDuration(seconds: number): string {
+  return seconds >= 86_400 ? formatDuration(Math.round(seconds / 86_400) * 86_400) : `${Math.max(1, Math.round(seconds / 3600))}h`;
+}
+
 /** Renewal window: a fixed duration before notAfter, or a fraction of the certificate's lifetime. */
 export type RenewBefore = { kind: "duration"; seconds: number; text: string } | { kind: "fraction"; value: number; text: string };
 

@@ -56,7 +56,7 @@ export function normalizeIdentities(input: PkiInput, locate: Locate, diagnostics
         pathLength: ca?.pathLength ?? null,
         nameConstraints: ca?.nameConstraints ? normalizeConstraints(ca.nameConstraints, [...yamlPath, "nameConstraints"], locate, diagnostics) : null,
         rotateKey: kind === "ca" ? "never" : ((entry as ServerInput).rotateKey ?? defaults.rotateKey ?? "always"),
-        passphraseEnv: entry.passphraseEnv ?? null,
+        passphraseEnv: entry.passphraseEnv ?? defaults.passphraseEnv ?? null,
         serve: serveInput ? normalizeServe(serveInput) : null,
         yamlPath,
       });

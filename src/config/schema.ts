@@ -91,6 +91,7 @@ const defaultsSchema = z.strictObject({
   renewBefore: renewBefore.optional(),
   rotateKey: z.enum(["always", "never"]).optional(),
   subject: subject.optional(),
+  passphraseEnv: envName.optional().describe("Encrypt every private key with the passphrase in this environment variable."),
 });
 
 function identityMap<T extends z.ZodType>(item: T) {

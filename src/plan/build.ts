@@ -1,4 +1,4 @@
-import { formatDuration, renewalWindowSeconds } from "../config/duration.js";
+import { formatApproxDuration, renewalWindowSeconds } from "../config/duration.js";
 import type { Config, IdentitySpec } from "../config/types.js";
 import { ProvisionError } from "../errors.js";
 import { bundlePath, identityPaths } from "../store/layout.js";
@@ -131,7 +131,7 @@ function decide(
   const freshKey = !isCa && id.rotateKey === "always" ? "generate" : "reuse";
   if (nowMs >= notAfter) return { ...base, action: "renew", reasons: [`expired ${days(nowMs - notAfter)} ago`], key: freshKey };
   if (nowMs >= notAfter - window) {
-    const windowText = id.renewBefore.kind === "duration" ? id.renewBefore.text : `${id.renewBefore.text} of ${formatDuration(lifetimeSeconds - CLOCK_SKEW_SECONDS)} = ${formatDuration(Math.round(window / 1000))}`;
+    const windowText = id.renewBefore.kind === "duration" ? id.renewBefore.text : `${id.renewBefore.text} of ${formatApproxDuration(lifetimeSeconds)} = ${formatApproxDuration(window / 1000)}`;
     return { ...base, action: "renew", reasons: [`expires in ${days(notAfter - nowMs)} (window ${windowText})`], key: freshKey };
   }
   return { ...base, action: "unchanged", reasons: [], key: "none" };
