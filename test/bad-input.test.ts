@@ -44,7 +44,8 @@ const CASES: Case[] = [
   // YAML syntax
   { name: "unclosed flow sequence", yaml: "version: 1\ncas: [\n", expect: [3, "", /Flow sequence|end with a \]/] },
   { name: "tab indentation", yaml: "version: 1\ncas:\n\troot: {}\n", expect: [3, "", /[Tt]ab/] },
-  { name: "duplicate key", yaml: "version: 1\nversion: 1\ncas:\n  root: {}\n", expect: [2, "", /Map keys must be unique/] },
+  { name: "duplicate key", yaml: "version: 1\nversion: 1\ncas:\n  root: {}\n", expect: [2, "version", /duplicate key "version" \(first on line 1\); map keys must be unique/] },
+  { name: "duplicate identity", yaml: "version: 1\ncas:\n  root: {}\n  root: {}\n", expect: [4, "cas.root", /duplicate key "root" \(first on line 3\)/] },
   { name: "unterminated quote", yaml: 'version: 1\ncas:\n  root: { commonName: "abc }\n', expect: [4, "", /Missing closing "quote/] },
   { name: "bad indentation", yaml: "version: 1\ncas:\n  root:\n    validity: 1y\n   key: rsa-2048\n", expect: [5, "", /All mapping items must start at the same column/] },
   // empty or not a map

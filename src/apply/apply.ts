@@ -1,6 +1,7 @@
 import { createHash, type KeyObject } from "node:crypto";
 import { readFile, rm } from "node:fs/promises";
 import path from "node:path";
+import type { ConfigCache } from "../config/load.js";
 import type { Config, IdentitySpec } from "../config/types.js";
 import type { Deps } from "../deps.js";
 import { InternalError } from "../errors.js";
@@ -9,7 +10,8 @@ import { ISSUING, type IdentityAction, type Plan } from "../plan/types.js";
 import { ensureDir, removeStaleTemps, writeFilesAtomically, type FileWrite } from "../store/atomic-write.js";
 import { bundlePath, identityPaths, MODES, retiredDir, statePath } from "../store/layout.js";
 import type { ObservedState } from "../store/read-state.js";
-import { serializeState, type RetiredCert, type StateFile } from "../store/state-file.js";
+import { stampOf, type FileStamps } from "../store/stamp.js";
+import { serializeState, type RetiredCert, type StateFile, type StateRecord } from "../store/state-file.js";
 import { inspectCertificate, type CertFacts } from "../x509/inspect.js";
 import { subjectKeyIdOf, serialFrom, signCertificate, templateFor } from "../x509/issue.js";
 import { decodePrivateKeyWithAny, encodePrivateKey, spkiOf, type KeyMaterial } from "../x509/keys.js";
@@ -37,9 +39,11 @@ export async function applyPlan(
   observed: ObservedState,
   deps: Deps,
   renderExtra: (certOf: (name: string) => string) => readonly ExtraFile[] = () => [],
+  configCache?: ConfigCache,
 ): Promise<ApplyResult> {
   const byName = new Map(config.identities.map((id) => [id.name, id] as const));
-  const actionOf = (name: string) => plan.actions.find((a) => a.name === name) as IdentityAction;
+  const actionsByName = new Map(plan.actions.map((a) => [a.name, a] as const));
+  const actionOf = (name: string) => actionsByName.get(name) as IdentityAction;
   const seenOf = (name: string) => observed.identities.get(name)!;
 
   const generated = new Map<string, KeyMaterial>();
@@ -92,33 +96,34 @@ export async function applyPlan(
   const writes: FileWrite[] = [];
   const deletes: string[] = [];
   const keyDirs = new Set<string>();
-  const keyTexts = new Map<string, string>();
+  const writtenKeySha = new Map<string, string>();
+  const refresh = new Set(plan.refresh);
+  const issuing = (name: string) => ISSUING.has(actionOf(name).action);
   const desire = (file: string, content: string, current: string | null, mode: number) => {
     if (content !== current) writes.push({ path: file, content, mode });
   };
 
   for (const id of config.identities) {
     const paths = identityPaths(config.outputDir, id.kind, id.name);
-    const seen = seenOf(id.name);
     keyDirs.add(paths.dir);
+    if (!generated.has(id.name) && !refresh.has(paths.key)) continue;
     const passphrase = id.passphraseEnv === null ? null : (deps.env[id.passphraseEnv] ?? null);
-    const wantEncrypted = id.passphraseEnv !== null;
-    const keyNeedsWrite = generated.has(id.name) || plan.refresh.includes(paths.key);
-    if (keyNeedsWrite && wantEncrypted && passphrase === null) throw new InternalError(`plan let ${id.name}'s key through without ${id.passphraseEnv}`);
-    const keyText = keyNeedsWrite ? encodePrivateKey(keyOf(id), wantEncrypted ? passphrase : null) : seen.keyPem!;
-    keyTexts.set(id.name, keyText);
-    if (keyNeedsWrite) writes.push({ path: paths.key, content: keyText, mode: MODES.key });
+    if (id.passphraseEnv !== null && passphrase === null) throw new InternalError(`plan let ${id.name}'s key through without ${id.passphraseEnv}`);
+    const keyText = encodePrivateKey(keyOf(id), passphrase);
+    writtenKeySha.set(id.name, sha256(keyText));
+    writes.push({ path: paths.key, content: keyText, mode: MODES.key });
   }
   for (const id of config.identities) {
-    const paths = identityPaths(config.outputDir, id.kind, id.name);
-    desire(paths.cert, certOf(id.name), seenOf(id.name).cert?.pem ?? null, MODES.cert);
+    if (issuing(id.name)) writes.push({ path: identityPaths(config.outputDir, id.kind, id.name).cert, content: certOf(id.name), mode: MODES.cert });
   }
+  // Chains change with a certificate in them; otherwise the plan lists the ones found stale.
   for (const id of config.identities) {
     if (id.kind === "ca") continue;
     const paths = identityPaths(config.outputDir, id.kind, id.name);
     const issuers = issuerPath(config, id);
-    desire(paths.chain, composeChain(issuers, certOf), seenOf(id.name).chainPem, MODES.cert);
-    desire(paths.fullchain, composeFullchain(id, issuers, certOf), seenOf(id.name).fullchainPem, MODES.cert);
+    const rewrite = issuing(id.name) || issuers.some((i) => issuing(i.name));
+    if (rewrite || refresh.has(paths.chain)) desire(paths.chain, composeChain(issuers, certOf), seenOf(id.name).chainPem, MODES.cert);
+    if (rewrite || refresh.has(paths.fullchain)) desire(paths.fullchain, composeFullchain(id, issuers, certOf), seenOf(id.name).fullchainPem, MODES.cert);
   }
 
   const retired = await retireReplacedRoots(config, plan, observed, certs, writes, deletes);
@@ -132,30 +137,27 @@ export async function applyPlan(
     desire(file.path, file.content.toString(), current, file.mode);
   }
 
-  const state: StateFile = { version: 1, identities: {}, retired };
-  for (const id of config.identities) {
-    const facts = newFacts.get(id.name) ?? seenOf(id.name).cert!.facts;
+  const recordFor = (id: IdentitySpec, stamps: FileStamps): StateRecord => {
+    const seen = seenOf(id.name);
     const issuerName = id.issuer ?? id.name;
-    state.identities[id.name] = {
+    return {
       kind: id.kind,
-      certSha256: sha256(certOf(id.name)),
-      keySha256: sha256(keyTexts.get(id.name)!),
+      certSha256: newFacts.has(id.name) ? sha256(certOf(id.name)) : seen.cert!.sha256,
+      keySha256: writtenKeySha.get(id.name) ?? seen.keySha256!,
       passphraseEnv: id.passphraseEnv,
+      stamps,
       issuerFingerprint: (newFacts.get(issuerName) ?? seenOf(issuerName).cert!.facts).fingerprint,
-      facts,
+      facts: newFacts.get(id.name) ?? seen.cert!.facts,
     };
-  }
+  };
+  const state: StateFile = { version: 1, identities: {}, retired, config: configCache };
+  for (const id of config.identities) state.identities[id.name] = recordFor(id, seenOf(id.name).stamps);
   for (const orphan of observed.orphans) {
-    if (plan.prune) {
-      const paths = identityPaths(config.outputDir, orphan.kind, orphan.name);
-      deletes.push(paths.dir);
-    } else {
-      state.identities[orphan.name] = observed.state.identities[orphan.name]!;
-    }
+    if (plan.prune) deletes.push(identityPaths(config.outputDir, orphan.kind, orphan.name).dir);
+    else state.identities[orphan.name] = observed.state.identities[orphan.name]!;
   }
-  const stateText = serializeState(state);
-  if (writes.length === 0 && deletes.length === 0 && stateText === observed.stateText) return { written: [], deleted: [] };
-  if (stateText !== observed.stateText) writes.push({ path: statePath(config.outputDir), content: stateText, mode: MODES.cert });
+  // The config cache alone never causes a write: a run with nothing else to do writes nothing.
+  if (writes.length === 0 && deletes.length === 0 && observed.stateText !== null && sameRecords(state, observed.state)) return { written: [], deleted: [] };
 
   await ensureDir(config.outputDir, MODES.publicDir);
   const dirs = new Set(writes.map((w) => path.dirname(w.path)));
@@ -163,7 +165,34 @@ export async function applyPlan(
   await removeStaleTemps([config.outputDir, ...keyDirs]);
   await writeFilesAtomically(writes);
   for (const target of deletes) await rm(target, { recursive: true, force: true });
-  return { written: writes.map((w) => w.path), deleted: deletes };
+
+  // state.json last, with the stamps of the files as they now are.
+  const touchedDirs = new Set(writes.map((w) => path.dirname(w.path)));
+  for (const id of config.identities) {
+    const paths = identityPaths(config.outputDir, id.kind, id.name);
+    if (!touchedDirs.has(paths.dir)) continue;
+    const stamps: FileStamps = { cert: stampOf(paths.cert), key: stampOf(paths.key) };
+    if (id.kind !== "ca") Object.assign(stamps, { chain: stampOf(paths.chain), fullchain: stampOf(paths.fullchain) });
+    state.identities[id.name] = recordFor(id, stamps);
+  }
+  const stateText = serializeState(state);
+  const statePathname = statePath(config.outputDir);
+  if (stateText !== observed.stateText) await writeFilesAtomically([{ path: statePathname, content: stateText, mode: MODES.cert }]);
+  return { written: [...writes.map((w) => w.path), ...(stateText !== observed.stateText ? [statePathname] : [])], deleted: deletes };
+}
+
+/** Whether two states record the same files (the config cache aside), without serialising either. */
+function sameRecords(next: StateFile, current: StateFile): boolean {
+  const names = Object.keys(next.identities);
+  if (names.length !== Object.keys(current.identities).length) return false;
+  for (const name of names) {
+    const a = next.identities[name]!;
+    const b = current.identities[name];
+    if (!b || a.kind !== b.kind || a.certSha256 !== b.certSha256 || a.keySha256 !== b.keySha256 || a.issuerFingerprint !== b.issuerFingerprint || a.passphraseEnv !== b.passphraseEnv || JSON.stringify(a.stamps) !== JSON.stringify(b.stamps)) {
+      return false;
+    }
+  }
+  return JSON.stringify(next.retired) === JSON.stringify(current.retired);
 }
 
 /**

@@ -1,77 +1,79 @@
-import { readFile } from "node:fs/promises";
+import { createHash } from "node:crypto";
+import { readFileSync } from "node:fs";
+import { createRequire } from "node:module";
 import path from "node:path";
-import { LineCounter, parseDocument } from "yaml";
-import type { z } from "zod";
 import { ProvisionError, type Diagnostic } from "../errors.js";
-import { makeLocator, type Locate } from "./locate.js";
-import { normalizeIdentities } from "./normalize.js";
-import { runRules, sortByIssuer } from "./rules.js";
-import { pkiSchema } from "./schema.js";
+import { parseState } from "../store/state-file.js";
 import type { Config } from "./types.js";
 
-export interface ParseResult {
-  config?: Config;
-  /** Errors and warnings, sorted by line. */
-  diagnostics: Diagnostic[];
-}
-
 /**
- * Turns pki.yaml text into a Config: YAML → zod schema → defaults → cross-field rules.
- * Never throws for bad input; every problem found is returned with its line and YAML path.
+ * A validated config, cached in state.json under a key made of provision's version, the absolute path of
+ * pki.yaml and its exact text. When the key matches, YAML parsing and schema validation are skipped: the
+ * same text at the same place always validates to the same Config.
  */
-export function parseConfig(text: string, file: string, options: { cwd?: string } = {}): ParseResult {
-  const diagnostics: Diagnostic[] = [];
-  const lineCounter = new LineCounter();
-  const doc = parseDocument(text, { lineCounter, uniqueKeys: true, prettyErrors: false });
-  for (const error of doc.errors) {
-    const pos = lineCounter.linePos(error.pos[0]);
-    const excerpt = pos ? text.split(/\r?\n/)[pos.line - 1]?.trim() : undefined;
-    const message = error.message.split("\n")[0]!.replace(/ at line \d+, column \d+:?$/, "");
-    diagnostics.push({ severity: "error", file, line: pos.line, col: pos.col, message: excerpt ? `${message}\n    ${excerpt}` : message });
-  }
-  if (diagnostics.length) return { diagnostics };
-
-  const locate = makeLocator(file, doc, lineCounter);
-  const raw: unknown = doc.toJS({ maxAliasCount: 100 });
-  if (raw === null || raw === undefined) {
-    return { diagnostics: [{ severity: "error", file, message: "the file is empty; expected a map starting with `version: 1`" }] };
-  }
-  if (typeof raw !== "object" || Array.isArray(raw)) {
-    return { diagnostics: [{ severity: "error", ...locate([]), message: "expected a map (version, output, defaults, cas, servers, clients) at the top level" }] };
-  }
-
-  const parsed = pkiSchema.safeParse(raw);
-  if (!parsed.success) {
-    for (const issue of parsed.error.issues) diagnostics.push(issueToDiagnostic(issue, locate));
-    return { diagnostics: sortDiagnostics(diagnostics) };
-  }
-
-  const identities = normalizeIdentities(parsed.data, locate, diagnostics);
-  runRules(identities, locate, diagnostics);
-  if (identities.length === 0) diagnostics.push({ severity: "error", ...locate([]), message: "no identities: add at least one CA under cas" });
-  if (diagnostics.some((d) => d.severity === "error")) return { diagnostics: sortDiagnostics(diagnostics) };
-
-  const baseDir = path.dirname(path.resolve(options.cwd ?? process.cwd(), file));
-  const config: Config = {
-    file,
-    baseDir,
-    outputDir: path.resolve(baseDir, parsed.data.output ?? "./pki"),
-    identities: sortByIssuer(identities),
-  };
-  return { config, diagnostics: sortDiagnostics(diagnostics) };
+export interface ConfigCache {
+  key: string;
+  config: Omit<Config, "file">;
+  warnings: Diagnostic[];
 }
 
-/** Reads and parses pki.yaml; throws a ProvisionError carrying every diagnostic when it is not valid. */
-export async function loadConfig(file: string, options: { cwd?: string } = {}): Promise<{ config: Config; warnings: Diagnostic[] }> {
+export interface LoadedConfig {
+  config: Config;
+  warnings: Diagnostic[];
+  /** What to store in state.json so the next run can skip parsing. */
+  cache: ConfigCache;
+  /** state.json as read while looking for the cache (null when absent), so it is read once per run. */
+  stateText: string | null | undefined;
+}
+
+function cacheKey(absFile: string, text: string): string {
+  const version = (createRequire(import.meta.url)("../../package.json") as { version: string }).version;
+  return createHash("sha256").update(`${version}\0${absFile}\0${text}`).digest("hex");
+}
+
+/** Where state.json probably is: `output:` when it is a plain top-level scalar, else the default. */
+function guessOutputDir(absFile: string, text: string): string {
+  const match = /^output:[ \t]*(?:"([^"\n]*)"|'([^'\n]*)'|([^\s#'"][^#\n]*?))[ \t]*(?:#.*)?$/m.exec(text);
+  return path.resolve(path.dirname(absFile), match?.[1] ?? match?.[2] ?? match?.[3] ?? "./pki");
+}
+
+/** state.json at the guessed output folder, and the config cached in it if its key matches. */
+function readCached(outputDir: string, key: string): { cache?: ConfigCache; stateText: string | null } {
+  let stateText: string;
+  try {
+    stateText = readFileSync(path.join(outputDir, "state.json"), "utf8");
+  } catch {
+    return { stateText: null };
+  }
+  try {
+    const cache = parseState(stateText).state.config;
+    // Trusted only when written from this very text, for this very folder.
+    return cache?.key === key && cache.config.outputDir === outputDir ? { cache, stateText } : { stateText };
+  } catch {
+    return { stateText };
+  }
+}
+
+/** Reads and validates pki.yaml; throws a ProvisionError carrying every diagnostic when it is not valid. */
+export async function loadConfig(file: string, options: { cwd?: string } = {}): Promise<LoadedConfig> {
+  const absFile = path.resolve(options.cwd ?? process.cwd(), file);
   let text: string;
   try {
-    text = await readFile(path.resolve(options.cwd ?? process.cwd(), file), "utf8");
+    text = readFileSync(absFile, "utf8");
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
     throw new ProvisionError("config-unreadable", `cannot read ${file}: ${code === "ENOENT" ? "no such file" : String(code ?? error)}`, {
       hint: code === "ENOENT" ? "run `provision init` to write a starter pki.yaml, or pass -f <file>" : undefined,
     });
   }
+  const key = cacheKey(absFile, text);
+  const guessedOutput = guessOutputDir(absFile, text);
+  const cached = readCached(guessedOutput, key);
+  if (cached.cache) {
+    return { config: { file, ...cached.cache.config }, warnings: cached.cache.warnings, cache: cached.cache, stateText: cached.stateText };
+  }
+
+  const { parseConfig } = await import("./parse.js");
   const { config, diagnostics } = parseConfig(text, file, options);
   const errors = diagnostics.filter((d) => d.severity === "error");
   if (!config || errors.length) {
@@ -80,21 +82,12 @@ export async function loadConfig(file: string, options: { cwd?: string } = {}): 
       hint: "fix the lines above and run again; nothing was written",
     });
   }
-  return { config, warnings: diagnostics.filter((d) => d.severity === "warning") };
-}
-
-function issueToDiagnostic(issue: z.core.$ZodIssue, locate: Locate): Diagnostic {
-  const path = issue.path.filter((p): p is string | number => typeof p !== "symbol");
-  if (issue.code === "unrecognized_keys") {
-    const key = issue.keys[0]!;
-    const more = issue.keys.length > 1 ? ` (and ${issue.keys.slice(1).map((k) => JSON.stringify(k)).join(", ")})` : "";
-    return { severity: "error", ...locate([...path, key], { key: true }), message: `unknown field ${JSON.stringify(key)}${more}` };
-  }
-  let message = issue.message;
-  if (issue.code === "invalid_type" && issue.input === undefined) message = `missing required field: ${message}`;
-  return { severity: "error", ...locate(path), message };
-}
-
-function sortDiagnostics(list: Diagnostic[]): Diagnostic[] {
-  return [...list].sort((a, b) => (a.line ?? 0) - (b.line ?? 0) || (a.col ?? 0) - (b.col ?? 0));
+  const warnings = diagnostics.filter((d) => d.severity === "warning");
+  const { file: _file, ...rest } = config;
+  return {
+    config,
+    warnings,
+    cache: { key, config: rest, warnings },
+    stateText: rest.outputDir === guessedOutput ? cached.stateText : undefined,
+  };
 }

@@ -6,7 +6,6 @@ import type { ObservedIdentity, ObservedState } from "../store/read-state.js";
 import { composeBundle, composeChain, composeFullchain, issuerPath } from "./compose.js";
 import { CLOCK_SKEW_SECONDS, issuedValiditySeconds, specDifferences } from "./diff.js";
 import { ISSUING, type IdentityAction, type Plan } from "./types.js";
-import { isEncryptedKeyPem } from "../x509/pem.js";
 
 export interface PlanOptions {
   /** CAs whose key the user explicitly asked to replace (--rotate-ca-key). */
@@ -190,7 +189,7 @@ function checkSignersAreUsable(config: Config, actions: Map<string, IdentityActi
   const unusable = (spec: IdentitySpec) => {
     const seen = observed.identities.get(spec.name)!;
     if (seen.keyStatus === "locked") return true;
-    if (!setEnvVars || seen.keyPem === null || !isEncryptedKeyPem(seen.keyPem)) return false;
+    if (!setEnvVars || seen.keyStatus === "missing" || !seen.keyEncrypted) return false;
     const recorded = observed.state.identities[spec.name]?.passphraseEnv ?? null;
     return ![spec.passphraseEnv, recorded].some((name) => name !== null && setEnvVars.has(name));
   };
@@ -216,8 +215,8 @@ function checkSignersAreUsable(config: Config, actions: Map<string, IdentityActi
 function keysToReencrypt(config: Config, actions: Map<string, IdentityAction>, observed: ObservedState): IdentitySpec[] {
   return config.identities.filter((id) => {
     const seen = observed.identities.get(id.name)!;
-    if (actions.get(id.name)!.key === "generate" || seen.keyPem === null) return false;
-    const encrypted = isEncryptedKeyPem(seen.keyPem);
+    if (actions.get(id.name)!.key === "generate" || seen.keyStatus === "missing") return false;
+    const encrypted = seen.keyEncrypted;
     const recorded = observed.state.identities[id.name]?.passphraseEnv ?? null;
     const stale = encrypted !== (id.passphraseEnv !== null) || (encrypted && recorded !== null && recorded !== id.passphraseEnv);
     if (stale && seen.keyStatus === "locked") {
@@ -258,6 +257,8 @@ function staleDerivedFiles(config: Config, actions: Map<string, IdentityAction>,
     const issuers = issuerPath(config, id);
     const paths = identityPaths(config.outputDir, id.kind, id.name);
     const chainChanges = issuers.some((i) => issuing(i.name));
+    // Files exactly as last written, next to issuers exactly as then, compose exactly as then.
+    if (!chainChanges && seen.trusted && issuers.every((i) => observed.identities.get(i.name)!.trusted)) continue;
     if (chainChanges || seen.chainPem !== composeChain(issuers, certOf)) stale.push(paths.chain);
     if (chainChanges || seen.fullchainPem !== composeFullchain(id, issuers, certOf)) stale.push(paths.fullchain);
   }

@@ -4,13 +4,21 @@ import type { Config, IdentitySpec } from "../config/types.js";
  * The derived files, composed from certificate PEMs: chain.pem (issuers, intermediates first, root
  * last), fullchain.pem (certificate + intermediates, what a server sends) and ca-bundle.pem (the roots).
  */
+const pathsByConfig = new WeakMap<Config, Map<string, IdentitySpec[]>>();
+
+/** The issuers of an identity, nearest first. Computed once per config (identities come issuer-first). */
 export function issuerPath(config: Config, identity: IdentitySpec): IdentitySpec[] {
-  const byName = new Map(config.identities.map((id) => [id.name, id] as const));
-  const path: IdentitySpec[] = [];
-  for (let cur = identity.issuer === null ? undefined : byName.get(identity.issuer); cur; cur = cur.issuer === null ? undefined : byName.get(cur.issuer)) {
-    path.push(cur);
+  let paths = pathsByConfig.get(config);
+  if (!paths) {
+    paths = new Map();
+    const byName = new Map(config.identities.map((id) => [id.name, id] as const));
+    for (const id of config.identities) {
+      const issuer = id.issuer === null ? undefined : byName.get(id.issuer);
+      paths.set(id.name, issuer ? [issuer, ...(paths.get(issuer.name) ?? [])] : []);
+    }
+    pathsByConfig.set(config, paths);
   }
-  return path;
+  return paths.get(identity.name) ?? [];
 }
 
 export function composeChain(issuers: IdentitySpec[], certOf: (name: string) => string): string {

@@ -14,15 +14,24 @@ export interface IdentityPaths {
   fullchain: string;
 }
 
+const pathCache = new Map<string, IdentityPaths>();
+
 export function identityPaths(outputDir: string, kind: IdentityKind, name: string): IdentityPaths {
-  const dir = path.join(outputDir, KIND_FOLDER[kind], name);
-  return {
+  const cacheKey = `${outputDir}\0${kind}\0${name}`;
+  const cached = pathCache.get(cacheKey);
+  if (cached) return cached;
+  // Plain concatenation: names are validated folder names and outputDir is absolute and normalised, and
+  // path.join is a measurable share of a no-op run over thousands of identities.
+  const dir = `${outputDir}${path.sep}${KIND_FOLDER[kind]}${path.sep}${name}`;
+  const paths = {
     dir,
-    cert: path.join(dir, "cert.pem"),
-    key: path.join(dir, "key.pem"),
-    chain: path.join(dir, "chain.pem"),
-    fullchain: path.join(dir, "fullchain.pem"),
+    cert: `${dir}${path.sep}cert.pem`,
+    key: `${dir}${path.sep}key.pem`,
+    chain: `${dir}${path.sep}chain.pem`,
+    fullchain: `${dir}${path.sep}fullchain.pem`,
   };
+  pathCache.set(cacheKey, paths);
+  return paths;
 }
 
 export const statePath = (outputDir: string) => path.join(outputDir, "state.json");

@@ -1,4 +1,6 @@
+import type { ConfigCache } from "../config/load.js";
 import type { IdentityKind } from "../config/types.js";
+import type { FileStamps } from "./stamp.js";
 import type { CertFacts } from "../x509/inspect.js";
 
 /**
@@ -11,6 +13,8 @@ export interface StateFile {
   identities: Record<string, StateRecord>;
   /** Earlier CA certificates still published in ca-bundle.pem, by CA name. */
   retired: Record<string, RetiredCert[]>;
+  /** The validated pki.yaml this state was written from (see config/load.ts). */
+  config?: ConfigCache;
 }
 
 export interface StateRecord {
@@ -19,6 +23,8 @@ export interface StateRecord {
   keySha256: string;
   /** The variable whose passphrase encrypts key.pem (null: not encrypted). Never the passphrase itself. */
   passphraseEnv: string | null;
+  /** Stamps of the files as last written and checked; files that still carry them are not read again. */
+  stamps?: FileStamps;
   /** Fingerprint of the issuer certificate this one was last verified against. */
   issuerFingerprint: string | null;
   facts: CertFacts;
@@ -35,13 +41,25 @@ export function emptyState(): StateFile {
   return { version: 1, identities: {}, retired: {} };
 }
 
-/** Parses state.json; a damaged file is reported and treated as empty (everything gets inspected). */
+let lastParsed: { text: string; result: { state: StateFile; problem: string | null } } | undefined;
+
+/**
+ * Parses state.json; a damaged file is reported and treated as empty (everything gets inspected).
+ * The last result is remembered: a run reads the same text twice (config cache, then state).
+ */
 export function parseState(text: string | null): { state: StateFile; problem: string | null } {
   if (text === null) return { state: emptyState(), problem: null };
+  if (lastParsed?.text === text) return lastParsed.result;
+  const result = parseStateText(text);
+  lastParsed = { text, result };
+  return result;
+}
+
+function parseStateText(text: string): { state: StateFile; problem: string | null } {
   try {
     const value = JSON.parse(text) as Partial<StateFile>;
     if (value.version !== 1 || typeof value.identities !== "object" || value.identities === null) throw new Error("unknown layout");
-    return { state: { version: 1, identities: value.identities, retired: value.retired ?? {} }, problem: null };
+    return { state: { version: 1, identities: value.identities, retired: value.retired ?? {}, config: value.config }, problem: null };
   } catch (error) {
     return { state: emptyState(), problem: `state.json is damaged (${(error as Error).message}); every file will be inspected` };
   }
@@ -50,5 +68,6 @@ export function parseState(text: string | null): { state: StateFile; problem: st
 /** Stable serialisation: identical state gives identical bytes, so an unchanged run writes nothing. */
 export function serializeState(state: StateFile): string {
   const sorted = (record: Record<string, unknown>) => Object.fromEntries(Object.entries(record).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
-  return `${JSON.stringify({ version: 1, identities: sorted(state.identities), retired: sorted(state.retired) }, null, 2)}\n`;
+  const body = { version: 1, identities: sorted(state.identities), retired: sorted(state.retired), ...(state.config ? { config: state.config } : {}) };
+  return `${JSON.stringify(body, null, 2)}\n`;
 }

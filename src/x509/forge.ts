@@ -1,16 +1,23 @@
 // The only module that imports node-forge: it turns CertTemplates into DER and reads DER back.
 // node-forge's certificate API only knows RSA keys, so the TBSCertificate is assembled with its asn1
 // module, which encodes any structure; signing happens in node:crypto (see issue.ts).
-import forge from "node-forge";
+import { createRequire } from "node:module";
+import type forgeTypes from "node-forge";
 import { bytesToIp, ipToBytes, type AltName } from "../config/alt-names.js";
 import type { AltNameConstraint, SubjectSpec } from "../config/types.js";
 import type { CertTemplate, ExtKeyUsageName, KeyUsageName, SignatureAlgorithm } from "./spec.js";
 
-const { asn1 } = forge;
-const U = asn1.Class.UNIVERSAL;
-const CTX = asn1.Class.CONTEXT_SPECIFIC;
-const T = asn1.Type;
-type Asn1 = forge.asn1.Asn1;
+// Loaded on first use: a run where nothing changed never encodes or decodes a certificate.
+let forgeLib: typeof forgeTypes | undefined;
+const forge = new Proxy({} as typeof forgeTypes, {
+  get: (_target, key) => (forgeLib ??= createRequire(import.meta.url)("node-forge") as typeof forgeTypes)[key as keyof typeof forgeTypes],
+});
+const asn1 = new Proxy({} as typeof forgeTypes.asn1, { get: (_target, key) => forge.asn1[key as keyof typeof forgeTypes.asn1] });
+// Tag numbers from X.680; fixed, so they need not wait for forge to load.
+const U = 0x00;
+const CTX = 0x80;
+const T = { BOOLEAN: 1, INTEGER: 2, BITSTRING: 3, OCTETSTRING: 4, NULL: 5, OID: 6, UTF8: 12, SEQUENCE: 16, SET: 17, PRINTABLESTRING: 19, UTCTIME: 23, GENERALIZEDTIME: 24 } as const;
+type Asn1 = forgeTypes.asn1.Asn1;
 
 const OID = {
   country: "2.5.4.6",

@@ -16,16 +16,17 @@ import { loadAndPlan, printWarnings } from "./prepare.js";
 export async function runApply(options: CliOptions, io: Io): Promise<number> {
   if (options.dryRun) return printOnly(options, io);
   // Validate before taking the lock: bad input must not even create the output folder.
-  const { config } = await loadConfig(options.file, { cwd: io.cwd });
+  const loaded = await loadConfig(options.file, { cwd: io.cwd });
+  const { config } = loaded;
   const created = await ensureDir(config.outputDir, MODES.publicDir);
   const lock = await acquireLock(lockPath(config.outputDir));
   let failed = true;
   try {
-    const prepared = await loadAndPlan(options, io);
+    const prepared = await loadAndPlan(options, io, loaded);
     const { plan, observed, deps, warnings } = prepared;
     printWarnings(warnings, io);
     if (options.now && hasChanges(plan)) io.stderr(`note: issuing as of --now ${plan.now}; new certificates are not valid before ${new Date(Date.parse(plan.now) - 300_000).toISOString()}\n`);
-    const result = await applyPlan(prepared.config, plan, observed, deps, (certOf) => renderLaunchFiles(prepared.config, certOf));
+    const result = await applyPlan(prepared.config, plan, observed, deps, (certOf) => renderLaunchFiles(prepared.config, certOf), prepared.configCache);
     if (options.json) {
       io.stdout(`${JSON.stringify({ ...plan, written: result.written, deleted: result.deleted }, null, 2)}\n`);
     } else {

@@ -1,4 +1,4 @@
-import { loadConfig } from "../../config/load.js";
+import { loadConfig, type ConfigCache, type LoadedConfig } from "../../config/load.js";
 import type { Config } from "../../config/types.js";
 import { realDeps, type Deps } from "../../deps.js";
 import { formatDiagnostic, type Diagnostic } from "../../errors.js";
@@ -14,20 +14,24 @@ export interface Prepared {
   plan: Plan;
   warnings: Diagnostic[];
   deps: Deps;
+  configCache: ConfigCache;
 }
 
-/** load → validate → read disk → plan: the part every command shares. */
-export async function loadAndPlan(options: CliOptions, io: Io): Promise<Prepared> {
+/**
+ * load → validate → read disk → plan: the part every command shares. `loaded` is a config loaded earlier
+ * (apply loads it before taking the lock); state.json is then read afresh.
+ */
+export async function loadAndPlan(options: CliOptions, io: Io, loaded?: LoadedConfig): Promise<Prepared> {
   const deps = realDeps({ env: io.env, ...io.deps });
-  const { config, warnings } = await loadConfig(options.file, { cwd: io.cwd });
-  const observed = await readObservedState(config, deps.env);
+  const { config, warnings, cache, stateText } = loaded ? { ...loaded, stateText: undefined } : await loadConfig(options.file, { cwd: io.cwd });
+  const observed = await readObservedState(config, deps.env, stateText === undefined ? undefined : { stateText });
   const now = options.now ?? deps.now();
   const plan = buildPlan(config, observed, now, {
     rotateCaKeys: new Set(options.rotateCaKeys),
     prune: options.prune,
     setEnvVars: new Set(Object.keys(deps.env).filter((name) => deps.env[name] !== undefined && deps.env[name] !== "")),
   });
-  return { config, observed, plan, warnings, deps };
+  return { config, observed, plan, warnings, deps, configCache: cache };
 }
 
 export function printWarnings(warnings: Diagnostic[], io: Io): void {
