@@ -163,30 +163,32 @@ servers:
 describe("plan, status and their exit codes", () => {
   it("plan: 0 nothing to do, 2 pending, 1 error; status --within: 0 or 2; --json on both", async () => {
     const p = project(WALK_YAML);
-    expect((await provision(["plan"], { cwd: p.dir })).code).toBe(2);
-    expect((await provision([], { cwd: p.dir })).code).toBe(0);
-    expect((await provision(["plan"], { cwd: p.dir })).code).toBe(0);
+    // Pinned so "days left" does not depend on how fast the machine is.
+    const at = ["--now", new Date(T0).toISOString()];
+    expect((await provision(["plan", ...at], { cwd: p.dir })).code).toBe(2);
+    expect((await provision([...at], { cwd: p.dir })).code).toBe(0);
+    expect((await provision(["plan", ...at], { cwd: p.dir })).code).toBe(0);
     expect((await provision(["plan", "--now", "not a time"], { cwd: p.dir })).code).toBe(1);
 
-    const status = await provision(["status", "--json"], { cwd: p.dir });
+    const status = await provision(["status", "--json", ...at], { cwd: p.dir });
     expect(status.code).toBe(0);
     const rows = JSON.parse(status.stdout).identities;
     expect(rows.map((r: { name: string; state: string }) => `${r.name}:${r.state}`)).toEqual(["root:ok", "intermediate:ok", "web:ok", "bob:ok"]);
     expect(rows[2]).toMatchObject({ kind: "server", issuer: "intermediate", key: "ecdsa-p256", names: ["web.test"], daysLeft: 30 });
 
-    expect((await provision(["status", "--within", "7d"], { cwd: p.dir })).code).toBe(0);
-    const soon = await provision(["status", "--within", "31d"], { cwd: p.dir });
+    expect((await provision(["status", "--within", "7d", ...at], { cwd: p.dir })).code).toBe(0);
+    const soon = await provision(["status", "--within", "31d", ...at], { cwd: p.dir });
     expect(soon.code).toBe(2);
     expect(soon.stdout).toMatch(/web\s+server\s+intermediate\s+ecdsa-p256\s+\S+ \S+\s+30\s+ok \(due\)/);
     expect((await provision(["status", "--within", "3 weeks"], { cwd: p.dir })).code).toBe(1);
 
-    const later = new Date(Date.now() + 25 * DAY).toISOString();
+    const later = new Date(T0 + 25 * DAY).toISOString();
     const renewSoon = JSON.parse((await provision(["status", "--json", "--now", later], { cwd: p.dir })).stdout).identities;
     expect(renewSoon.find((r: { name: string }) => r.name === "web").state).toBe("renew soon");
-    const expired = JSON.parse((await provision(["status", "--json", "--now", new Date(Date.now() + 40 * DAY).toISOString()], { cwd: p.dir })).stdout).identities;
+    const expired = JSON.parse((await provision(["status", "--json", "--now", new Date(T0 + 40 * DAY).toISOString()], { cwd: p.dir })).stdout).identities;
     expect(expired.find((r: { name: string }) => r.name === "web").state).toBe("expired");
     p.write(WALK_YAML.replace("[web.test]", "[web.test, api.test]"));
-    const changed = JSON.parse((await provision(["status", "--json"], { cwd: p.dir })).stdout).identities;
+    const changed = JSON.parse((await provision(["status", "--json", ...at], { cwd: p.dir })).stdout).identities;
     expect(changed.find((r: { name: string }) => r.name === "web").state).toBe("spec changed");
   });
 

@@ -12,7 +12,7 @@ import { bundlePath, identityPaths, MODES, retiredDir, statePath } from "../stor
 import type { ObservedState } from "../store/read-state.js";
 import { stampOf, type FileStamps } from "../store/stamp.js";
 import { serializeState, type RetiredCert, type StateFile, type StateRecord } from "../store/state-file.js";
-import { inspectCertificate, type CertFacts } from "../x509/inspect.js";
+import { factsFromTemplate, type CertFacts } from "../x509/inspect.js";
 import { subjectKeyIdOf, serialFrom, signCertificate, templateFor } from "../x509/issue.js";
 import { decodePrivateKeyWithAny, encodePrivateKey, spkiOf, type KeyMaterial } from "../x509/keys.js";
 import { passphraseCandidates } from "../store/passphrase.js";
@@ -87,9 +87,9 @@ export async function applyPlan(
       notAfter: new Date(action.notAfter!),
       issuer: issuer ? { subject: issuer.subject, keyType: issuer.key, subjectKeyId: subjectKeyIdOf(spkiOf(issuerKey)) } : null,
     });
-    const pem = signCertificate(template, issuerKey);
+    const { der, pem } = signCertificate(template, issuerKey);
     certs.set(id.name, pem);
-    newFacts.set(id.name, inspectCertificate(pem).facts);
+    newFacts.set(id.name, factsFromTemplate(template, der, id.key));
   }
   const certOf = (name: string) => certs.get(name)!;
 

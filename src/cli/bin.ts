@@ -1,5 +1,9 @@
 #!/usr/bin/env node
-import { main } from "./main.js";
+// libuv's thread pool (4 threads by default) runs fsync and key generation; a batch of file writes is
+// fsynced concurrently, so give it more threads. It must be set before the pool's first use, hence the
+// dynamic import below.
+process.env.UV_THREADPOOL_SIZE ??= "32";
+const { main } = await import("./main.js");
 
 const code = await main(process.argv.slice(2), {
   stdout: (text) => process.stdout.write(text),

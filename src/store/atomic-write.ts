@@ -1,6 +1,7 @@
 import { randomBytes } from "node:crypto";
-import { constants } from "node:fs";
-import { chmod, lstat, mkdir, open, readdir, rename, stat, unlink } from "node:fs/promises";
+import { closeSync, constants, fchmodSync, fsync, lstatSync, openSync, renameSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { promisify } from "node:util";
+import { chmod, lstat, mkdir, open, readdir, unlink } from "node:fs/promises";
 import path from "node:path";
 import { ProvisionError } from "../errors.js";
 
@@ -10,6 +11,7 @@ export interface FileWrite {
   mode: number;
 }
 
+const fsyncAsync = promisify(fsync);
 const TEMP_SUFFIX = /^\..+\.[0-9a-f]{12}\.tmp$/;
 
 function tempPathFor(target: string): string {
@@ -40,15 +42,17 @@ export async function ensureDir(dir: string, mode: number): Promise<boolean> {
 }
 
 /** Refuses targets that are symlinks, and private files in folders others may write to. */
-async function checkTarget(write: FileWrite): Promise<void> {
-  const existing = await lstat(write.path).catch(() => undefined);
+function checkTarget(write: FileWrite, checkedDirs: Set<string>): void {
+  const existing = lstatSync(write.path, { throwIfNoEntry: false });
   if (existing?.isSymbolicLink()) {
     throw new ProvisionError("unsafe-path", `refusing to write ${write.path}: it is a symlink`, {
       hint: "provision never writes through symlinks; remove the link and run again",
     });
   }
-  if ((write.mode & 0o077) === 0) {
-    const dir = await stat(path.dirname(write.path));
+  const dirName = path.dirname(write.path);
+  if ((write.mode & 0o077) === 0 && !checkedDirs.has(dirName)) {
+    checkedDirs.add(dirName);
+    const dir = statSync(dirName);
     if ((dir.mode & 0o002) !== 0) {
       throw new ProvisionError("unsafe-path", `refusing to write a private key into ${path.dirname(write.path)}: others can write to that folder`, {
         hint: `run chmod o-w ${path.dirname(write.path)}`,
@@ -65,33 +69,40 @@ async function checkTarget(write: FileWrite): Promise<void> {
 export async function writeFilesAtomically(writes: readonly FileWrite[]): Promise<void> {
   const temps: { temp: string; target: string }[] = [];
   try {
-    for (const write of writes) {
-      await checkTarget(write);
-      const temp = tempPathFor(write.path);
-      const handle = await open(temp, constants.O_CREAT | constants.O_EXCL | constants.O_WRONLY | constants.O_NOFOLLOW, write.mode);
-      temps.push({ temp, target: write.path });
-      try {
-        await handle.writeFile(write.content);
-        await handle.chmod(write.mode);
-        await handle.sync();
-      } finally {
-        await handle.close();
+    const checkedDirs = new Set<string>();
+    for (const write of writes) checkTarget(write, checkedDirs);
+    // Open and write synchronously (microseconds each), then fsync every file concurrently on the thread
+    // pool: concurrent fsyncs share journal commits. Nothing is renamed until all are durable.
+    const fds: number[] = [];
+    try {
+      for (const write of writes) {
+        const temp = tempPathFor(write.path);
+        const fd = openSync(temp, constants.O_CREAT | constants.O_EXCL | constants.O_WRONLY | constants.O_NOFOLLOW, write.mode);
+        temps.push({ temp, target: write.path });
+        fds.push(fd);
+        writeFileSync(fd, write.content);
+        fchmodSync(fd, write.mode);
       }
+      await Promise.all(fds.map((fd) => fsyncAsync(fd)));
+    } finally {
+      for (const fd of fds) closeSync(fd);
     }
-    for (const { temp, target } of temps.splice(0)) await rename(temp, target);
+    for (const { temp, target } of temps.splice(0)) renameSync(temp, target);
     await syncDirs(new Set(writes.map((w) => path.dirname(w.path))));
   } finally {
-    await Promise.all(temps.map(({ temp }) => unlink(temp).catch(() => undefined)));
+    for (const { temp } of temps) rmSync(temp, { force: true });
   }
 }
 
 async function syncDirs(dirs: Iterable<string>): Promise<void> {
-  for (const dir of dirs) {
-    const handle = await open(dir, constants.O_RDONLY).catch(() => undefined);
-    if (!handle) continue;
-    await handle.sync().catch(() => undefined);
-    await handle.close();
-  }
+  await Promise.all(
+    [...dirs].map(async (dir) => {
+      const handle = await open(dir, constants.O_RDONLY).catch(() => undefined);
+      if (!handle) return;
+      await handle.sync().catch(() => undefined);
+      await handle.close();
+    }),
+  );
 }
 
 /** Deletes temp files a killed run left behind in these folders. Returns how many it removed. */

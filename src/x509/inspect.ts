@@ -1,8 +1,10 @@
-import { X509Certificate } from "node:crypto";
+import { createHash, X509Certificate } from "node:crypto";
 import { altNameKey } from "../config/alt-names.js";
 import type { KeyType, SubjectSpec } from "../config/types.js";
 import { decodeCertificate } from "./forge.js";
 import { keyTypeOf } from "./keys.js";
+import type { CertTemplate } from "./spec.js";
+import type { KeyType as Key } from "../config/types.js";
 
 /**
  * CertFacts are what provision compares with the spec: read from a certificate once and cached in
@@ -48,4 +50,29 @@ export function inspectCertificate(pem: string): { facts: CertFacts; x509: X509C
     extKeyUsage: decoded.extKeyUsage,
   };
   return { facts, x509 };
+}
+
+/**
+ * The facts of a certificate provision just built, taken from its template instead of parsing it back.
+ * test/x509.test.ts checks that this equals inspectCertificate() of the same certificate.
+ */
+export function factsFromTemplate(template: CertTemplate, der: Buffer, keyType: Key): CertFacts {
+  const constraints = template.nameConstraints;
+  const subtree = (c: NonNullable<CertTemplate["nameConstraints"]>["permitted"][number]) => (c.type === "ip" ? `${c.value}/${c.prefix}` : c.value);
+  return {
+    serial: template.serial.toString("hex"),
+    fingerprint: createHash("sha256").update(der).digest("hex"),
+    notBefore: new Date(Math.floor(template.notBefore.getTime() / 1000) * 1000).toISOString(),
+    notAfter: new Date(Math.floor(template.notAfter.getTime() / 1000) * 1000).toISOString(),
+    subject: { ...template.subject },
+    issuer: { ...template.issuer },
+    altNames: template.altNames.map(altNameKey),
+    keyType,
+    isCa: template.isCa,
+    pathLength: template.pathLength,
+    nameConstraints: constraints && (constraints.permitted.length || constraints.excluded.length) ? { permitted: constraints.permitted.map(subtree), excluded: constraints.excluded.map(subtree) } : null,
+    subjectKeyId: template.subjectKeyId.toString("hex"),
+    authorityKeyId: template.authorityKeyId?.toString("hex") ?? null,
+    extKeyUsage: [...template.extKeyUsage],
+  };
 }

@@ -65,9 +65,9 @@ export function sanFor(identity: IdentitySpec): IdentitySpec["altNames"] {
   return [{ type: "dns", value: cn }, ...identity.altNames];
 }
 
-/** Encodes the template with forge and signs it with node:crypto; returns the certificate as PEM. */
-export function signCertificate(template: CertTemplate, signingKey: KeyObject): string {
+/** Encodes the template with forge and signs it with node:crypto; returns the certificate as DER and PEM. */
+export function signCertificate(template: CertTemplate, signingKey: KeyObject): { der: Buffer; pem: string } {
   const { tbsDer, withSignature } = encodeTbsCertificate(template);
-  const signature = sign(hashFor(template.signatureAlgorithm), tbsDer, signingKey);
-  return toPem("CERTIFICATE", withSignature(signature));
+  const der = withSignature(sign(hashFor(template.signatureAlgorithm), tbsDer, signingKey));
+  return { der, pem: toPem("CERTIFICATE", der) };
 }

@@ -25,8 +25,13 @@ export async function generateKey(type: KeyType): Promise<KeyMaterial> {
   return { type, privateKey, spki: spkiOf(privateKey) };
 }
 
+const spkiCache = new WeakMap<KeyObject, Buffer>();
+
+/** SubjectPublicKeyInfo DER of a key; remembered, since an issuer's is needed for every certificate it signs. */
 export function spkiOf(key: KeyObject): Buffer {
-  return createPublicKey(key).export({ type: "spki", format: "der" });
+  let spki = spkiCache.get(key);
+  if (!spki) spkiCache.set(key, (spki = createPublicKey(key).export({ type: "spki", format: "der" })));
+  return spki;
 }
 
 /** The key type of a public or private key, or undefined for anything provision does not issue. */
