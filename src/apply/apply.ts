@@ -126,7 +126,7 @@ export async function applyPlan(
     if (rewrite || refresh.has(paths.fullchain)) desire(paths.fullchain, composeFullchain(id, issuers, certOf), seenOf(id.name).fullchainPem, MODES.cert);
   }
 
-  const retired = await retireReplacedRoots(config, plan, observed, certs, writes, deletes);
+  const retired = await retireReplacedRoots(config, plan, observed, certs, newFacts, writes, deletes);
   const retiredPems = await Promise.all(
     Object.values(retired).flat().map((r) => readRetired(path.join(config.outputDir, r.file), writes)),
   );
@@ -204,6 +204,7 @@ async function retireReplacedRoots(
   plan: Plan,
   observed: ObservedState,
   certs: Map<string, string>,
+  newFacts: Map<string, CertFacts>,
   writes: FileWrite[],
   deletes: string[],
 ): Promise<Record<string, RetiredCert[]>> {
@@ -212,7 +213,7 @@ async function retireReplacedRoots(
   for (const [name, list] of Object.entries(observed.state.retired)) {
     const root = config.identities.find((id) => id.name === name && id.kind === "ca" && id.issuer === null);
     for (const entry of list) {
-      if (root && Date.parse(entry.notAfter) > now) (retired[name] ??= []).push(entry);
+      if (root && Date.parse(entry.until ?? entry.notAfter) > now) (retired[name] ??= []).push(entry);
       else deletes.push(path.join(config.outputDir, entry.file));
     }
   }
@@ -223,9 +224,25 @@ async function retireReplacedRoots(
     if (!old || old.pem === certs.get(id.name) || Date.parse(old.facts.notAfter) <= now) continue;
     const file = path.relative(config.outputDir, path.join(retiredDir(config.outputDir, id.name), `${old.facts.fingerprint.slice(0, 16)}.pem`));
     writes.push({ path: path.join(config.outputDir, file), content: old.pem, mode: MODES.cert });
-    (retired[id.name] ??= []).push({ fingerprint: old.facts.fingerprint, notAfter: old.facts.notAfter, file });
+    const keyRotated = newFacts.get(id.name)?.subjectKeyId !== old.facts.subjectKeyId;
+    const until = keyRotated ? lastExpiryUnder(config, observed, id.name, old.facts.notAfter) : old.facts.notAfter;
+    (retired[id.name] ??= []).push({ fingerprint: old.facts.fingerprint, notAfter: old.facts.notAfter, until, file });
   }
   return retired;
+}
+
+/**
+ * The last notAfter among the certificates on disk that chain to `root` under its old key (read before
+ * this run replaced them): until then a client may still be shown one of them. Never past the root's own.
+ */
+function lastExpiryUnder(config: Config, observed: ObservedState, root: string, rootNotAfter: string): string {
+  let last = 0;
+  for (const id of config.identities) {
+    if (id.name === root || !issuerPath(config, id).some((issuer) => issuer.name === root)) continue;
+    const notAfter = observed.identities.get(id.name)?.cert?.facts.notAfter;
+    if (notAfter) last = Math.max(last, Date.parse(notAfter));
+  }
+  return new Date(Math.min(last, Date.parse(rootNotAfter))).toISOString();
 }
 
 async function readRetired(file: string, pending: FileWrite[]): Promise<string> {

@@ -12,6 +12,8 @@ export interface CliOptions {
   now: Date | null;
   rotateCaKeys: string[];
   prune: boolean;
+  /** Treat lint warnings (lifetimes clients refuse) as errors. */
+  strict: boolean;
   within: string | null;
   help: boolean;
   version: boolean;
@@ -40,6 +42,7 @@ export function parseCliArgs(argv: readonly string[]): CliOptions {
         now: { type: "string" },
         "rotate-ca-key": { type: "string", multiple: true },
         prune: { type: "boolean" },
+        strict: { type: "boolean" },
         within: { type: "string" },
         dir: { type: "string" },
         engine: { type: "string" },
@@ -75,6 +78,7 @@ export function parseCliArgs(argv: readonly string[]): CliOptions {
     now,
     rotateCaKeys: values["rotate-ca-key"] ?? [],
     prune: values.prune ?? false,
+    strict: values.strict ?? false,
     within: values.within ?? null,
     help: values.help ?? false,
     version: values.version ?? false,

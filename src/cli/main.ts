@@ -21,6 +21,7 @@ Options:
       --now TIME         evaluate as if at this ISO-8601 time (rehearse renewals)
       --rotate-ca-key CA replace that CA's key; everything it signed is re-issued
       --prune            delete the files of identities no longer in pki.yaml
+      --strict           treat warnings (lifetimes clients refuse) as errors
       --within DURATION  status: exit 2 if anything needs renewal within DURATION
   -h, --help             this help
   -V, --version          print the version
@@ -49,6 +50,7 @@ async function dispatch(options: CliOptions, io: Io): Promise<number> {
     case "status": return (await import("./commands/status.js")).runStatus(options, io);
     case "exec": return (await import("./commands/launch.js")).runExec(options, io);
     case "serve": return (await import("./commands/launch.js")).runServe(options, io);
+    case "init": return (await import("./commands/init.js")).runInit(options, io);
     case "help": io.stdout(HELP); return EXIT.ok;
     default: throw new ProvisionError("usage", `provision ${options.command} is not available yet`);
   }

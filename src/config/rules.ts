@@ -1,5 +1,7 @@
 import type { Diagnostic } from "../errors.js";
+import { sanFor } from "./san.js";
 import { formatDuration, renewalWindowSeconds } from "./duration.js";
+import { constraintViolation, describe, subtreeWithin } from "./name-constraints.js";
 import type { Locate } from "./locate.js";
 import type { IdentitySpec } from "./types.js";
 
@@ -8,6 +10,7 @@ export interface RuleContext {
   byName: Map<string, IdentitySpec>;
   locate: Locate;
   report: (path: readonly (string | number)[], message: string, options?: { key?: boolean }) => void;
+  warn: (path: readonly (string | number)[], message: string) => void;
 }
 
 type Rule = (ctx: RuleContext) => void;
@@ -128,6 +131,59 @@ const servePointsAtIdentities: Rule = ({ identities, byName, report }) => {
   }
 };
 
+/**
+ * Every name of every identity must lie inside the name constraints of every CA on its path: verifiers
+ * apply them all. Checked here so provision never issues a certificate its own chain would reject.
+ */
+const namesWithinConstraints: Rule = ({ identities, byName, locate, report }) => {
+  for (const id of identities) {
+    const names = sanFor(id);
+    for (const ca of issuerChain(id, byName)) {
+      if (!ca.nameConstraints) continue;
+      const where = locate([...ca.yamlPath, "nameConstraints"]);
+      for (const name of names) {
+        const why = constraintViolation(name, ca.nameConstraints);
+        if (!why) continue;
+        const index = id.altNames.findIndex((n) => n.type === name.type && n.value === name.value);
+        const path = index >= 0 ? [...id.yamlPath, "altNames", index] : [...id.yamlPath, "commonName"];
+        report(path, `"${name.value}" is outside the name constraints of CA ${ca.name} (${where.path}, line ${where.line}): ${why}`);
+      }
+    }
+  }
+};
+
+/** A CA's own constraints may only narrow its issuers': a permitted subtree must lie inside theirs. */
+const constraintsOnlyNarrow: Rule = ({ identities, byName, report }) => {
+  for (const ca of identities.filter((i) => i.kind === "ca" && i.nameConstraints)) {
+    for (const [index, subtree] of ca.nameConstraints!.permitted.entries()) {
+      for (const parent of issuerChain(ca, byName)) {
+        const parentPermitted = parent.nameConstraints?.permitted.filter((p) => p.type === subtree.type) ?? [];
+        const excluded = parent.nameConstraints?.excluded.find((p) => subtreeWithin(subtree, p));
+        if ((parentPermitted.length && !parentPermitted.some((p) => subtreeWithin(subtree, p))) || excluded) {
+          report([...ca.yamlPath, "nameConstraints", "permitted", index], `"${describe(subtree)}" widens the name constraints of its issuer ${parent.name}; a CA's constraints may only narrow its issuer's`);
+        }
+      }
+    }
+  }
+};
+
+/** Leaf lifetimes clients refuse: Apple platforms reject TLS certificates valid for more than 825 days. */
+const leafLifetimes: Rule = ({ identities, warn }) => {
+  for (const id of identities) {
+    if (id.kind === "server" && id.validitySeconds > 825 * 86_400) {
+      warn([...id.yamlPath, "validity"], `validity ${formatDuration(id.validitySeconds)} exceeds 825 days, the most Apple platforms accept for TLS server certificates (also from private roots); browsers cap publicly trusted ones at 398 days`);
+    }
+  }
+};
+
+function issuerChain(id: IdentitySpec, byName: Map<string, IdentitySpec>): IdentitySpec[] {
+  const chain: IdentitySpec[] = [];
+  for (let cur = id.issuer === null ? undefined : byName.get(id.issuer); cur && !chain.includes(cur); cur = cur.issuer === null ? undefined : byName.get(cur.issuer)) {
+    chain.push(cur);
+  }
+  return chain;
+}
+
 export const RULES: readonly Rule[] = [
   safeNames,
   uniqueNames,
@@ -138,12 +194,16 @@ export const RULES: readonly Rule[] = [
   pathLengthsHold,
   serversHaveNames,
   servePointsAtIdentities,
+  namesWithinConstraints,
+  constraintsOnlyNarrow,
+  leafLifetimes,
 ];
 
 export function runRules(identities: IdentitySpec[], locate: Locate, diagnostics: Diagnostic[], rules: readonly Rule[] = RULES): void {
   const byName = new Map(identities.map((id) => [id.name, id] as const));
   const report: RuleContext["report"] = (path, message, options) => diagnostics.push({ severity: "error", ...locate(path, options), message });
-  for (const rule of rules) rule({ identities, byName, locate, report });
+  const warn: RuleContext["warn"] = (path, message) => diagnostics.push({ severity: "warning", ...locate(path), message });
+  for (const rule of rules) rule({ identities, byName, locate, report, warn });
 }
 
 /** Orders identities so that each issuer precedes what it signs; ties break by kind, then name. */

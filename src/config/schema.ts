@@ -12,17 +12,19 @@ const keyType = z.string({ error: `expected a key type: ${KEY_TYPES.join(" | ")}
       ? `RSA keys below 2048 bits are refused (${value}); use rsa-2048 or larger, or ecdsa-p256`
       : `unknown key type "${value}"; expected one of ${KEY_TYPES.join(", ")}`;
   ctx.addIssue({ code: "custom", message });
-});
+}).meta({ enum: [...KEY_TYPES] });
 
 const duration = z
   .string({ error: `expected ${DURATION_HINT}` })
-  .refine((value) => parseDuration(value) !== undefined, { error: (issue) => `malformed duration "${String(issue.input)}": expected ${DURATION_HINT}` });
+  .refine((value) => parseDuration(value) !== undefined, { error: (issue) => `malformed duration "${String(issue.input)}": expected ${DURATION_HINT}` })
+  .meta({ pattern: "^[1-9][0-9]{0,5}[hdwy]$", examples: ["90d", "2y"] });
 
 const renewBefore = z
   .string({ error: "expected a duration such as 30d or a fraction of the lifetime such as 1/3" })
   .refine((value) => parseRenewBefore(value) !== undefined, {
     error: (issue) => `malformed renewBefore "${String(issue.input)}": expected a duration such as 30d or a fraction below 1 such as 1/3`,
-  });
+  })
+  .meta({ pattern: "^([1-9][0-9]{0,5}[hdwy]|[1-9][0-9]?/[1-9][0-9]?)$", examples: ["30d", "1/3"] });
 
 const subject = z
   .strictObject({

@@ -2,7 +2,7 @@ import { altNameKey } from "../config/alt-names.js";
 import { formatDuration } from "../config/duration.js";
 import type { IdentitySpec, SubjectSpec } from "../config/types.js";
 import type { CertFacts } from "../x509/inspect.js";
-import { sanFor } from "../x509/issue.js";
+import { sanFor } from "../config/san.js";
 import { profileFor } from "../x509/spec.js";
 
 /** notBefore is set this far before "now" so clients with a slightly slow clock accept a new certificate. */

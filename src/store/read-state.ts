@@ -152,7 +152,7 @@ export async function readObservedState(config: Config, env: NodeJS.ProcessEnv, 
   for (const list of Object.values(state.retired)) {
     for (const retired of list) {
       const pem = readText(path.join(config.outputDir, retired.file));
-      if (pem !== null) retiredPems.push({ pem, notAfter: retired.notAfter });
+      if (pem !== null) retiredPems.push({ pem, notAfter: retired.until ?? retired.notAfter });
     }
   }
   return { identities, state, stateText, stateProblem: problem, bundlePem: readText(bundlePath(config.outputDir)), retiredPems, orphans };

@@ -33,6 +33,11 @@ export interface StateRecord {
 export interface RetiredCert {
   fingerprint: string;
   notAfter: string;
+  /**
+   * Published in ca-bundle.pem until then: the old certificate's own notAfter after a renewal (same key);
+   * after a key rotation, the last notAfter of the certificates issued under the old key.
+   */
+  until?: string;
   /** Path relative to the output folder. */
   file: string;
 }

@@ -1,5 +1,7 @@
 import { createHash, sign, type KeyObject } from "node:crypto";
 import type { IdentitySpec, KeyType, SubjectSpec } from "../config/types.js";
+
+import { sanFor } from "../config/san.js";
 import { encodeTbsCertificate, subjectPublicKeyBits } from "./forge.js";
 import { toPem } from "./pem.js";
 import { hashFor, profileFor, signatureAlgorithmFor, type CertTemplate } from "./spec.js";
@@ -54,15 +56,6 @@ export function templateFor(args: {
     subjectKeyId,
     authorityKeyId: args.issuer ? issuer.subjectKeyId : null,
   };
-}
-
-/** altNames, plus the commonName when it is a DNS name the list lacks (clients match on SAN only). */
-export function sanFor(identity: IdentitySpec): IdentitySpec["altNames"] {
-  if (identity.kind === "ca") return identity.altNames;
-  const cn = identity.subject.commonName.toLowerCase();
-  const looksLikeHost = identity.kind === "server" && /^(\*\.)?([a-z0-9-]+\.)*[a-z0-9-]+$/.test(cn) && (cn.includes(".") || cn === "localhost");
-  if (!looksLikeHost || identity.altNames.some((n) => n.type === "dns" && n.value === cn)) return identity.altNames;
-  return [{ type: "dns", value: cn }, ...identity.altNames];
 }
 
 /** Encodes the template with forge and signs it with node:crypto; returns the certificate as DER and PEM. */

@@ -1,7 +1,7 @@
 import { loadConfig, type ConfigCache, type LoadedConfig } from "../../config/load.js";
 import type { Config } from "../../config/types.js";
 import { realDeps, type Deps } from "../../deps.js";
-import { formatDiagnostic, type Diagnostic } from "../../errors.js";
+import { formatDiagnostic, ProvisionError, type Diagnostic } from "../../errors.js";
 import { buildPlan } from "../../plan/build.js";
 import type { Plan } from "../../plan/types.js";
 import { readObservedState, type ObservedState } from "../../store/read-state.js";
@@ -24,6 +24,12 @@ export interface Prepared {
 export async function loadAndPlan(options: CliOptions, io: Io, loaded?: LoadedConfig): Promise<Prepared> {
   const deps = realDeps({ env: io.env, ...io.deps });
   const { config, warnings, cache, stateText } = loaded ? { ...loaded, stateText: undefined } : await loadConfig(options.file, { cwd: io.cwd });
+  if (options.strict && warnings.length) {
+    throw new ProvisionError("lint", `${options.file} has ${warnings.length} warning${warnings.length === 1 ? "" : "s"} and --strict is set`, {
+      diagnostics: warnings,
+      hint: "fix them, or run without --strict; nothing was written",
+    });
+  }
   const observed = await readObservedState(config, deps.env, stateText === undefined ? undefined : { stateText });
   const now = options.now ?? deps.now();
   const plan = buildPlan(config, observed, now, {
