@@ -12,7 +12,7 @@ describe("factsFromTemplate agrees with parsing the certificate", () => {
       const { config, diagnostics } = parseConfig(
         `version: 1
 cas:
-  root: { key: ${key}, subject: { country: DE, organization: "Grüße & Co" }, nameConstraints: { permitted: [.test, 10.1.2.3/8, "::1/128", example.org], excluded: [bad.test] } }
+  root: { key: ${key}, subject: { country: DE, organization: "Grüße & Co" }, nameConstraints: { permitted: [.test, 10.1.2.3/8, "::1/128", "2001:db8::/32", example.org], excluded: [bad.test] } }
 servers:
   web: { issuer: root, key: ${key}, altNames: [web.test, "*.web.test", 10.0.0.1, "2001:db8::1", "spiffe://web.test/api", ops@web.test] }
 `,

@@ -1,14 +1,15 @@
 import { createHash, type KeyObject } from "node:crypto";
 import { readFile, rm } from "node:fs/promises";
 import path from "node:path";
-import type { ConfigCache } from "../config/load.js";
 import type { Config, IdentitySpec } from "../config/types.js";
 import type { Deps } from "../deps.js";
 import { InternalError } from "../errors.js";
 import { composeBundle, composeChain, composeFullchain, issuerPath } from "../plan/compose.js";
 import { ISSUING, type IdentityAction, type Plan } from "../plan/types.js";
 import { ensureDir, removeStaleTemps, writeFilesAtomically, type FileWrite } from "../store/atomic-write.js";
-import { bundlePath, identityPaths, MODES, retiredDir, statePath } from "../store/layout.js";
+import { bundlePath, formatFiles, identityPaths, MODES, retiredDir, statePath, type IdentityPaths } from "../store/layout.js";
+import { buildPkcs12 } from "../x509/pkcs12.js";
+import { pemToDer } from "../x509/pem.js";
 import type { ObservedState } from "../store/read-state.js";
 import { stampOf, type FileStamps } from "../store/stamp.js";
 import { serializeState, type RetiredCert, type StateFile, type StateRecord } from "../store/state-file.js";
@@ -26,6 +27,13 @@ export interface ApplyResult {
 /** A rendered file (launch config) that should exist with this content. */
 export type ExtraFile = FileWrite;
 
+export interface ApplyOptions {
+  /** Files rendered from the certificates (launch config); written when their content differs. */
+  renderExtra?: (certOf: (name: string) => string) => readonly ExtraFile[];
+  /** Called as each new key is ready, for progress lines. */
+  onKeyGenerated?: (done: number, total: number) => void;
+}
+
 const sha256 = (text: string) => createHash("sha256").update(text).digest("hex");
 
 /**
@@ -38,19 +46,21 @@ export async function applyPlan(
   plan: Plan,
   observed: ObservedState,
   deps: Deps,
-  renderExtra: (certOf: (name: string) => string) => readonly ExtraFile[] = () => [],
-  configCache?: ConfigCache,
+  options: ApplyOptions = {},
 ): Promise<ApplyResult> {
+  const { renderExtra = () => [], onKeyGenerated } = options;
   const byName = new Map(config.identities.map((id) => [id.name, id] as const));
   const actionsByName = new Map(plan.actions.map((a) => [a.name, a] as const));
   const actionOf = (name: string) => actionsByName.get(name) as IdentityAction;
   const seenOf = (name: string) => observed.identities.get(name)!;
 
   const generated = new Map<string, KeyMaterial>();
+  const toGenerate = plan.actions.filter((a) => a.key === "generate");
   await Promise.all(
-    plan.actions
-      .filter((a) => a.key === "generate")
-      .map(async (a) => generated.set(a.name, await deps.generateKey(byName.get(a.name)!.key))),
+    toGenerate.map(async (a) => {
+      generated.set(a.name, await deps.generateKey(byName.get(a.name)!.key));
+      onKeyGenerated?.(generated.size, toGenerate.length);
+    }),
   );
 
   const loaded = new Map<string, KeyObject>();
@@ -126,6 +136,14 @@ export async function applyPlan(
     if (rewrite || refresh.has(paths.fullchain)) desire(paths.fullchain, composeFullchain(id, issuers, certOf), seenOf(id.name).fullchainPem, MODES.cert);
   }
 
+  for (const id of config.identities) {
+    if (id.formats.length === 0) continue;
+    const paths = identityPaths(config.outputDir, id.kind, id.name);
+    const keyWritten = writtenKeySha.has(id.name);
+    if (!issuing(id.name) && !keyWritten && !id.formats.some((f) => formatFiles(paths, f).some((file) => refresh.has(file)))) continue;
+    writes.push(...formatWrites(id, paths, certOf, issuerPath(config, id), keyOf(id), keyWritten ? writes.find((w) => w.path === paths.key)!.content.toString() : seenOf(id.name).keyPem!, deps));
+  }
+
   const retired = await retireReplacedRoots(config, plan, observed, certs, newFacts, writes, deletes);
   const retiredPems = await Promise.all(
     Object.values(retired).flat().map((r) => readRetired(path.join(config.outputDir, r.file), writes)),
@@ -150,13 +168,12 @@ export async function applyPlan(
       facts: newFacts.get(id.name) ?? seen.cert!.facts,
     };
   };
-  const state: StateFile = { version: 1, identities: {}, retired, config: configCache };
+  const state: StateFile = { version: 1, identities: {}, retired };
   for (const id of config.identities) state.identities[id.name] = recordFor(id, seenOf(id.name).stamps);
   for (const orphan of observed.orphans) {
     if (plan.prune) deletes.push(identityPaths(config.outputDir, orphan.kind, orphan.name).dir);
     else state.identities[orphan.name] = observed.state.identities[orphan.name]!;
   }
-  // The config cache alone never causes a write: a run with nothing else to do writes nothing.
   if (writes.length === 0 && deletes.length === 0 && observed.stateText !== null && sameRecords(state, observed.state)) return { written: [], deleted: [] };
 
   await ensureDir(config.outputDir, MODES.publicDir);
@@ -179,6 +196,29 @@ export async function applyPlan(
   const statePathname = statePath(config.outputDir);
   if (stateText !== observed.stateText) await writeFilesAtomically([{ path: statePathname, content: stateText, mode: MODES.cert }]);
   return { written: [...writes.map((w) => w.path), ...(stateText !== observed.stateText ? [statePathname] : [])], deleted: deletes };
+}
+
+/** cert.der + key.der, identity.p12, combined.pem: the optional formats of pki.yaml's `formats`. */
+function formatWrites(id: IdentitySpec, paths: IdentityPaths, certOf: (name: string) => string, issuers: IdentitySpec[], key: KeyObject, keyPem: string, deps: Deps): FileWrite[] {
+  const certDer = pemToDer(certOf(id.name), "CERTIFICATE")!;
+  const passphrase = id.passphraseEnv === null ? null : (deps.env[id.passphraseEnv] ?? null);
+  const out: FileWrite[] = [];
+  if (id.formats.includes("der")) {
+    const keyDer = passphrase === null ? key.export({ type: "pkcs8", format: "der" }) : key.export({ type: "pkcs8", format: "der", cipher: "aes-256-cbc", passphrase });
+    out.push({ path: paths.der, content: certDer, mode: MODES.cert }, { path: paths.keyDer, content: keyDer, mode: MODES.key });
+  }
+  if (id.formats.includes("p12")) {
+    // mkcert's default password when none is configured: many tools refuse an empty one.
+    const password = (id.p12PassphraseEnv === null ? undefined : deps.env[id.p12PassphraseEnv]) ?? "changeit";
+    const chainDers = issuers.map((i) => pemToDer(certOf(i.name), "CERTIFICATE")!);
+    const p12 = buildPkcs12({ certDers: [certDer, ...chainDers], key, password, friendlyName: id.name, random: deps.randomBytes(24) });
+    out.push({ path: paths.p12, content: p12, mode: MODES.key });
+  }
+  if (id.formats.includes("combined")) {
+    const intermediates = issuers.filter((i) => i.issuer !== null).map((i) => certOf(i.name)).join("");
+    out.push({ path: paths.combined, content: certOf(id.name) + intermediates + keyPem, mode: MODES.key });
+  }
+  return out;
 }
 
 /** Whether two states record the same files (the config cache aside), without serialising either. */

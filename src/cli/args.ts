@@ -1,7 +1,7 @@
 import { parseArgs } from "node:util";
 import { ProvisionError } from "../errors.js";
 
-export const COMMANDS = ["apply", "plan", "status", "exec", "serve", "init", "inspect", "help"] as const;
+export const COMMANDS = ["apply", "plan", "status", "exec", "serve", "init", "inspect", "csr", "sign", "trust", "help"] as const;
 export type CommandName = (typeof COMMANDS)[number];
 
 export interface CliOptions {
@@ -19,6 +19,14 @@ export interface CliOptions {
   version: boolean;
   dir: string | null;
   engine: "uwsgi" | "node" | null;
+  out: string | null;
+  csr: string | null;
+  issuer: string | null;
+  profile: string | null;
+  validity: string | null;
+  ca: string | null;
+  store: string | null;
+  nssdb: string | null;
   positionals: string[];
   /** Everything after `--` (for exec). */
   rest: string[];
@@ -46,6 +54,14 @@ export function parseCliArgs(argv: readonly string[]): CliOptions {
         within: { type: "string" },
         dir: { type: "string" },
         engine: { type: "string" },
+        out: { type: "string", short: "o" },
+        csr: { type: "string" },
+        issuer: { type: "string" },
+        profile: { type: "string" },
+        validity: { type: "string" },
+        ca: { type: "string" },
+        store: { type: "string" },
+        nssdb: { type: "string" },
         help: { type: "boolean", short: "h" },
         version: { type: "boolean", short: "V" },
       },
@@ -72,6 +88,14 @@ export function parseCliArgs(argv: readonly string[]): CliOptions {
   return {
     command,
     engine: (values.engine as "uwsgi" | "node" | undefined) ?? null,
+    out: values.out ?? null,
+    csr: values.csr ?? null,
+    issuer: values.issuer ?? null,
+    profile: values.profile ?? null,
+    validity: values.validity ?? null,
+    ca: values.ca ?? null,
+    store: values.store ?? null,
+    nssdb: values.nssdb ?? null,
     file: values.file ?? "pki.yaml",
     json: values.json ?? false,
     dryRun: values["dry-run"] ?? false,

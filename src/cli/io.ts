@@ -7,6 +7,10 @@ export interface Io {
   env: NodeJS.ProcessEnv;
   cwd: string;
   deps?: Partial<Deps>;
+  /** Colour output for people: only on a terminal, never with NO_COLOR (bin.ts decides). */
+  color?: boolean;
+  /** stderr is a terminal: progress may redraw one line. */
+  interactive?: boolean;
 }
 
 export const EXIT = { ok: 0, error: 1, changesPending: 2 } as const;

@@ -13,6 +13,9 @@ Usage:
   provision serve <server> [--engine uwsgi|node]  start the server its launch config describes
   provision init [--dir DIR]                  write a starter pki.yaml
   provision inspect <cert.pem>                summarise a certificate
+  provision csr <identity> [--out req.pem]    a CSR for an identity, signed with its local key
+  provision sign --csr req.pem --issuer CA --profile server|client [--validity 90d] [--out cert.pem]
+  provision trust install|uninstall|status [--ca ROOT] [--store system,nss] [--nssdb DIR]
 
 Options:
   -f, --file FILE        the pki.yaml to use (default ./pki.yaml)
@@ -38,6 +41,105 @@ Examples:
   provision --rotate-ca-key intermediate
 `;
 
+/** Help for each command: `provision <command> --help`. */
+export const COMMAND_HELP: Record<string, string> = {
+  apply: `provision [apply]: create or refresh everything pki.yaml describes
+
+Usage: provision [apply] [-f pki.yaml] [--dry-run] [--json] [--now TIME] [--rotate-ca-key CA]... [--prune] [--strict]
+
+Prints one line per identity (create, reissue, renew, unchanged, orphaned) with the reason, then writes only
+what changed. Exit 0 on success, 1 on any error (nothing is written then).
+
+Examples:
+  provision                                first run: creates every key and certificate
+  provision --dry-run                      show what would change, write nothing
+  provision --rotate-ca-key intermediate   new key for that CA; everything below it is re-issued
+  provision --prune                        also delete identities removed from pki.yaml
+`,
+  plan: `provision plan: what a run would do, without doing it
+
+Usage: provision plan [-f pki.yaml] [--json] [--now TIME] [--rotate-ca-key CA]... [--prune] [--strict]
+
+Exit 0 when nothing would change, 2 when changes are pending, 1 on error (like terraform plan -detailed-exitcode).
+
+Examples:
+  provision plan --json > plan.json; echo $?
+  provision plan --now 2027-06-01T00:00:00Z     rehearse a future night's rotation
+`,
+  status: `provision status: every identity's certificate, its expiry and state
+
+Usage: provision status [-f pki.yaml] [--json] [--now TIME] [--within DURATION]
+
+States: ok, renew soon, expired, spec changed, missing, orphaned. With --within, exit 2 if anything needs
+renewal within DURATION (30d, 12h, 2w), else 0.
+
+Example:
+  provision status --within 14d || echo "renewals due"
+`,
+  exec: `provision exec: run a command as a client of a server
+
+Usage: provision exec <server> -- <command> [args...]
+
+Sets SECRET_URL and the CA bundle (SSL_CERT_FILE, REQUESTS_CA_BUNDLE, CURL_CA_BUNDLE, NODE_EXTRA_CA_CERTS), plus
+CLIENT_CERT_FILE/CLIENT_KEY_FILE under mTLS, and passes stdio and the exit code through.
+
+Example:
+  provision exec secret-server -- python3 client.py
+`,
+  serve: `provision serve: start a server from its launch config
+
+Usage: provision serve <server> [--engine uwsgi|node]
+
+uwsgi --ini pki/launch/<server>/uwsgi.ini when serve.app is set and uwsgi is installed, else the bundled Node
+secret server (answers $SECRET_MESSAGE, default "fluffy tail"). Ctrl-C stops it.
+`,
+  init: `provision init: write a starter pki.yaml
+
+Usage: provision init [--dir DIR]
+
+The starter has a name-constrained development root, an intermediate and a localhost server. An existing
+pki.yaml is never overwritten.
+`,
+  csr: `provision csr: a certificate request for an identity, signed with its own key
+
+Usage: provision csr <identity> [-f pki.yaml] [--out req.pem]
+
+Uses the identity's key under the output folder, generating it (0600) if it does not exist yet. The subject
+and alt names come from pki.yaml. Send the request to whoever holds the CA; the key never leaves this machine.
+`,
+  sign: `provision sign: issue a certificate for someone else's request
+
+Usage: provision sign --csr req.pem --issuer <ca> --profile server|client [--validity 90d] [--out cert.pem]
+
+Checks the request's signature, takes its subject and alt names, checks them against the name constraints of
+every CA on the issuer's path, and signs with the CA's key (its passphraseEnv must be set). Not recorded in
+state.json: provision does not renew it.
+
+Example:
+  provision sign --csr alice.csr --issuer intermediate --profile client --out alice.pem
+`,
+  trust: `provision trust: make this machine trust your root CAs (as mkcert -install does)
+
+Usage: provision trust install|uninstall|status [--ca ROOT] [--store system,nss] [--nssdb DIR] [--dry-run] [--json]
+
+Stores: "system" (/usr/local/share/ca-certificates + update-ca-certificates on Debian/Ubuntu, or
+/etc/pki/ca-trust/source/anchors + update-ca-trust; needs root) and "nss" (the NSS databases Chromium and
+Firefox read: $HOME/.pki/nssdb and Firefox profiles; needs certutil from libnss3-tools). Prints what it will
+change first; uninstall removes exactly what install added. Prints the commands for macOS and Windows.
+
+Examples:
+  provision trust install --store nss        only your browsers, no root needed
+  provision trust status --json
+`,
+  inspect: `provision inspect: summarise certificates
+
+Usage: provision inspect <file.pem> [--json]
+
+Subject, issuer, names, validity, key, usages, constraints, serial and SHA-256 fingerprint of every
+certificate in the file.
+`,
+};
+
 function version(): string {
   const require = createRequire(import.meta.url);
   return (require("../../package.json") as { version: string }).version;
@@ -50,6 +152,10 @@ async function dispatch(options: CliOptions, io: Io): Promise<number> {
     case "status": return (await import("./commands/status.js")).runStatus(options, io);
     case "exec": return (await import("./commands/launch.js")).runExec(options, io);
     case "serve": return (await import("./commands/launch.js")).runServe(options, io);
+    case "inspect": return (await import("./commands/inspect.js")).runInspect(options, io);
+    case "csr": return (await import("./commands/csr.js")).runCsr(options, io);
+    case "sign": return (await import("./commands/csr.js")).runSign(options, io);
+    case "trust": return (await import("./commands/trust.js")).runTrust(options, io);
     case "init": return (await import("./commands/init.js")).runInit(options, io);
     case "help": io.stdout(HELP); return EXIT.ok;
     default: throw new ProvisionError("usage", `provision ${options.command} is not available yet`);
@@ -61,7 +167,7 @@ export async function main(argv: readonly string[], io: Io): Promise<number> {
   let options: CliOptions | undefined;
   try {
     options = parseCliArgs(argv);
-    if (options.help) { io.stdout(HELP); return EXIT.ok; }
+    if (options.help) { io.stdout(COMMAND_HELP[options.command] && argv.some((a) => a === options!.command) ? COMMAND_HELP[options.command]! : HELP); return EXIT.ok; }
     if (options.version) { io.stdout(`${version()}\n`); return EXIT.ok; }
     return await dispatch(options, io);
   } catch (error) {

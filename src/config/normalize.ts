@@ -57,6 +57,8 @@ export function normalizeIdentities(input: PkiInput, locate: Locate, diagnostics
         nameConstraints: ca?.nameConstraints ? normalizeConstraints(ca.nameConstraints, [...yamlPath, "nameConstraints"], locate, diagnostics) : null,
         rotateKey: kind === "ca" ? "never" : ((entry as ServerInput).rotateKey ?? defaults.rotateKey ?? "always"),
         passphraseEnv: entry.passphraseEnv ?? defaults.passphraseEnv ?? null,
+        formats: [...new Set((entry.formats ?? []).filter((f): f is "der" | "p12" | "combined" => f !== "pem"))],
+        p12PassphraseEnv: entry.p12PassphraseEnv ?? null,
         serve: serveInput ? normalizeServe(serveInput) : null,
         yamlPath,
       });

@@ -47,6 +47,11 @@ const common = {
   renewBefore: renewBefore.optional().describe("Renew this long before expiry (30d), or once this fraction of the lifetime is left (1/3)."),
   subject: subject.optional(),
   passphraseEnv: envName.optional().describe("Encrypt the private key with the passphrase held in this environment variable."),
+  formats: z
+    .array(z.enum(["pem", "der", "p12", "combined"], { error: "expected pem, der, p12 or combined" }))
+    .optional()
+    .describe("Extra outputs: der (cert.der, key.der), p12 (identity.p12 with key and chain), combined (combined.pem: cert, chain, key). PEM is always written."),
+  p12PassphraseEnv: envName.optional().describe("Password of identity.p12, from this environment variable (default: changeit, as mkcert)."),
 };
 
 const nameConstraints = z.strictObject({

@@ -52,6 +52,9 @@ export interface IdentitySpec {
   nameConstraints: NameConstraintsSpec | null;
   rotateKey: "always" | "never";
   passphraseEnv: string | null;
+  /** Outputs beyond the PEM files. */
+  formats: ("der" | "p12" | "combined")[];
+  p12PassphraseEnv: string | null;
   serve: ServeSpec | null;
   /** Where the identity is declared, e.g. ["servers", "secret-server"]. */
   yamlPath: YamlPath;

@@ -55,7 +55,7 @@ export function buildPlan(config: Config, observed: ObservedState, now: Date, op
   for (const id of config.identities) setValidity(actions.get(id.name)!, id, nowMs);
   checkSignersAreUsable(config, actions, observed, options.setEnvVars);
   const reencrypt = keysToReencrypt(config, actions, observed);
-  checkPassphrasesSet(config, actions, reencrypt, options.setEnvVars);
+  checkPassphrasesSet(config, actions, reencrypt, observed, options.setEnvVars);
 
   const orphanActions: IdentityAction[] = observed.orphans.map((orphan) => ({
     name: orphan.name,
@@ -229,10 +229,16 @@ function keysToReencrypt(config: Config, actions: Map<string, IdentityAction>, o
 }
 
 /** Writing an encrypted key needs its variable: a missing one stops the run before anything is written. */
-function checkPassphrasesSet(config: Config, actions: Map<string, IdentityAction>, reencrypt: IdentitySpec[], setEnvVars: ReadonlySet<string> | undefined): void {
+function checkPassphrasesSet(config: Config, actions: Map<string, IdentityAction>, reencrypt: IdentitySpec[], observed: ObservedState, setEnvVars: ReadonlySet<string> | undefined): void {
   if (!setEnvVars) return;
   for (const id of config.identities) {
     const writesKey = actions.get(id.name)!.key === "generate" || reencrypt.includes(id);
+    const writesP12 = id.formats.includes("p12") && (ISSUING.has(actions.get(id.name)!.action) || writesKey || observed.identities.get(id.name)!.missingFormatFiles.length > 0);
+    if (writesP12 && id.p12PassphraseEnv !== null && !setEnvVars.has(id.p12PassphraseEnv)) {
+      throw new ProvisionError("passphrase-missing", `${id.p12PassphraseEnv} is not set: it holds the password of ${id.name}'s identity.p12`, {
+        hint: `export ${id.p12PassphraseEnv}=<password>`,
+      });
+    }
     if (writesKey && id.passphraseEnv !== null && !setEnvVars.has(id.passphraseEnv)) {
       throw new ProvisionError("passphrase-missing", `${id.passphraseEnv} is not set: it holds the passphrase for the key of ${id.name}`, {
         hint: `export ${id.passphraseEnv}=<passphrase> (the passphrase is read only from the environment, never from ${config.file})`,
@@ -252,6 +258,7 @@ function staleDerivedFiles(config: Config, actions: Map<string, IdentityAction>,
   const certOf = (name: string) => observed.identities.get(name)?.cert?.pem ?? "";
   const issuing = (name: string) => ISSUING.has(actions.get(name)!.action);
   for (const id of config.identities) {
+    if (!issuing(id.name)) stale.push(...observed.identities.get(id.name)!.missingFormatFiles);
     if (id.kind === "ca" || issuing(id.name)) continue;
     const seen = observed.identities.get(id.name)!;
     const issuers = issuerPath(config, id);

@@ -6,10 +6,19 @@ function table(rows: string[][]): string[] {
   return rows.map((r) => r.map((cell, col) => (col === r.length - 1 ? cell : cell.padEnd(widths[col]!))).join("  ").trimEnd());
 }
 
-/** One line per identity: name, kind, action and why. */
-export function formatPlan(plan: Plan, outputDir: string): string {
+const COLOURS: Record<string, string> = { create: "32", reissue: "33", renew: "36", orphaned: "35", unchanged: "2" };
+
+/** One line per identity: name, kind, action and why; actions coloured when `color` is set. */
+export function formatPlan(plan: Plan, outputDir: string, { color = false } = {}): string {
   const rows = plan.actions.map((a) => [a.name, a.kind, a.action, a.reasons.join("; ")]);
   const lines = table([["NAME", "KIND", "ACTION", "REASON"], ...rows]);
+  if (color) {
+    plan.actions.forEach((a, i) => {
+      const line = lines[i + 1]!;
+      const at = line.indexOf(` ${a.action}`, a.name.length + a.kind.length);
+      if (at >= 0) lines[i + 1] = `${line.slice(0, at + 1)}\x1b[${COLOURS[a.action]}m${a.action}\x1b[0m${line.slice(at + 1 + a.action.length)}`;
+    });
+  }
   for (const file of plan.refresh) lines.push(`refresh ${path.relative(outputDir, file) || file} (an issuer's certificate changed)`);
   for (const note of plan.notes) lines.push(`note: ${note}`);
   return lines.join("\n");

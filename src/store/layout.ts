@@ -12,6 +12,11 @@ export interface IdentityPaths {
   chain: string;
   /** Certificate + intermediates: what a TLS server sends. Leaves only. */
   fullchain: string;
+  /** Optional formats (pki.yaml `formats`). */
+  der: string;
+  keyDer: string;
+  p12: string;
+  combined: string;
 }
 
 const pathCache = new Map<string, IdentityPaths>();
@@ -29,6 +34,10 @@ export function identityPaths(outputDir: string, kind: IdentityKind, name: strin
     key: `${dir}${path.sep}key.pem`,
     chain: `${dir}${path.sep}chain.pem`,
     fullchain: `${dir}${path.sep}fullchain.pem`,
+    der: `${dir}${path.sep}cert.der`,
+    keyDer: `${dir}${path.sep}key.der`,
+    p12: `${dir}${path.sep}identity.p12`,
+    combined: `${dir}${path.sep}combined.pem`,
   };
   pathCache.set(cacheKey, paths);
   return paths;
@@ -43,3 +52,8 @@ export const retiredDir = (outputDir: string, ca: string) => path.join(outputDir
 
 /** File modes (mkcert's): keys private, certificates public, key folders closed to others. */
 export const MODES = { key: 0o600, cert: 0o644, keyDir: 0o700, publicDir: 0o755 } as const;
+
+/** The files of each optional format. */
+export function formatFiles(paths: IdentityPaths, format: "der" | "p12" | "combined"): string[] {
+  return format === "der" ? [paths.der, paths.keyDer] : format === "p12" ? [paths.p12] : [paths.combined];
+}

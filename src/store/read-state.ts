@@ -5,7 +5,7 @@ import type { Config, IdentityKind, IdentitySpec } from "../config/types.js";
 import { ProvisionError } from "../errors.js";
 import { inspectCertificate, type CertFacts } from "../x509/inspect.js";
 import { decodePrivateKeyWithAny, isEncryptedKeyPem, spkiOf } from "../x509/keys.js";
-import { bundlePath, identityPaths, statePath, type IdentityPaths } from "./layout.js";
+import { bundlePath, formatFiles, identityPaths, statePath, type IdentityPaths } from "./layout.js";
 import { passphraseCandidates } from "./passphrase.js";
 import { stampOf, type FileStamps } from "./stamp.js";
 import { parseState, type StateFile, type StateRecord } from "./state-file.js";
@@ -31,6 +31,8 @@ export interface ObservedIdentity {
   signedByIssuer: boolean | null;
   readonly chainPem: string | null;
   readonly fullchainPem: string | null;
+  /** Files of the configured extra formats that do not exist. */
+  missingFormatFiles: string[];
   /** Every file is exactly as provision last wrote and checked it (stamps match state.json). */
   trusted: boolean;
   stamps: FileStamps;
@@ -86,8 +88,8 @@ function stampsMatch(record: StateRecord | undefined, id: IdentitySpec, stamps: 
  * files whose hashes match are trusted too; anything else is parsed and checked (certificate readable,
  * key matches it, signed by the issuer's current certificate).
  */
-export async function readObservedState(config: Config, env: NodeJS.ProcessEnv, preloaded?: { stateText: string | null }): Promise<ObservedState> {
-  const stateText = preloaded ? preloaded.stateText : readText(statePath(config.outputDir));
+export async function readObservedState(config: Config, env: NodeJS.ProcessEnv): Promise<ObservedState> {
+  const stateText = readText(statePath(config.outputDir));
   const { state, problem } = parseState(stateText);
   const identities = new Map<string, ObservedIdentity>();
   const x509Cache = new Map<string, X509Certificate>();
@@ -117,6 +119,7 @@ export async function readObservedState(config: Config, env: NodeJS.ProcessEnv, 
       signedByIssuer: null,
       get chainPem() { return chainText(); },
       get fullchainPem() { return fullchainText(); },
+      missingFormatFiles: id.formats.flatMap((f) => formatFiles(paths, f)).filter((file) => stampOf(file) === null),
       trusted,
       stamps,
     };

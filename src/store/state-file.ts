@@ -1,4 +1,3 @@
-import type { ConfigCache } from "../config/load.js";
 import type { IdentityKind } from "../config/types.js";
 import type { FileStamps } from "./stamp.js";
 import type { CertFacts } from "../x509/inspect.js";
@@ -13,8 +12,6 @@ export interface StateFile {
   identities: Record<string, StateRecord>;
   /** Earlier CA certificates still published in ca-bundle.pem, by CA name. */
   retired: Record<string, RetiredCert[]>;
-  /** The validated pki.yaml this state was written from (see config/load.ts). */
-  config?: ConfigCache;
 }
 
 export interface StateRecord {
@@ -46,25 +43,13 @@ export function emptyState(): StateFile {
   return { version: 1, identities: {}, retired: {} };
 }
 
-let lastParsed: { text: string; result: { state: StateFile; problem: string | null } } | undefined;
-
-/**
- * Parses state.json; a damaged file is reported and treated as empty (everything gets inspected).
- * The last result is remembered: a run reads the same text twice (config cache, then state).
- */
+/** Parses state.json; a damaged file is reported and treated as empty (everything gets inspected). */
 export function parseState(text: string | null): { state: StateFile; problem: string | null } {
   if (text === null) return { state: emptyState(), problem: null };
-  if (lastParsed?.text === text) return lastParsed.result;
-  const result = parseStateText(text);
-  lastParsed = { text, result };
-  return result;
-}
-
-function parseStateText(text: string): { state: StateFile; problem: string | null } {
   try {
     const value = JSON.parse(text) as Partial<StateFile>;
     if (value.version !== 1 || typeof value.identities !== "object" || value.identities === null) throw new Error("unknown layout");
-    return { state: { version: 1, identities: value.identities, retired: value.retired ?? {}, config: value.config }, problem: null };
+    return { state: { version: 1, identities: value.identities, retired: value.retired ?? {} }, problem: null };
   } catch (error) {
     return { state: emptyState(), problem: `state.json is damaged (${(error as Error).message}); every file will be inspected` };
   }
@@ -73,6 +58,5 @@ function parseStateText(text: string): { state: StateFile; problem: string | nul
 /** Stable serialisation: identical state gives identical bytes, so an unchanged run writes nothing. */
 export function serializeState(state: StateFile): string {
   const sorted = (record: Record<string, unknown>) => Object.fromEntries(Object.entries(record).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
-  const body = { version: 1, identities: sorted(state.identities), retired: sorted(state.retired), ...(state.config ? { config: state.config } : {}) };
-  return `${JSON.stringify(body, null, 2)}\n`;
+  return `${JSON.stringify({ version: 1, identities: sorted(state.identities), retired: sorted(state.retired) }, null, 2)}\n`;
 }

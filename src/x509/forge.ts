@@ -264,3 +264,131 @@ export function decodeCertificate(certDer: Buffer): DecodedCertificate {
   }
   return out;
 }
+
+const EXTENSION_REQUEST = "1.2.840.113549.1.9.14";
+
+/** PKCS#10 CertificationRequestInfo with the SAN as an extensionRequest; sign `infoDer`, then wrap. */
+export function encodeCertificationRequest(args: { subject: SubjectSpec; spki: Buffer; altNames: AltName[]; signatureAlgorithm: SignatureAlgorithm }): {
+  infoDer: Buffer;
+  withSignature: (signature: Buffer) => Buffer;
+} {
+  const attributes: Asn1[] = [];
+  if (args.altNames.length) {
+    const san = extension(OID.subjectAltName, false, seq(args.altNames.map(encodeGeneralName)));
+    attributes.push(seq([oid(EXTENSION_REQUEST), asn1.create(U, T.SET, true, [seq([san])])]));
+  }
+  const info = seq([
+    asn1.create(U, T.INTEGER, false, asn1.integerToDer(0).getBytes()),
+    encodeName(args.subject),
+    fromDer(bin(args.spki)),
+    asn1.create(CTX, 0, true, attributes),
+  ]);
+  return {
+    infoDer: der(info),
+    withSignature: (signature) => der(seq([info, algorithmIdentifier(args.signatureAlgorithm), asn1.create(U, T.BITSTRING, false, "\x00" + bin(signature))])),
+  };
+}
+
+/** What provision needs from a CSR: the signed bytes and signature (to verify), subject, key and SANs. */
+export interface DecodedRequest {
+  infoDer: Buffer;
+  signatureAlgorithm: string;
+  signature: Buffer;
+  subject: Partial<SubjectSpec>;
+  spki: Buffer;
+  altNames: AltName[];
+}
+
+const SIGNATURE_OIDS = new Map<string, string>([
+  [OID.sha256WithRSAEncryption, "sha256"],
+  ["1.2.840.113549.1.1.12", "sha384"],
+  ["1.2.840.113549.1.1.13", "sha512"],
+  [OID.ecdsaWithSHA256, "sha256"],
+  [OID.ecdsaWithSHA384, "sha384"],
+  ["1.2.840.10045.4.3.4", "sha512"],
+]);
+
+export function decodeCertificationRequest(requestDer: Buffer): DecodedRequest {
+  const request = fromDer(bin(requestDer));
+  const [info, algorithm, signature] = request.value as Asn1[];
+  const [, subject, spki, attributes] = info!.value as Asn1[];
+  const altNames: AltName[] = [];
+  for (const attribute of (attributes?.value as Asn1[] | undefined) ?? []) {
+    const [type, values] = attribute.value as Asn1[];
+    if (asn1.derToOid(type!.value as string) !== EXTENSION_REQUEST) continue;
+    for (const ext of ((values!.value as Asn1[])[0]!.value as Asn1[])) {
+      const parts = ext.value as Asn1[];
+      if (asn1.derToOid(parts[0]!.value as string) !== OID.subjectAltName) continue;
+      const names = fromDer(parts[parts.length - 1]!.value as string);
+      for (const n of names.value as Asn1[]) {
+        const name = decodeGeneralName(n);
+        if (name) altNames.push(name);
+      }
+    }
+  }
+  const algorithmOid = asn1.derToOid((algorithm!.value as Asn1[])[0]!.value as string);
+  return {
+    infoDer: der(info!),
+    signatureAlgorithm: SIGNATURE_OIDS.get(algorithmOid) ?? algorithmOid,
+    signature: buf((signature!.value as string).slice(1)),
+    subject: decodeName(subject!),
+    spki: der(spki!),
+    altNames,
+  };
+}
+
+const P12 = {
+  data: "1.2.840.113549.1.7.1",
+  certBag: "1.2.840.113549.1.12.10.1.3",
+  shroudedKeyBag: "1.2.840.113549.1.12.10.1.2",
+  x509Certificate: "1.2.840.113549.1.9.22.1",
+  friendlyName: "1.2.840.113549.1.9.20",
+  localKeyId: "1.2.840.113549.1.9.21",
+  sha256: "2.16.840.1.101.3.4.2.1",
+} as const;
+
+function dataContentInfo(content: Buffer): Asn1 {
+  return seq([oid(P12.data), asn1.create(CTX, 0, true, [octets(content)])]);
+}
+
+/**
+ * PKCS#12 (RFC 7292) with the leaf certificate, its chain and its key, readable by `openssl pkcs12` and
+ * Java's keytool. node-forge's PKCS#12 builder only takes RSA keys, so the structure is assembled here: the
+ * key goes in as the PBES2 (PBKDF2 + AES-256-CBC) EncryptedPrivateKeyInfo node:crypto exports, the
+ * certificates in plain SafeContents, and the whole is sealed with an HMAC-SHA256 MAC keyed by the
+ * RFC 7292 appendix B KDF.
+ */
+export function encodePkcs12(args: {
+  certDers: Buffer[];
+  encryptedKeyDer: Buffer;
+  friendlyName: string;
+  password: string;
+  salt: Buffer;
+  hmac: (key: Buffer, data: Buffer) => Buffer;
+  iterations?: number;
+}): Buffer {
+  const iterations = args.iterations ?? 10_000;
+  const localKeyId = octets(args.salt.subarray(0, 8));
+  const attributes = (withName: boolean) =>
+    asn1.create(U, T.SET, true, [
+      seq([oid(P12.localKeyId), asn1.create(U, T.SET, true, [localKeyId])]),
+      ...(withName ? [seq([oid(P12.friendlyName), asn1.create(U, T.SET, true, [asn1.create(U, 30, false, args.friendlyName) /* BMPString: forge's toDer writes 16 bits per character */])])] : []),
+    ]);
+  const certBags = args.certDers.map((certDer, index) =>
+    seq([
+      oid(P12.certBag),
+      asn1.create(CTX, 0, true, [seq([oid(P12.x509Certificate), asn1.create(CTX, 0, true, [octets(certDer)])])]),
+      ...(index === 0 ? [attributes(true)] : []),
+    ]),
+  );
+  const keyBag = seq([oid(P12.shroudedKeyBag), asn1.create(CTX, 0, true, [fromDer(bin(args.encryptedKeyDer))]), attributes(true)]);
+  const authSafe = der(seq([dataContentInfo(der(seq(certBags))), dataContentInfo(der(seq([keyBag])))]));
+  const macSalt = args.salt.subarray(8, 24);
+  const macKey = buf(forge.pkcs12.generateKey(args.password, forge.util.createBuffer(bin(macSalt)), 3, iterations, 32, forge.md.sha256.create()).getBytes());
+  const mac = seq([
+    seq([seq([oid(P12.sha256), asn1.create(U, T.NULL, false, "")]), octets(args.hmac(macKey, authSafe))]),
+    octets(macSalt),
+    asn1.create(U, T.INTEGER, false, asn1.integerToDer(iterations).getBytes()),
+  ]);
+  return der(seq([asn1.create(U, T.INTEGER, false, asn1.integerToDer(3).getBytes()), dataContentInfo(authSafe), mac]));
+}

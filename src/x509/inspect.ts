@@ -30,7 +30,7 @@ export interface CertFacts {
 }
 
 /** Parses a certificate PEM; throws with a short reason when it is not one. */
-export function inspectCertificate(pem: string): { facts: CertFacts; x509: X509Certificate } {
+export function inspectCertificate(pem: string): { facts: CertFacts; x509: X509Certificate; keyUsage: string[] } {
   const x509 = new X509Certificate(pem);
   const decoded = decodeCertificate(x509.raw);
   const facts: CertFacts = {
@@ -49,7 +49,7 @@ export function inspectCertificate(pem: string): { facts: CertFacts; x509: X509C
     authorityKeyId: decoded.authorityKeyId,
     extKeyUsage: decoded.extKeyUsage,
   };
-  return { facts, x509 };
+  return { facts, x509, keyUsage: decoded.keyUsage };
 }
 
 /**

@@ -9,6 +9,8 @@ import { acquireLock } from "../../store/lock.js";
 import { renderLaunchFiles } from "../../render/launch.js";
 import { loadConfig } from "../../config/load.js";
 import type { CliOptions } from "../args.js";
+import type { Config } from "../../config/types.js";
+import type { Plan } from "../../plan/types.js";
 import { EXIT, type Io } from "../io.js";
 import { loadAndPlan, printWarnings } from "./prepare.js";
 
@@ -16,7 +18,7 @@ import { loadAndPlan, printWarnings } from "./prepare.js";
 export async function runApply(options: CliOptions, io: Io): Promise<number> {
   if (options.dryRun) return printOnly(options, io);
   // Validate before taking the lock: bad input must not even create the output folder.
-  const loaded = await loadConfig(options.file, { cwd: io.cwd });
+  const loaded = await loadConfig(options.file, { cwd: io.cwd, env: io.env });
   const { config } = loaded;
   const created = await ensureDir(config.outputDir, MODES.publicDir);
   const lock = await acquireLock(lockPath(config.outputDir));
@@ -26,11 +28,14 @@ export async function runApply(options: CliOptions, io: Io): Promise<number> {
     const { plan, observed, deps, warnings } = prepared;
     printWarnings(warnings, io);
     if (options.now && hasChanges(plan)) io.stderr(`note: issuing as of --now ${plan.now}; new certificates are not valid before ${new Date(Date.parse(plan.now) - 300_000).toISOString()}\n`);
-    const result = await applyPlan(prepared.config, plan, observed, deps, (certOf) => renderLaunchFiles(prepared.config, certOf), prepared.configCache);
+    const result = await applyPlan(prepared.config, plan, observed, deps, {
+      renderExtra: (certOf) => renderLaunchFiles(prepared.config, certOf),
+      onKeyGenerated: keyProgress(plan, prepared.config, io),
+    });
     if (options.json) {
       io.stdout(`${JSON.stringify({ ...plan, written: result.written, deleted: result.deleted }, null, 2)}\n`);
     } else {
-      io.stdout(`${formatPlan(plan, prepared.config.outputDir)}\n`);
+      io.stdout(`${formatPlan(plan, prepared.config.outputDir, { color: io.color })}\n`);
       const where = path.relative(io.cwd, prepared.config.outputDir) || ".";
       io.stdout(
         result.written.length || result.deleted.length
@@ -47,10 +52,19 @@ export async function runApply(options: CliOptions, io: Io): Promise<number> {
   }
 }
 
+/** RSA keys take a while: past a few, say how many and (on a terminal) count them down. */
+function keyProgress(plan: Plan, config: Config, io: Io): ((done: number, total: number) => void) | undefined {
+  const rsa = plan.actions.filter((a) => a.key === "generate" && config.identities.find((i) => i.name === a.name)?.key.startsWith("rsa")).length;
+  if (rsa <= 3) return undefined;
+  io.stderr(`generating ${plan.actions.filter((a) => a.key === "generate").length} keys (${rsa} RSA; these take a moment)${io.interactive ? "" : "…\n"}`);
+  if (!io.interactive) return undefined;
+  return (done, total) => io.stderr(`\rgenerating keys: ${done}/${total}${done === total ? "\n" : ""}`);
+}
+
 async function printOnly(options: CliOptions, io: Io): Promise<number> {
   const { plan, config, warnings } = await loadAndPlan(options, io);
   printWarnings(warnings, io);
   if (options.json) io.stdout(`${JSON.stringify(plan, null, 2)}\n`);
-  else io.stdout(`${formatPlan(plan, config.outputDir)}\n(dry run: nothing written)\n`);
+  else io.stdout(`${formatPlan(plan, config.outputDir, { color: io.color })}\n(dry run: nothing written)\n`);
   return EXIT.ok;
 }

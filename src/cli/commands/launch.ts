@@ -10,7 +10,7 @@ import { EXIT, type Io } from "../io.js";
 async function factsFor(options: CliOptions, io: Io, usage: string): Promise<LaunchFacts> {
   const server = options.positionals[0];
   if (!server) throw new ProvisionError("usage", `missing server name`, { hint: `usage: ${usage}` });
-  const { config } = await loadConfig(options.file, { cwd: io.cwd });
+  const { config } = await loadConfig(options.file, { cwd: io.cwd, env: io.env });
   const facts = launchFacts(config, server);
   for (const file of [facts.files.caBundle, facts.files.cert, path.join(facts.dir, "launch.json")]) {
     if (!existsSync(file)) {

@@ -9,6 +9,6 @@ export async function runPlan(options: CliOptions, io: Io): Promise<number> {
   const { plan, config, warnings } = await loadAndPlan(options, io);
   printWarnings(warnings, io);
   if (options.json) io.stdout(`${JSON.stringify(plan, null, 2)}\n`);
-  else io.stdout(`${formatPlan(plan, config.outputDir)}\n`);
+  else io.stdout(`${formatPlan(plan, config.outputDir, { color: io.color })}\n`);
   return hasChanges(plan) ? EXIT.changesPending : EXIT.ok;
 }

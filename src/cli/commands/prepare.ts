@@ -1,4 +1,4 @@
-import { loadConfig, type ConfigCache, type LoadedConfig } from "../../config/load.js";
+import { loadConfig, type LoadedConfig } from "../../config/load.js";
 import type { Config } from "../../config/types.js";
 import { realDeps, type Deps } from "../../deps.js";
 import { formatDiagnostic, ProvisionError, type Diagnostic } from "../../errors.js";
@@ -14,30 +14,29 @@ export interface Prepared {
   plan: Plan;
   warnings: Diagnostic[];
   deps: Deps;
-  configCache: ConfigCache;
 }
 
 /**
  * load → validate → read disk → plan: the part every command shares. `loaded` is a config loaded earlier
- * (apply loads it before taking the lock); state.json is then read afresh.
+ * (apply loads it before taking the lock, so the disk is read only once the lock is held).
  */
 export async function loadAndPlan(options: CliOptions, io: Io, loaded?: LoadedConfig): Promise<Prepared> {
   const deps = realDeps({ env: io.env, ...io.deps });
-  const { config, warnings, cache, stateText } = loaded ? { ...loaded, stateText: undefined } : await loadConfig(options.file, { cwd: io.cwd });
+  const { config, warnings } = loaded ?? (await loadConfig(options.file, { cwd: io.cwd, env: io.env }));
   if (options.strict && warnings.length) {
     throw new ProvisionError("lint", `${options.file} has ${warnings.length} warning${warnings.length === 1 ? "" : "s"} and --strict is set`, {
       diagnostics: warnings,
       hint: "fix them, or run without --strict; nothing was written",
     });
   }
-  const observed = await readObservedState(config, deps.env, stateText === undefined ? undefined : { stateText });
+  const observed = await readObservedState(config, deps.env);
   const now = options.now ?? deps.now();
   const plan = buildPlan(config, observed, now, {
     rotateCaKeys: new Set(options.rotateCaKeys),
     prune: options.prune,
     setEnvVars: new Set(Object.keys(deps.env).filter((name) => deps.env[name] !== undefined && deps.env[name] !== "")),
   });
-  return { config, observed, plan, warnings, deps, configCache: cache };
+  return { config, observed, plan, warnings, deps };
 }
 
 export function printWarnings(warnings: Diagnostic[], io: Io): void {

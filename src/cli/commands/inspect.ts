@@ -1,0 +1,60 @@
+import { readFileSync } from "node:fs";
+import path from "node:path";
+import { ProvisionError } from "../../errors.js";
+import { inspectCertificate } from "../../x509/inspect.js";
+import { pemBlocks } from "../../x509/pem.js";
+import type { CliOptions } from "../args.js";
+import { EXIT, type Io } from "../io.js";
+
+/** `provision inspect <file.pem>`: a short summary of each certificate in a PEM file (or --json). */
+export async function runInspect(options: CliOptions, io: Io): Promise<number> {
+  const file = options.positionals[0];
+  if (!file) throw new ProvisionError("usage", "missing file", { hint: "usage: provision inspect <cert.pem>" });
+  let text: string;
+  try {
+    text = readFileSync(path.resolve(io.cwd, file), "utf8");
+  } catch (error) {
+    throw new ProvisionError("unreadable", `cannot read ${file}: ${(error as NodeJS.ErrnoException).code ?? error}`);
+  }
+  const blocks = pemBlocks(text).filter((b) => b.label === "CERTIFICATE");
+  if (blocks.length === 0) {
+    throw new ProvisionError("not-a-certificate", `${file} holds no PEM certificate`, { hint: /PRIVATE KEY/.test(text) ? "that is a private key; inspect its cert.pem" : undefined });
+  }
+  const now = options.now ?? new Date();
+  const summaries = blocks.map((block) => {
+    let parsed;
+    try {
+      parsed = inspectCertificate(block.pem);
+    } catch {
+      throw new ProvisionError("not-a-certificate", `${file}: a CERTIFICATE block that does not parse (truncated or corrupted?)`);
+    }
+    const { facts, x509, keyUsage } = parsed;
+    return { ...facts, keyUsage, selfSigned: x509.checkIssued(x509), daysLeft: Math.floor((Date.parse(facts.notAfter) - now.getTime()) / 86_400_000) };
+  });
+  if (options.json) {
+    io.stdout(`${JSON.stringify(summaries.length === 1 ? summaries[0] : summaries, null, 2)}\n`);
+    return EXIT.ok;
+  }
+  const dn = (d: Record<string, string | undefined>) =>
+    (["commonName", "organizationalUnit", "organization", "locality", "state", "country"] as const)
+      .filter((k) => d[k])
+      .map((k) => `${{ commonName: "CN", organizationalUnit: "OU", organization: "O", locality: "L", state: "ST", country: "C" }[k]}=${d[k]}`)
+      .join(", ");
+  const out = summaries.map((s, index) => {
+    const lines = [
+      `${blocks.length > 1 ? `[${index + 1}/${blocks.length}] ` : ""}${s.isCa ? "CA certificate" : "certificate"}${s.selfSigned ? " (self-signed)" : ""}`,
+      `  subject      ${dn(s.subject)}`,
+      `  issuer       ${dn(s.issuer)}`,
+      `  names        ${s.altNames.map((n) => n.replace(/^(\w+):/, (_m, t: string) => `${t.toUpperCase()}:`)).join(", ") || "-"}`,
+      `  valid        ${s.notBefore} → ${s.notAfter} (${s.daysLeft < 0 ? `expired ${-s.daysLeft} days ago` : `${s.daysLeft} days left`})`,
+      `  key          ${s.keyType ?? "other"}`,
+      `  usage        ${[...s.keyUsage, ...s.extKeyUsage].join(", ") || "-"}`,
+    ];
+    if (s.isCa) lines.push(`  path length  ${s.pathLength ?? "unlimited"}`);
+    if (s.nameConstraints) lines.push(`  constraints  permitted: ${s.nameConstraints.permitted.join(", ") || "-"}; excluded: ${s.nameConstraints.excluded.join(", ") || "-"}`);
+    lines.push(`  serial       ${s.serial}`, `  sha256       ${s.fingerprint}`);
+    return lines.join("\n");
+  });
+  io.stdout(`${out.join("\n\n")}\n`);
+  return EXIT.ok;
+}
