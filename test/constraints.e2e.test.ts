@@ -111,6 +111,24 @@ servers:
     expect((await provision(["--strict"], { cwd: p.dir })).code).toBe(1);
     expect(snapshotTree(p.out)).toEqual(before);
   });
+
+  it("lint.maxLeafValidity opts into a stricter limit, for servers and clients", async () => {
+    const p = project(`version: 1
+lint: { maxLeafValidity: 398d }
+cas:
+  root: { validity: 10y }
+servers:
+  web: { issuer: root, altNames: [web.test], validity: 400d }
+clients:
+  bot: { issuer: root, validity: 398d }
+`);
+    const plan = await provision(["plan"], { cwd: p.dir });
+    expect(plan.code).toBe(2);
+    expect(plan.stderr).toMatch(/^pki\.yaml:6:\d+ servers\.web\.validity: warning: validity 400d exceeds lint\.maxLeafValidity 398d$/m);
+    expect(plan.stderr).not.toMatch(/clients\.bot/);
+    expect((await provision(["--strict"], { cwd: p.dir })).code).toBe(1);
+    expect(snapshotTree(p.out)).toEqual({});
+  });
 });
 
 describe("CA key rollover with overlap", () => {

@@ -1,4 +1,4 @@
-import { readFileSync, writeFileSync, copyFileSync } from "node:fs";
+import { readFileSync, copyFileSync } from "node:fs";
 import { X509Certificate } from "node:crypto";
 import path from "node:path";
 import tls from "node:tls";

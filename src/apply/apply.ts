@@ -82,10 +82,7 @@ export async function applyPlan(
   const newFacts = new Map<string, CertFacts>();
   for (const id of config.identities) {
     const action = actionOf(id.name);
-    if (!ISSUING.has(action.action)) {
-      certs.set(id.name, seenOf(id.name).cert!.pem);
-      continue;
-    }
+    if (!ISSUING.has(action.action)) continue;
     const ownKey = keyOf(id);
     const issuer = id.issuer === null ? null : byName.get(id.issuer)!;
     const issuerKey = issuer ? keyOf(issuer) : ownKey;
@@ -101,7 +98,8 @@ export async function applyPlan(
     certs.set(id.name, pem);
     newFacts.set(id.name, factsFromTemplate(template, der, id.key));
   }
-  const certOf = (name: string) => certs.get(name)!;
+  // Unchanged certificates are read from disk only if a chain or the bundle needs them.
+  const certOf = (name: string) => certs.get(name) ?? seenOf(name).cert!.pem;
 
   const writes: FileWrite[] = [];
   const deletes: string[] = [];
@@ -144,7 +142,7 @@ export async function applyPlan(
     writes.push(...formatWrites(id, paths, certOf, issuerPath(config, id), keyOf(id), keyWritten ? writes.find((w) => w.path === paths.key)!.content.toString() : seenOf(id.name).keyPem!, deps));
   }
 
-  const retired = await retireReplacedRoots(config, plan, observed, certs, newFacts, writes, deletes);
+  const retired = await retireReplacedRoots(config, plan, observed, newFacts, writes, deletes);
   const retiredPems = await Promise.all(
     Object.values(retired).flat().map((r) => readRetired(path.join(config.outputDir, r.file), writes)),
   );
@@ -243,7 +241,6 @@ async function retireReplacedRoots(
   config: Config,
   plan: Plan,
   observed: ObservedState,
-  certs: Map<string, string>,
   newFacts: Map<string, CertFacts>,
   writes: FileWrite[],
   deletes: string[],
@@ -261,7 +258,8 @@ async function retireReplacedRoots(
     if (id.kind !== "ca" || id.issuer !== null) continue;
     const seen = observed.identities.get(id.name)!;
     const old = seen.cert;
-    if (!old || old.pem === certs.get(id.name) || Date.parse(old.facts.notAfter) <= now) continue;
+    // Only a root re-issued by this run has an old certificate to keep publishing.
+    if (!old || !newFacts.has(id.name) || Date.parse(old.facts.notAfter) <= now) continue;
     const file = path.relative(config.outputDir, path.join(retiredDir(config.outputDir, id.name), `${old.facts.fingerprint.slice(0, 16)}.pem`));
     writes.push({ path: path.join(config.outputDir, file), content: old.pem, mode: MODES.cert });
     const keyRotated = newFacts.get(id.name)?.subjectKeyId !== old.facts.subjectKeyId;

@@ -5,6 +5,7 @@ import { formatPath, type Diagnostic } from "../errors.js";
 import { makeLocator, type Locate } from "./locate.js";
 import { normalizeIdentities } from "./normalize.js";
 import { runRules, sortByIssuer } from "./rules.js";
+import { parseDuration } from "./duration.js";
 import { pkiSchema } from "./schema.js";
 import type { Config } from "./types.js";
 
@@ -49,7 +50,8 @@ export function parseConfig(text: string, file: string, options: { cwd?: string 
   }
 
   const identities = normalizeIdentities(parsed.data, locate, diagnostics);
-  runRules(identities, locate, diagnostics);
+  const maxLeaf = parsed.data.lint?.maxLeafValidity;
+  runRules(identities, locate, diagnostics, { maxLeafValiditySeconds: maxLeaf === undefined ? null : parseDuration(maxLeaf)! });
   if (identities.length === 0) diagnostics.push({ severity: "error", ...locate([]), message: "no identities: add at least one CA under cas" });
   if (diagnostics.some((d) => d.severity === "error")) return { diagnostics: sortDiagnostics(diagnostics) };
 

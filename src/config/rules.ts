@@ -3,10 +3,11 @@ import { sanFor } from "./san.js";
 import { formatDuration, renewalWindowSeconds } from "./duration.js";
 import { constraintViolation, describe, subtreeWithin } from "./name-constraints.js";
 import type { Locate } from "./locate.js";
-import type { IdentitySpec } from "./types.js";
+import type { IdentitySpec, LintSpec } from "./types.js";
 
 export interface RuleContext {
   identities: IdentitySpec[];
+  lint: LintSpec;
   byName: Map<string, IdentitySpec>;
   locate: Locate;
   report: (path: readonly (string | number)[], message: string, options?: { key?: boolean }) => void;
@@ -168,9 +169,12 @@ const constraintsOnlyNarrow: Rule = ({ identities, byName, report }) => {
 };
 
 /** Leaf lifetimes clients refuse: Apple platforms reject TLS certificates valid for more than 825 days. */
-const leafLifetimes: Rule = ({ identities, warn }) => {
+const leafLifetimes: Rule = ({ identities, lint, warn }) => {
   for (const id of identities) {
-    if (id.kind === "server" && id.validitySeconds > 825 * 86_400) {
+    if (id.kind === "ca") continue;
+    if (lint.maxLeafValiditySeconds !== null && id.validitySeconds > lint.maxLeafValiditySeconds) {
+      warn([...id.yamlPath, "validity"], `validity ${formatDuration(id.validitySeconds)} exceeds lint.maxLeafValidity ${formatDuration(lint.maxLeafValiditySeconds)}`);
+    } else if (id.kind === "server" && id.validitySeconds > 825 * 86_400) {
       warn([...id.yamlPath, "validity"], `validity ${formatDuration(id.validitySeconds)} exceeds 825 days, the most Apple platforms accept for TLS server certificates (also from private roots); browsers cap publicly trusted ones at 398 days`);
     }
   }
@@ -199,11 +203,11 @@ export const RULES: readonly Rule[] = [
   leafLifetimes,
 ];
 
-export function runRules(identities: IdentitySpec[], locate: Locate, diagnostics: Diagnostic[], rules: readonly Rule[] = RULES): void {
+export function runRules(identities: IdentitySpec[], locate: Locate, diagnostics: Diagnostic[], lint: LintSpec = { maxLeafValiditySeconds: null }, rules: readonly Rule[] = RULES): void {
   const byName = new Map(identities.map((id) => [id.name, id] as const));
   const report: RuleContext["report"] = (path, message, options) => diagnostics.push({ severity: "error", ...locate(path, options), message });
   const warn: RuleContext["warn"] = (path, message) => diagnostics.push({ severity: "warning", ...locate(path), message });
-  for (const rule of rules) rule({ identities, byName, locate, report, warn });
+  for (const rule of rules) rule({ identities, lint, byName, locate, report, warn });
 }
 
 /** Orders identities so that each issuer precedes what it signs; ties break by kind, then name. */

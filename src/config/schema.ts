@@ -109,6 +109,12 @@ export const pkiSchema = z.strictObject({
   version: z.literal(1, { error: "version must be 1 (the only pki.yaml format so far)" }),
   output: z.string().min(1).optional().describe("Folder everything is written to, relative to pki.yaml. Default ./pki."),
   defaults: defaultsSchema.optional(),
+  lint: z
+    .strictObject({
+      maxLeafValidity: duration.optional().describe("Warn when a server or client certificate is valid for longer (e.g. 398d, the browsers' limit for public certificates)."),
+    })
+    .optional()
+    .describe("Extra lifetime checks; --strict turns their warnings into errors."),
   cas: identityMap(caSchema),
   servers: identityMap(serverSchema),
   clients: identityMap(clientSchema),

@@ -70,3 +70,8 @@ export interface Config {
   /** Identities ordered so that every issuer comes before what it signs. */
   identities: IdentitySpec[];
 }
+
+/** Lifetime limits the user opted into (pki.yaml `lint`). */
+export interface LintSpec {
+  maxLeafValiditySeconds: number | null;
+}

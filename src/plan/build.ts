@@ -51,7 +51,7 @@ export function buildPlan(config: Config, observed: ObservedState, now: Date, op
   }
 
   ensureIssuersOutliveChildren(config, actions, nowMs);
-  const retiredPems = observed.retiredPems.filter((r) => Date.parse(r.notAfter) > nowMs).map((r) => r.pem);
+  const retiredPems = observed.retiredPems.filter((r) => Date.parse(r.until) > nowMs).map((r) => r.pem);
   for (const id of config.identities) setValidity(actions.get(id.name)!, id, nowMs);
   checkSignersAreUsable(config, actions, observed, options.setEnvVars);
   const reencrypt = keysToReencrypt(config, actions, observed);

@@ -45,7 +45,7 @@ export interface ObservedState {
   stateProblem: string | null;
   bundlePem: string | null;
   /** Earlier CA certificates still published in ca-bundle.pem. */
-  retiredPems: { pem: string; notAfter: string }[];
+  retiredPems: { pem: string; until: string }[];
   /** Identities recorded in state.json that pki.yaml no longer names. */
   orphans: { name: string; kind: IdentityKind }[];
 }
@@ -155,7 +155,7 @@ export async function readObservedState(config: Config, env: NodeJS.ProcessEnv):
   for (const list of Object.values(state.retired)) {
     for (const retired of list) {
       const pem = readText(path.join(config.outputDir, retired.file));
-      if (pem !== null) retiredPems.push({ pem, notAfter: retired.until ?? retired.notAfter });
+      if (pem !== null) retiredPems.push({ pem, until: retired.until ?? retired.notAfter });
     }
   }
   return { identities, state, stateText, stateProblem: problem, bundlePem: readText(bundlePath(config.outputDir)), retiredPems, orphans };
