@@ -23,7 +23,8 @@ export function parseConfig(text: string, file: string, options: { cwd?: string 
   const diagnostics: Diagnostic[] = [];
   const lineCounter = new LineCounter();
   // yaml's own uniqueKeys check is quadratic in the size of a map; duplicateKeys() below is linear.
-  const doc = parseDocument(text, { lineCounter, uniqueKeys: false, prettyErrors: false });
+  // merge: YAML 1.1 merge keys (<<: *anchor), which people use to share settings between identities.
+  const doc = parseDocument(text, { lineCounter, uniqueKeys: false, prettyErrors: false, merge: true });
   for (const error of doc.errors) {
     const pos = lineCounter.linePos(error.pos[0]);
     const excerpt = pos ? text.split(/\r?\n/)[pos.line - 1]?.trim() : undefined;
@@ -43,7 +44,8 @@ export function parseConfig(text: string, file: string, options: { cwd?: string 
     return { diagnostics: [{ severity: "error", ...locate([]), message: "expected a map (version, output, defaults, cas, servers, clients) at the top level" }] };
   }
 
-  const parsed = pkiSchema.safeParse(raw);
+  // Top-level keys starting with "x-" are for the user (YAML anchors), as in docker-compose files.
+  const parsed = pkiSchema.safeParse(Object.fromEntries(Object.entries(raw).filter(([key]) => !key.startsWith("x-"))));
   if (!parsed.success) {
     for (const issue of parsed.error.issues) diagnostics.push(issueToDiagnostic(issue, locate));
     return { diagnostics: sortDiagnostics(diagnostics) };
