@@ -16,7 +16,7 @@ import { serializeState, type RetiredCert, type StateFile, type StateRecord } fr
 import { factsFromTemplate, type CertFacts } from "../x509/inspect.js";
 import { subjectKeyIdOf, serialFrom, signCertificate, templateFor } from "../x509/issue.js";
 import { decodePrivateKeyWithAny, encodePrivateKey, spkiOf, type KeyMaterial } from "../x509/keys.js";
-import { passphraseCandidates } from "../store/passphrase.js";
+import { passphraseCandidates, passphraseOf } from "../store/passphrase.js";
 
 export interface ApplyResult {
   /** Absolute paths written, in write order. */
@@ -115,7 +115,7 @@ export async function applyPlan(
     const paths = identityPaths(config.outputDir, id.kind, id.name);
     keyDirs.add(paths.dir);
     if (!generated.has(id.name) && !refresh.has(paths.key)) continue;
-    const passphrase = id.passphraseEnv === null ? null : (deps.env[id.passphraseEnv] ?? null);
+    const passphrase = passphraseOf(id, deps.env);
     if (id.passphraseEnv !== null && passphrase === null) throw new InternalError(`plan let ${id.name}'s key through without ${id.passphraseEnv}`);
     const keyText = encodePrivateKey(keyOf(id), passphrase);
     writtenKeySha.set(id.name, sha256(keyText));
@@ -199,7 +199,7 @@ export async function applyPlan(
 /** cert.der + key.der, identity.p12, combined.pem: the optional formats of pki.yaml's `formats`. */
 function formatWrites(id: IdentitySpec, paths: IdentityPaths, certOf: (name: string) => string, issuers: IdentitySpec[], key: KeyObject, keyPem: string, deps: Deps): FileWrite[] {
   const certDer = pemToDer(certOf(id.name), "CERTIFICATE")!;
-  const passphrase = id.passphraseEnv === null ? null : (deps.env[id.passphraseEnv] ?? null);
+  const passphrase = passphraseOf(id, deps.env);
   const out: FileWrite[] = [];
   if (id.formats.includes("der")) {
     const keyDer = passphrase === null ? key.export({ type: "pkcs8", format: "der" }) : key.export({ type: "pkcs8", format: "der", cipher: "aes-256-cbc", passphrase });

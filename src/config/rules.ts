@@ -1,6 +1,7 @@
 import type { Diagnostic } from "../errors.js";
 import { sanFor } from "./san.js";
 import { formatDuration, renewalWindowSeconds } from "./duration.js";
+import { issuerChain } from "./issuers.js";
 import { constraintViolation, describe, subtreeWithin } from "./name-constraints.js";
 import type { Locate } from "./locate.js";
 import type { IdentitySpec, LintSpec } from "./types.js";
@@ -179,14 +180,6 @@ const leafLifetimes: Rule = ({ identities, lint, warn }) => {
     }
   }
 };
-
-function issuerChain(id: IdentitySpec, byName: Map<string, IdentitySpec>): IdentitySpec[] {
-  const chain: IdentitySpec[] = [];
-  for (let cur = id.issuer === null ? undefined : byName.get(id.issuer); cur && !chain.includes(cur); cur = cur.issuer === null ? undefined : byName.get(cur.issuer)) {
-    chain.push(cur);
-  }
-  return chain;
-}
 
 export const RULES: readonly Rule[] = [
   safeNames,

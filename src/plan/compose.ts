@@ -1,3 +1,4 @@
+import { issuerChain } from "../config/issuers.js";
 import type { Config, IdentitySpec } from "../config/types.js";
 
 /**
@@ -6,16 +7,12 @@ import type { Config, IdentitySpec } from "../config/types.js";
  */
 const pathsByConfig = new WeakMap<Config, Map<string, IdentitySpec[]>>();
 
-/** The issuers of an identity, nearest first. Computed once per config (identities come issuer-first). */
+/** The issuers of an identity, nearest first; computed once per config. */
 export function issuerPath(config: Config, identity: IdentitySpec): IdentitySpec[] {
   let paths = pathsByConfig.get(config);
   if (!paths) {
-    paths = new Map();
     const byName = new Map(config.identities.map((id) => [id.name, id] as const));
-    for (const id of config.identities) {
-      const issuer = id.issuer === null ? undefined : byName.get(id.issuer);
-      paths.set(id.name, issuer ? [issuer, ...(paths.get(issuer.name) ?? [])] : []);
-    }
+    paths = new Map(config.identities.map((id) => [id.name, issuerChain(id, byName)] as const));
     pathsByConfig.set(config, paths);
   }
   return paths.get(identity.name) ?? [];

@@ -10,3 +10,8 @@ export function passphraseCandidates(id: IdentitySpec, record: StateRecord | und
   const values = [...new Set(names)].map((name) => env[name]).filter((v): v is string => v !== undefined && v !== "");
   return [...new Set(values)];
 }
+
+/** The passphrase a key is (re)written with: the value of the identity's passphraseEnv, or null for none. */
+export function passphraseOf(id: Pick<IdentitySpec, "passphraseEnv">, env: NodeJS.ProcessEnv): string | null {
+  return id.passphraseEnv === null ? null : (env[id.passphraseEnv] ?? null);
+}

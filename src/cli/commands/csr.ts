@@ -11,7 +11,7 @@ import { ProvisionError } from "../../errors.js";
 import { issuerPath } from "../../plan/compose.js";
 import { ensureDir, writeFilesAtomically } from "../../store/atomic-write.js";
 import { identityPaths, MODES } from "../../store/layout.js";
-import { passphraseCandidates } from "../../store/passphrase.js";
+import { passphraseCandidates, passphraseOf } from "../../store/passphrase.js";
 import { readObservedState } from "../../store/read-state.js";
 import { createCertificationRequest, readCertificationRequest } from "../../x509/csr.js";
 import { serialFrom, signCertificate, subjectKeyIdOf, templateFor } from "../../x509/issue.js";
@@ -42,7 +42,7 @@ export async function runCsr(options: CliOptions, io: Io): Promise<number> {
   if (existsSync(paths.key)) {
     key = decodePrivateKeyWithAny(readFileSync(paths.key, "utf8"), passphraseCandidates(id, undefined, deps.env), { file: paths.key, passphraseEnv: id.passphraseEnv });
   } else {
-    const passphrase = id.passphraseEnv === null ? null : (deps.env[id.passphraseEnv] ?? null);
+    const passphrase = passphraseOf(id, deps.env);
     if (id.passphraseEnv !== null && passphrase === null) {
       throw new ProvisionError("passphrase-missing", `${id.passphraseEnv} is not set: it holds the passphrase for the key of ${id.name}`);
     }
