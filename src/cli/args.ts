@@ -32,6 +32,23 @@ export interface CliOptions {
   rest: string[];
 }
 
+const COMMON = ["file", "json", "now", "help", "version"];
+const PLANNING = [...COMMON, "rotate-ca-key", "prune", "strict"];
+/** Which options each command takes; anything else is an error rather than silently ignored. */
+const ALLOWED: Record<CommandName, readonly string[]> = {
+  apply: [...PLANNING, "dry-run"],
+  plan: PLANNING,
+  status: [...COMMON, "within", "strict"],
+  exec: ["file", "help"],
+  serve: ["file", "help", "engine"],
+  init: ["dir", "help"],
+  inspect: ["json", "now", "help"],
+  csr: ["file", "out", "help"],
+  sign: ["file", "csr", "issuer", "profile", "validity", "out", "now", "help"],
+  trust: ["file", "json", "ca", "store", "nssdb", "dry-run", "help"],
+  help: ["help", "version"],
+};
+
 /** Parses argv (without node and the script). Unknown options are errors, as in every strict CLI. */
 export function parseCliArgs(argv: readonly string[]): CliOptions {
   const dashDash = argv.indexOf("--");
@@ -74,6 +91,11 @@ export function parseCliArgs(argv: readonly string[]): CliOptions {
   if (positionals.length && (COMMANDS as readonly string[]).includes(positionals[0]!)) command = positionals.shift() as CommandName;
   else if (positionals.length) {
     throw new ProvisionError("usage", `unknown command "${positionals[0]}"`, { hint: `commands: ${COMMANDS.join(", ")}` });
+  }
+  for (const option of Object.keys(values)) {
+    if (!ALLOWED[command].includes(option)) {
+      throw new ProvisionError("usage", `--${option} does not apply to provision ${command}`, { hint: `run provision ${command} --help for its options` });
+    }
   }
   let now: Date | null = null;
   if (values.now !== undefined) {

@@ -14,7 +14,8 @@ export async function runInspect(options: CliOptions, io: Io): Promise<number> {
   try {
     text = readFileSync(path.resolve(io.cwd, file), "utf8");
   } catch (error) {
-    throw new ProvisionError("unreadable", `cannot read ${file}: ${(error as NodeJS.ErrnoException).code ?? error}`);
+    const code = (error as NodeJS.ErrnoException).code;
+    throw new ProvisionError("unreadable", `cannot read ${file}: ${code === "ENOENT" ? "no such file" : (code ?? String(error))}`);
   }
   const blocks = pemBlocks(text).filter((b) => b.label === "CERTIFICATE");
   if (blocks.length === 0) {

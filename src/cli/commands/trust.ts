@@ -122,7 +122,7 @@ export async function runTrust(options: CliOptions, io: Io): Promise<number> {
     .filter((id) => id.kind === "ca" && id.issuer === null && (options.ca === null || id.name === options.ca))
     .map((id) => {
       const certFile = identityPaths(config.outputDir, "ca", id.name).cert;
-      if (!existsSync(certFile)) throw new ProvisionError("not-provisioned", `root ${id.name} has no certificate yet`, { hint: "run provision first" });
+      if (!existsSync(certFile)) throw new ProvisionError("not-provisioned", `root CA ${id.name} has no certificate yet`, { hint: "run provision first" });
       const fingerprint = inspectCertificate(readFileSync(certFile, "utf8")).facts.fingerprint;
       return { name: id.name, certFile, fingerprint, label: `provision ${id.name} ${fingerprint.slice(0, 16)}` };
     });
