@@ -1,0 +1,39 @@
+import { readFileSync } from "node:fs";
+import path from "node:path";
+import { execa } from "execa";
+import { describe, expect, it, onTestFinished } from "vitest";
+import { starterYaml } from "../src/cli/commands/init.js";
+import { project, provision } from "./helpers/cli.js";
+import { startHttpsServer } from "./helpers/tls.js";
+
+const SYSTEM_BUNDLE = "/etc/ssl/certs/ca-certificates.crt";
+const isRoot = process.getuid?.() === 0;
+
+// Changes this machine's system trust store, so it needs root (CI runs as root). The root it installs is
+// name-constrained to development names, and it is uninstalled when the test ends, even on failure.
+describe.skipIf(!isRoot)("system trust store (Debian's update-ca-certificates)", () => {
+  it("after trust install plain curl trusts the local server; uninstall restores the system bundle byte for byte", async () => {
+    const p = project(starterYaml("x", "system-test@host"));
+    expect((await provision([], { cwd: p.dir })).code).toBe(0);
+    const port = await startHttpsServer(path.join(p.out, "servers/localhost"));
+    const url = `https://localhost:${port}/`;
+    const curl = () => execa("curl", ["-sS", "--resolve", `localhost:${port}:127.0.0.1`, url], { reject: false, env: { PATH: process.env.PATH } });
+    const before = readFileSync(SYSTEM_BUNDLE);
+    expect((await curl()).exitCode).toBe(60);
+
+    onTestFinished(async () => {
+      await provision(["trust", "uninstall", "--store", "system"], { cwd: p.dir });
+    });
+    const install = await provision(["trust", "install", "--store", "system"], { cwd: p.dir });
+    expect(install.code, install.stderr).toBe(0);
+    expect(install.stdout).toMatch(/will add "provision root [0-9a-f]{16}" to the system store \(\/usr\/local\/share\/ca-certificates\)/);
+    const trusted = await curl();
+    expect(trusted.stdout, trusted.stderr).toBe("fluffy tail");
+    expect(JSON.parse((await provision(["trust", "status", "--store", "system", "--json"], { cwd: p.dir })).stdout).roots[0].trusted).toBe(true);
+
+    const uninstall = await provision(["trust", "uninstall", "--store", "system"], { cwd: p.dir });
+    expect(uninstall.code, uninstall.stderr).toBe(0);
+    expect((await curl()).exitCode).toBe(60);
+    expect(readFileSync(SYSTEM_BUNDLE).equals(before)).toBe(true);
+  }, 120_000);
+});
