@@ -40,3 +40,14 @@ describe("the docs", () => {
     expect(() => parseCliArgs(argv)).not.toThrow();
   });
 });
+
+describe("the README's way in", () => {
+  it("npx provision runs the project's own CLI, from the root and from an example folder", async () => {
+    const { execa } = await import("execa");
+    const version = JSON.parse(readFileSync(path.join(ROOT, "package.json"), "utf8")).version;
+    for (const cwd of [ROOT, path.join(ROOT, "examples/secret-squirrels")]) {
+      const result = await execa("npx", ["--no-install", "provision", "--version"], { cwd, reject: false });
+      expect(result.stdout.trim(), `${cwd}: ${result.stderr}`).toBe(version);
+    }
+  });
+});
