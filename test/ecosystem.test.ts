@@ -173,3 +173,17 @@ describe("CLI manners", () => {
     expect((await provision(["--bogus"], { cwd: p.dir })).code).toBe(1);
   });
 });
+
+describe("colour", () => {
+  it("colours actions on a terminal, never with NO_COLOR (a real pseudo-terminal via script(1))", async () => {
+    const p = project(squirrelsYaml());
+    const BIN = path.join(ROOT, "dist/cli/bin.js");
+    const onTty = (env: Record<string, string>) =>
+      execa("script", ["-qec", `node ${BIN} plan`, "/dev/null"], { cwd: p.dir, env: { ...process.env, TERM: "xterm", ...env }, reject: false });
+    const coloured = await onTty({});
+    expect(coloured.stdout).toMatch(/\x1b\[32mcreate\x1b\[0m/);
+    const plain = await onTty({ NO_COLOR: "1" });
+    expect(plain.stdout).toMatch(/root\s+ca\s+create/);
+    expect(plain.stdout).not.toMatch(/\x1b\[/);
+  });
+});
