@@ -25,6 +25,9 @@ export function renderUwsgiIni(facts: LaunchFacts): string {
     httpsParts.push("HIGH", `${facts.clientAuth === "required" ? "!" : ""}${relativeToIni(facts, facts.files.clientCa)}`);
   }
   const appDir = path.relative(facts.dir, facts.appDir);
+  const mtls = facts.files.clientCa
+    ? `; Client certificates: ${facts.clientAuth} (checked against client-ca.pem; the "!" before it makes them mandatory).\n`
+    : "";
   return `; ${HEADER}
 ; Start with: uwsgi --ini ${path.join(facts.dir, "uwsgi.ini")}   (or: provision serve ${facts.server})
 [uwsgi]
@@ -34,7 +37,7 @@ plugins = python3,http
 master = true
 die-on-term = true
 processes = 1
-https = ${httpsParts.join(",")}
+${mtls}https = ${httpsParts.join(",")}
 chdir = %d${appDir === "" ? "." : appDir}
 ${facts.app ? `mount = /=${facts.app}\nmanage-script-name = true` : "; no serve.app in pki.yaml: set mount = /=module:callable to serve a WSGI app"}
 `;
