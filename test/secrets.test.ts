@@ -93,6 +93,23 @@ describe("unsafe paths", () => {
     expect(readFileSync(victim, "utf8")).toBe("do not overwrite");
   });
 
+  it("follows a symlinked output folder, but refuses a symlinked folder inside it", async () => {
+    const p = project(squirrelsYaml());
+    const target = path.join(p.dir, "elsewhere");
+    mkdirSync(target, { mode: 0o755 });
+    symlinkSync(target, p.out);
+    const run = await provision([], { cwd: p.dir });
+    expect(run.code, run.stderr).toBe(0);
+    expect((await verifyLeaf(target, "servers", "secret-server", ["-verify_hostname", "localhost"])).ok).toBe(true);
+    const { rmSync, renameSync } = await import("node:fs");
+    renameSync(path.join(target, "clients/alice"), path.join(p.dir, "alice-real"));
+    symlinkSync(path.join(p.dir, "alice-real"), path.join(target, "clients/alice"));
+    rmSync(path.join(p.dir, "alice-real/key.pem"));
+    const planted = await provision([], { cwd: p.dir });
+    expect(planted.code).toBe(1);
+    expect(planted.stderr).toMatch(/clients\/alice is not a plain folder \(a symlink or a file stands there\)/);
+  });
+
   it("refuses a key folder others can write to", async () => {
     const p = project(squirrelsYaml());
     expect((await provision([], { cwd: p.dir })).code).toBe(0);

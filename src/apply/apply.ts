@@ -174,9 +174,9 @@ export async function applyPlan(
   }
   if (writes.length === 0 && deletes.length === 0 && observed.stateText !== null && sameRecords(state, observed.state)) return { written: [], deleted: [] };
 
-  await ensureDir(config.outputDir, MODES.publicDir);
+  await ensureDir(config.outputDir, MODES.publicDir, { followSymlink: true });
   const dirs = new Set(writes.map((w) => path.dirname(w.path)));
-  for (const dir of dirs) await ensureDir(dir, keyDirs.has(dir) ? MODES.keyDir : MODES.publicDir);
+  for (const dir of dirs) await ensureDir(dir, keyDirs.has(dir) ? MODES.keyDir : MODES.publicDir, { followSymlink: dir === config.outputDir });
   await removeStaleTemps([config.outputDir, ...keyDirs]);
   await writeFilesAtomically(writes);
   for (const target of deletes) await rm(target, { recursive: true, force: true });

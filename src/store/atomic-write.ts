@@ -1,7 +1,7 @@
 import { randomBytes } from "node:crypto";
 import { closeSync, constants, fchmodSync, fsync, lstatSync, openSync, renameSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { promisify } from "node:util";
-import { chmod, lstat, mkdir, open, readdir, unlink } from "node:fs/promises";
+import { chmod, lstat, mkdir, open, readdir, stat, unlink } from "node:fs/promises";
 import path from "node:path";
 import { ProvisionError } from "../errors.js";
 
@@ -23,15 +23,16 @@ function tempPathFor(target: string): string {
  * that others may write to is refused: whoever can write there can swap the files provision writes.
  * Returns whether the folder was created.
  */
-export async function ensureDir(dir: string, mode: number): Promise<boolean> {
-  const before = await lstat(dir).catch(() => undefined);
+export async function ensureDir(dir: string, mode: number, { followSymlink = false } = {}): Promise<boolean> {
+  // The output folder itself may be a symlink the user made (to another volume, say); below it, none may be.
+  const before = await (followSymlink ? stat(dir) : lstat(dir)).catch(() => undefined);
   if (before?.isDirectory() && (before.mode & 0o002) !== 0) {
     throw new ProvisionError("unsafe-path", `refusing to write into ${dir}: others can write to that folder`, {
       hint: `run chmod o-w ${dir}, or point output: somewhere private`,
     });
   }
   await mkdir(dir, { recursive: true, mode });
-  const info = await lstat(dir);
+  const info = await (followSymlink ? stat(dir) : lstat(dir));
   if (info.isSymbolicLink() || !info.isDirectory()) {
     throw new ProvisionError("unsafe-path", `${dir} is not a plain folder (a symlink or a file stands there)`, {
       hint: "remove it or point output: somewhere else",

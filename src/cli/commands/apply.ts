@@ -20,7 +20,7 @@ export async function runApply(options: CliOptions, io: Io): Promise<number> {
   // Validate before taking the lock: bad input must not even create the output folder.
   const loaded = await loadConfig(options.file, { cwd: io.cwd, env: io.env });
   const { config } = loaded;
-  const created = await ensureDir(config.outputDir, MODES.publicDir);
+  const created = await ensureDir(config.outputDir, MODES.publicDir, { followSymlink: true });
   const lock = await acquireLock(lockPath(config.outputDir));
   let failed = true;
   try {

@@ -47,7 +47,7 @@ export async function runCsr(options: CliOptions, io: Io): Promise<number> {
       throw new ProvisionError("passphrase-missing", `${id.passphraseEnv} is not set: it holds the passphrase for the key of ${id.name}`);
     }
     key = (await deps.generateKey(id.key)).privateKey;
-    await ensureDir(config.outputDir, MODES.publicDir);
+    await ensureDir(config.outputDir, MODES.publicDir, { followSymlink: true });
     await ensureDir(paths.dir, MODES.keyDir);
     await writeFilesAtomically([{ path: paths.key, content: encodePrivateKey(key, passphrase), mode: MODES.key }]);
     io.stderr(`generated a new ${id.key} key in ${path.relative(io.cwd, paths.key)} (keep it; it never leaves this machine)\n`);
