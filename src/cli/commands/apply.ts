@@ -2,6 +2,7 @@ import { rmdir } from "node:fs/promises";
 import path from "node:path";
 import { applyPlan } from "../../apply/apply.js";
 import { formatPlan, summarize } from "../../plan/format.js";
+import { CLOCK_SKEW_SECONDS } from "../../plan/diff.js";
 import { hasChanges } from "../../plan/types.js";
 import { ensureDir } from "../../store/atomic-write.js";
 import { lockPath, MODES } from "../../store/layout.js";
@@ -27,7 +28,7 @@ export async function runApply(options: CliOptions, io: Io): Promise<number> {
     const prepared = await loadAndPlan(options, io, loaded);
     const { plan, observed, deps, warnings } = prepared;
     printWarnings(warnings, io);
-    if (options.now && hasChanges(plan)) io.stderr(`note: issuing as of --now ${plan.now}; new certificates are not valid before ${new Date(Date.parse(plan.now) - 300_000).toISOString()}\n`);
+    if (options.now && hasChanges(plan)) io.stderr(`note: issuing as of --now ${plan.now}; new certificates are not valid before ${new Date(Date.parse(plan.now) - CLOCK_SKEW_SECONDS * 1000).toISOString()}\n`);
     const result = await applyPlan(prepared.config, plan, observed, deps, {
       renderExtra: (certOf) => renderLaunchFiles(prepared.config, certOf),
       onKeyGenerated: keyProgress(plan, prepared.config, io),
@@ -54,7 +55,8 @@ export async function runApply(options: CliOptions, io: Io): Promise<number> {
 
 /** RSA keys take a while: past a few, say how many and (on a terminal) count them down. */
 function keyProgress(plan: Plan, config: Config, io: Io): ((done: number, total: number) => void) | undefined {
-  const rsa = plan.actions.filter((a) => a.key === "generate" && config.identities.find((i) => i.name === a.name)?.key.startsWith("rsa")).length;
+  const rsaNames = new Set(config.identities.filter((i) => i.key.startsWith("rsa")).map((i) => i.name));
+  const rsa = plan.actions.filter((a) => a.key === "generate" && rsaNames.has(a.name)).length;
   if (rsa <= 3) return undefined;
   io.stderr(`generating ${plan.actions.filter((a) => a.key === "generate").length} keys (${rsa} RSA; these take a moment)${io.interactive ? "" : "…\n"}`);
   if (!io.interactive) return undefined;

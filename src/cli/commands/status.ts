@@ -53,8 +53,8 @@ export async function runStatus(options: CliOptions, io: Io): Promise<number> {
     ]);
     io.stdout(`${table.join("\n")}\n`);
   }
-  const pending = withinSeconds === null ? rows.some((r) => r.state !== "ok" && r.state !== "orphaned") : rows.some((r) => r.due);
-  return withinSeconds !== null && pending ? EXIT.changesPending : EXIT.ok;
+  // Without --within, status only reports; with it, it answers "does anything need work in time?".
+  return withinSeconds !== null && rows.some((r) => r.due) ? EXIT.changesPending : EXIT.ok;
 }
 
 /** Rows describe the certificates on disk now (not the ones a run would issue). */
