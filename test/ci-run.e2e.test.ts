@@ -1,0 +1,109 @@
+import { chmodSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import path from "node:path";
+import { execa } from "execa";
+import { parse } from "yaml";
+import { describe, expect, it } from "vitest";
+import { BIN, project, ROOT } from "./helpers/cli.js";
+
+const CI = path.join(ROOT, "examples/ci");
+const PASSPHRASE = { PKI_PASSPHRASE: "nightly ci secret for the test" };
+
+/** A sandbox: a bare repository playing "origin" with pki.yaml on main, and shims for npx/npm. */
+async function sandbox() {
+  const p = project("");
+  const origin = path.join(p.dir, "origin.git");
+  const seed = path.join(p.dir, "seed");
+  const shims = path.join(p.dir, "shims");
+  mkdirSync(shims);
+  writeFileSync(path.join(shims, "npx"), `#!/bin/sh\n[ "$1" = provision ] || exit 127\nshift\nexec node ${JSON.stringify(BIN)} "$@"\n`);
+  writeFileSync(path.join(shims, "npm"), "#!/bin/sh\nexit 0\n");
+  chmodSync(path.join(shims, "npx"), 0o755);
+  chmodSync(path.join(shims, "npm"), 0o755);
+  const git = (cwd: string, ...args: string[]) => execa("git", ["-c", "user.name=t", "-c", "user.email=t@t", ...args], { cwd });
+  await execa("git", ["init", "-q", "--bare", "-b", "main", origin]);
+  await execa("git", ["clone", "-q", origin, seed]);
+  writeFileSync(path.join(seed, "pki.yaml"), readFileSync(path.join(CI, "pki.yaml"), "utf8").replace(/^# yaml-language-server.*\n/, ""));
+  writeFileSync(path.join(seed, ".gitignore"), "pki/\n");
+  await git(seed, "add", "-A");
+  await git(seed, "commit", "-qm", "pki.yaml");
+  await git(seed, "push", "-q", "origin", "HEAD:main");
+  const env = { ...process.env, ...PASSPHRASE, PATH: `${shims}:${process.env.PATH}`, GIT_AUTHOR_NAME: "t", GIT_AUTHOR_EMAIL: "t@t", GIT_COMMITTER_NAME: "t", GIT_COMMITTER_EMAIL: "t@t" };
+  let runs = 0;
+  const freshCheckout = async () => {
+    const dir = path.join(p.dir, `run-${++runs}`);
+    await execa("git", ["clone", "-q", origin, dir]);
+    return dir;
+  };
+  const editSpec = async (edit: (yaml: string) => string) => {
+    await git(seed, "pull", "-q", "origin", "main");
+    writeFileSync(path.join(seed, "pki.yaml"), edit(readFileSync(path.join(seed, "pki.yaml"), "utf8")));
+    await git(seed, "commit", "-qam", "edit");
+    await git(seed, "push", "-q", "origin", "HEAD:main");
+  };
+  const show = async (file: string) => (await execa("git", ["show", `pki-state:${file}`], { cwd: origin, reject: false })).stdout;
+  const stateCommits = async () => Number((await execa("git", ["rev-list", "--count", "pki-state"], { cwd: origin, reject: false })).stdout || 0);
+  return { dir: p.dir, origin, env, freshCheckout, editSpec, show, stateCommits };
+}
+
+/** Runs the `run` steps of the GitHub workflow the way Actions does (bash -eo pipefail), honouring `if:`. */
+async function runGithubJob(checkout: string, env: NodeJS.ProcessEnv): Promise<Record<string, string>> {
+  const workflow = parse(readFileSync(path.join(CI, "github-actions.yml"), "utf8"));
+  const job = workflow.jobs.rotate;
+  const outputFile = path.join(checkout, "..", `${path.basename(checkout)}.github-output`);
+  writeFileSync(outputFile, "");
+  const outputs: Record<string, string> = {};
+  for (const step of job.steps as { run?: string; if?: string; id?: string }[]) {
+    if (!step.run) continue;
+    if (step.if) {
+      const m = /^steps\.(\w+)\.outputs\.(\w+) == '(\w+)'$/.exec(step.if)!;
+      if (outputs[`${m[1]}.${m[2]}`] !== m[3]) continue;
+    }
+    writeFileSync(outputFile, "");
+    const result = await execa("bash", ["--noprofile", "--norc", "-eo", "pipefail", "-c", step.run], { cwd: checkout, env: { ...env, GITHUB_OUTPUT: outputFile }, reject: false });
+    expect(result.exitCode, `${step.run}\n${result.stdout}\n${result.stderr}`).toBe(0);
+    for (const line of readFileSync(outputFile, "utf8").split("\n").filter(Boolean)) {
+      const [key, value] = line.split("=");
+      if (step.id) outputs[`${step.id}.${key}`] = value!;
+    }
+  }
+  return outputs;
+}
+
+describe("the CI examples, run for real against a local git remote", () => {
+  it("GitHub Actions: the first night creates pki-state, a quiet night changes nothing, a changed spec is renewed and pushed", async () => {
+    const s = await sandbox();
+    const first = await runGithubJob(await s.freshCheckout(), s.env);
+    expect(first["plan.pending"]).toBe("true");
+    expect(await s.stateCommits()).toBe(1);
+    const rootKey = await s.show("cas/root/key.pem");
+    expect(rootKey).toMatch(/^-----BEGIN ENCRYPTED PRIVATE KEY-----/);
+    expect(await s.show("ca-bundle.pem")).toMatch(/BEGIN CERTIFICATE/);
+
+    const quiet = await runGithubJob(await s.freshCheckout(), s.env);
+    expect(quiet["plan.pending"]).toBe("false");
+    expect(await s.stateCommits()).toBe(1);
+
+    await s.editSpec((yaml) => yaml.replace("altNames: [api.internal.example.test]", "altNames: [api.internal.example.test, api2.internal.example.test]"));
+    const changed = await runGithubJob(await s.freshCheckout(), s.env);
+    expect(changed["plan.pending"]).toBe("true");
+    expect(await s.stateCommits()).toBe(2);
+    expect(await s.show("cas/root/key.pem")).toBe(rootKey);
+    const cert = path.join(s.dir, "api.pem");
+    writeFileSync(cert, await s.show("servers/api/cert.pem"));
+    expect((await execa("openssl", ["x509", "-in", cert, "-noout", "-ext", "subjectAltName"])).stdout).toMatch(/DNS:api2\.internal\.example\.test/);
+  }, 120_000);
+
+  it("GitLab CI: the job script creates pki-state on the first run and exits 0 with nothing to renew", async () => {
+    const s = await sandbox();
+    const pipeline = parse(readFileSync(path.join(CI, "gitlab-ci.yml"), "utf8"));
+    const script = `set -eo pipefail\n${(pipeline["rotate-certificates"].script as string[]).join("\n")}\n`;
+    const env = { ...s.env, PKI_PUSH_URL: s.origin };
+    const first = await execa("bash", ["-c", script], { cwd: await s.freshCheckout(), env, reject: false });
+    expect(first.exitCode, `${first.stdout}\n${first.stderr}`).toBe(0);
+    expect(await s.stateCommits()).toBe(1);
+    const second = await execa("bash", ["-c", script], { cwd: await s.freshCheckout(), env, reject: false });
+    expect(second.exitCode, second.stderr).toBe(0);
+    expect(second.stdout).toMatch(/nothing to renew/);
+    expect(await s.stateCommits()).toBe(1);
+  }, 120_000);
+});
