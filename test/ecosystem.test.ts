@@ -174,6 +174,18 @@ describe("CLI manners", () => {
   });
 });
 
+describe("progress", () => {
+  it("says so when a run generates more than a few RSA keys", async () => {
+    const leaves = Array.from({ length: 4 }, (_, i) => `  s${i}: { issuer: root, key: rsa-2048, altNames: [s${i}.test] }`).join("\n");
+    const p = project(`version: 1\ncas:\n  root: {}\nservers:\n${leaves}\n`);
+    const run = await provision([], { cwd: p.dir });
+    expect(run.code).toBe(0);
+    expect(run.stderr).toMatch(/^generating 5 keys \(4 RSA; these take a moment\)…$/m);
+    const few = project("version: 1\ncas:\n  root: { key: rsa-2048 }\n");
+    expect((await provision([], { cwd: few.dir })).stderr).not.toMatch(/generating/);
+  });
+});
+
 describe("colour", () => {
   it("colours actions on a terminal, never with NO_COLOR (a real pseudo-terminal via script(1))", async () => {
     const p = project(squirrelsYaml());
