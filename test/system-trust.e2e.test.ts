@@ -37,3 +37,24 @@ describe.skipIf(!isRoot)("system trust store (Debian's update-ca-certificates)",
     expect(readFileSync(SYSTEM_BUNDLE).equals(before)).toBe(true);
   }, 120_000);
 });
+
+describe.skipIf(!isRoot)("trust install as a regular user", () => {
+  it("skips the system store with a note and still trusts the root in the user's NSS database", async () => {
+    const { chownSync, mkdtempSync, realpathSync, rmSync } = await import("node:fs");
+    const { tmpdir } = await import("node:os");
+    const home = realpathSync(mkdtempSync(path.join(tmpdir(), "provision-nobody-")));
+    onTestFinished(() => rmSync(home, { recursive: true, force: true }));
+    const nobody = Number((await execa("id", ["-u", "nobody"])).stdout);
+    chownSync(home, nobody, nobody);
+    const bin = path.resolve(import.meta.dirname, "../dist/cli/bin.js");
+    const asNobody = (command: string) => execa("su", ["nobody", "-s", "/bin/bash", "-c", `export HOME=${home}; cd ${home} && ${command}`], { reject: false });
+    expect((await asNobody(`node ${bin} init >/dev/null && node ${bin} >/dev/null`)).exitCode).toBe(0);
+    const install = await asNobody(`node ${bin} trust install`);
+    expect(install.exitCode, install.stderr).toBe(0);
+    expect(install.stderr).toMatch(/skipped: system store: needs root \(run again with sudo to include it\)/);
+    expect(install.stdout).toMatch(/will add "provision root [0-9a-f]{16}" to the nss store/);
+    const explicit = await asNobody(`node ${bin} trust install --store system`);
+    expect(explicit.exitCode).toBe(1);
+    expect(explicit.stderr).toMatch(/no permission to write .*\nhint: run with sudo, or use --store nss/);
+  }, 60_000);
+});

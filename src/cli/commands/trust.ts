@@ -132,10 +132,16 @@ export async function runTrust(options: CliOptions, io: Io): Promise<number> {
   for (const s of wanted) if (s !== "system" && s !== "nss") throw new ProvisionError("usage", `--store ${s}: expected system, nss, or both`);
   const stores: Store[] = [];
   const skipped: string[] = [];
+  // Asked for by default, the system store is skipped (with a note) when we are not root, so a plain
+  // `trust install` still reaches the browsers; asked for explicitly, it fails with the fix.
+  const implicit = options.store === null;
   if (wanted.has("system")) {
     const system = systemStore(io);
-    if (system && (await onPath(SYSTEM_ANCHORS.find((a) => a.dir === system.where)!.update, io.env))) stores.push(system);
-    else skipped.push("system store: no update-ca-certificates or update-ca-trust here");
+    if (!system || !(await onPath(SYSTEM_ANCHORS.find((a) => a.dir === system.where)!.update, io.env))) {
+      skipped.push("system store: no update-ca-certificates or update-ca-trust here");
+    } else if (implicit && action !== "status" && process.getuid?.() !== 0) {
+      skipped.push("system store: needs root (run again with sudo to include it)");
+    } else stores.push(system);
   }
   if (wanted.has("nss")) {
     if (await onPath("certutil", io.env)) {
