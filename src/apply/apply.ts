@@ -219,7 +219,7 @@ function formatWrites(id: IdentitySpec, paths: IdentityPaths, certOf: (name: str
   return out;
 }
 
-/** Whether two states record the same files (the config cache aside), without serialising either. */
+/** Whether two states record the same files, without serialising either. */
 function sameRecords(next: StateFile, current: StateFile): boolean {
   const names = Object.keys(next.identities);
   if (names.length !== Object.keys(current.identities).length) return false;
@@ -234,8 +234,9 @@ function sameRecords(next: StateFile, current: StateFile): boolean {
 }
 
 /**
- * When a root's certificate is replaced, the old one stays in ca-bundle.pem until it expires, so
- * clients holding the old bundle and servers holding old chains keep working through the switch.
+ * When a root's certificate is replaced, the old one stays in ca-bundle.pem for an overlap, so clients and
+ * servers that switch at different times keep working: after a renewal (same key) until the old certificate
+ * expires; after a key rotation until the last certificate issued under the old key expires.
  */
 async function retireReplacedRoots(
   config: Config,

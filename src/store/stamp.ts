@@ -8,8 +8,13 @@ import { statSync } from "node:fs";
 export type Stamp = string | null;
 
 export function stampOf(file: string): Stamp {
-  const info = statSync(file, { throwIfNoEntry: false });
-  return info ? `${info.ino}:${info.size}:${info.mtimeMs}:${info.ctimeMs}` : null;
+  try {
+    const info = statSync(file, { throwIfNoEntry: false });
+    return info ? `${info.ino}:${info.size}:${info.mtimeMs}:${info.ctimeMs}` : null;
+  } catch {
+    // Unreadable (permissions): a stamp that never matches, so the file is read and the error reported.
+    return "unreadable";
+  }
 }
 
 /** The stamps of one identity's files. */
