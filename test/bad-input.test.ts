@@ -126,6 +126,7 @@ const CASES: Case[] = [
   { name: "serve.clientCa is not a CA", yaml: edit("    validity: 30d", "    validity: 30d\n    serve: { clientAuth: required, clientCa: bob }"), expect: [14, "servers.web.serve.clientCa", /not a CA/] },
   { name: "serve.client unknown", yaml: edit("    validity: 30d", "    validity: 30d\n    serve: { clientAuth: required, client: carol }"), expect: [14, "servers.web.serve.client", /not defined under clients/] },
   { name: "no identities", yaml: "version: 1\n", expect: [1, "", /no identities/] },
+  { name: "mTLS with nothing to trust", yaml: "version: 1\ncas:\n  root: {}\nservers:\n  web: { issuer: root, altNames: [web.test], serve: { clientAuth: required } }\n", expect: [5, "servers.web.serve.clientAuth", /needs a CA to check client certificates against/] },
 ];
 
 function escape(text: string): string {

@@ -130,6 +130,9 @@ const servePointsAtIdentities: Rule = ({ identities, byName, report }) => {
     if (client !== null && byName.get(client)?.kind !== "client") {
       report([...id.yamlPath, "serve", "client"], `client "${client}" is not defined under clients`);
     }
+    if (id.serve.clientAuth !== "none" && clientCa === null && !identities.some((i) => i.kind === "client")) {
+      report([...id.yamlPath, "serve", "clientAuth"], `clientAuth: ${id.serve.clientAuth} needs a CA to check client certificates against: set serve.clientCa, or define a client under clients`);
+    }
   }
 };
 

@@ -9,6 +9,7 @@ import type { IdentitySpec } from "../../config/types.js";
 import { realDeps } from "../../deps.js";
 import { ProvisionError } from "../../errors.js";
 import { issuerPath } from "../../plan/compose.js";
+import { CLOCK_SKEW_SECONDS } from "../../plan/diff.js";
 import { ensureDir, writeFilesAtomically } from "../../store/atomic-write.js";
 import { identityPaths, MODES } from "../../store/layout.js";
 import { passphraseCandidates, passphraseOf } from "../../store/passphrase.js";
@@ -117,7 +118,7 @@ export async function runSign(options: CliOptions, io: Io): Promise<number> {
     identity: spec,
     spki: request.spki,
     serial: serialFrom(deps.randomBytes(16)),
-    notBefore: new Date(now.getTime() - 300_000),
+    notBefore: new Date(now.getTime() - CLOCK_SKEW_SECONDS * 1000),
     notAfter,
     issuer: { subject: issuer.subject, keyType: issuer.key, subjectKeyId: subjectKeyIdOf(spkiOf(signingKey)) },
   });
