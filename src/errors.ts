@@ -51,3 +51,9 @@ export function formatDiagnostic(d: Diagnostic): string {
   const tag = d.severity === "warning" ? "warning: " : "";
   return `${where}${path}: ${tag}${d.message}`;
 }
+
+/** A file-system error in words: "no such file" for ENOENT, else its code. */
+export function fsReason(error: unknown): string {
+  const code = (error as NodeJS.ErrnoException).code;
+  return code === "ENOENT" ? "no such file" : (code ?? String(error));
+}

@@ -1,6 +1,6 @@
 import { readFileSync } from "node:fs";
 import path from "node:path";
-import { ProvisionError, type Diagnostic } from "../errors.js";
+import { fsReason, ProvisionError, type Diagnostic } from "../errors.js";
 import { cacheKey, readConfigCache, writeConfigCache } from "./cache.js";
 import type { Config } from "./types.js";
 
@@ -21,7 +21,7 @@ export async function loadConfig(file: string, options: { cwd?: string; env?: No
     text = readFileSync(absFile, "utf8");
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
-    throw new ProvisionError("config-unreadable", `cannot read ${file}: ${code === "ENOENT" ? "no such file" : String(code ?? error)}`, {
+    throw new ProvisionError("config-unreadable", `cannot read ${file}: ${fsReason(error)}`, {
       hint: code === "ENOENT" ? "run `provision init` to write a starter pki.yaml, or pass -f <file>" : undefined,
     });
   }

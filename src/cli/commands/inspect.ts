@@ -1,6 +1,6 @@
 import { readFileSync } from "node:fs";
 import path from "node:path";
-import { ProvisionError } from "../../errors.js";
+import { fsReason, ProvisionError } from "../../errors.js";
 import { inspectCertificate } from "../../x509/inspect.js";
 import { pemBlocks } from "../../x509/pem.js";
 import type { CliOptions } from "../args.js";
@@ -14,8 +14,7 @@ export async function runInspect(options: CliOptions, io: Io): Promise<number> {
   try {
     text = readFileSync(path.resolve(io.cwd, file), "utf8");
   } catch (error) {
-    const code = (error as NodeJS.ErrnoException).code;
-    throw new ProvisionError("unreadable", `cannot read ${file}: ${code === "ENOENT" ? "no such file" : (code ?? String(error))}`);
+    throw new ProvisionError("unreadable", `cannot read ${file}: ${fsReason(error)}`);
   }
   const blocks = pemBlocks(text).filter((b) => b.label === "CERTIFICATE");
   if (blocks.length === 0) {

@@ -5,6 +5,7 @@ import { loadConfig } from "../../config/load.js";
 import { ProvisionError } from "../../errors.js";
 import { clientEnvironment, launchFacts, type LaunchFacts } from "../../render/launch-facts.js";
 import type { CliOptions } from "../args.js";
+import { onPath } from "../on-path.js";
 import { EXIT, type Io } from "../io.js";
 
 async function factsFor(options: CliOptions, io: Io, usage: string): Promise<LaunchFacts> {
@@ -39,17 +40,13 @@ export async function runExec(options: CliOptions, io: Io): Promise<number> {
   return child.exitCode ?? 1;
 }
 
-function hasUwsgi(env: NodeJS.ProcessEnv): boolean {
-  return (env.PATH ?? "").split(path.delimiter).some((dir) => dir && existsSync(path.join(dir, "uwsgi")));
-}
-
 /**
  * `provision serve <server>`: uwsgi with the rendered ini when serve.app is set and uwsgi is installed,
  * otherwise the bundled Node secret server. Stops cleanly on Ctrl-C or SIGTERM.
  */
 export async function runServe(options: CliOptions, io: Io): Promise<number> {
   const facts = await factsFor(options, io, "provision serve <server>");
-  const engine = options.engine ?? (facts.app && hasUwsgi(io.env) ? "uwsgi" : "node");
+  const engine = options.engine ?? (facts.app && onPath("uwsgi", io.env) ? "uwsgi" : "node");
   if (engine === "uwsgi") {
     if (!facts.app) throw new ProvisionError("usage", `server ${facts.server} has no serve.app in ${options.file}, so uwsgi has nothing to run`, { hint: "add serve: { app: module:callable } or use --engine node" });
     io.stderr(`starting uwsgi --ini ${path.join(facts.dir, "uwsgi.ini")} (${facts.url})\n`);

@@ -7,6 +7,7 @@ import { ProvisionError } from "../../errors.js";
 import { identityPaths } from "../../store/layout.js";
 import { inspectCertificate } from "../../x509/inspect.js";
 import type { CliOptions } from "../args.js";
+import { onPath } from "../on-path.js";
 import { EXIT, type Io } from "../io.js";
 
 interface Root {
@@ -30,13 +31,10 @@ const SYSTEM_ANCHORS = [
   { dir: "/etc/pki/ca-trust/source/anchors", update: "update-ca-trust", ext: ".pem" }, // Fedora, RHEL
 ];
 
-async function onPath(command: string, env: NodeJS.ProcessEnv): Promise<boolean> {
-  return (env.PATH ?? "").split(path.delimiter).some((dir) => dir !== "" && existsSync(path.join(dir, command)));
-}
-
+/** The system store of this distribution, or null when it has none provision knows (or no update tool). */
 function systemStore(io: Io): Store | null {
   const anchors = SYSTEM_ANCHORS.find((a) => existsSync(a.dir));
-  if (!anchors) return null;
+  if (!anchors || !onPath(anchors.update, io.env)) return null;
   const fileOf = (root: Root) => path.join(anchors.dir, `${root.label.replaceAll(" ", "-")}${anchors.ext}`);
   const update = async () => {
     const result = await execa(anchors.update, anchors.update === "update-ca-certificates" ? ["--fresh"] : [], { reject: false, env: io.env });
@@ -137,14 +135,14 @@ export async function runTrust(options: CliOptions, io: Io): Promise<number> {
   const implicit = options.store === null;
   if (wanted.has("system")) {
     const system = systemStore(io);
-    if (!system || !(await onPath(SYSTEM_ANCHORS.find((a) => a.dir === system.where)!.update, io.env))) {
+    if (!system) {
       skipped.push("system store: no update-ca-certificates or update-ca-trust here");
     } else if (implicit && action !== "status" && process.getuid?.() !== 0) {
       skipped.push("system store: needs root (run again with sudo to include it)");
     } else stores.push(system);
   }
   if (wanted.has("nss")) {
-    if (await onPath("certutil", io.env)) {
+    if (onPath("certutil", io.env)) {
       for (const db of nssDatabases(options, io)) stores.push(nssStore(db, io, options.nssdb !== null || db.endsWith(".pki/nssdb")));
     } else skipped.push("browsers (NSS): certutil not found; on Debian/Ubuntu: apt-get install libnss3-tools");
   }
