@@ -13,15 +13,54 @@ export interface Diagnostic extends SourceLocation {
 }
 
 /**
+ * Every code a ProvisionError can carry: `--json` prints it as `error.code`, so scripts may match on it.
+ * The README lists each one with its meaning (a test checks the two agree); add a code there when you add it here.
+ */
+export const ERROR_CODES = [
+  "bad-csr", // sign: the request does not parse, its signature fails, or a name in it is invalid
+  "bad-flag", // a flag names something that does not exist (--rotate-ca-key NAME)
+  "ca-key-change", // pki.yaml changes a CA's key type, which needs --rotate-ca-key
+  "ca-key-mismatch", // a CA's key.pem does not match its cert.pem
+  "ca-key-missing", // a CA's key.pem is gone
+  "ca-key-unreadable", // a CA's key.pem is not a readable key
+  "config-unreadable", // pki.yaml cannot be read (missing, permissions)
+  "exec-failed", // provision exec could not start the command
+  "exists", // init: pki.yaml already exists
+  "fs-error", // a file operation failed; the message names the operation, the file and the cause
+  "invalid-config", // pki.yaml has errors; each is in `diagnostics`
+  "key-unreadable", // a private key file does not parse
+  "lint", // --strict and pki.yaml has warnings
+  "locked", // another run holds the lock
+  "needs-root", // trust: the system store needs root
+  "not-a-certificate", // inspect: the file holds no certificate that parses
+  "not-provisioned", // a command needs files that provision has not written yet
+  "outlives-issuer", // sign: the certificate would outlive its CA
+  "outside-constraints", // sign: a requested name is outside a CA's name constraints
+  "passphrase-missing", // a key is encrypted and its passphrase variable is not set
+  "passphrase-wrong", // the passphrase does not decrypt the key
+  "trust-failed", // a trust-store tool (update-ca-certificates, certutil) failed
+  "unknown-ca", // trust --ca names no root CA
+  "unknown-identity", // csr names no identity
+  "unknown-issuer", // sign --issuer names no CA
+  "unknown-server", // exec/serve name no server
+  "unreadable", // a file provision needs exists but cannot be read
+  "unsafe-path", // a write would go through a symlink or into a folder others can write to
+  "usage", // wrong command-line arguments
+] as const;
+
+/** ErrorCode is what `--json` reports as `error.code` (plus `internal` for a bug, which is no ProvisionError). */
+export type ErrorCode = (typeof ERROR_CODES)[number];
+
+/**
  * ProvisionError is every failure a user can act on: bad input, a missing passphrase, a held lock.
  * Only cli/ prints it and chooses the exit code.
  */
 export class ProvisionError extends Error {
-  readonly code: string;
+  readonly code: ErrorCode;
   readonly hint: string | undefined;
   readonly diagnostics: Diagnostic[];
 
-  constructor(code: string, message: string, options: { hint?: string; diagnostics?: Diagnostic[] } = {}) {
+  constructor(code: ErrorCode, message: string, options: { hint?: string; diagnostics?: Diagnostic[] } = {}) {
     super(message);
     this.name = "ProvisionError";
     this.code = code;
@@ -52,8 +91,63 @@ export function formatDiagnostic(d: Diagnostic): string {
   return `${where}${path}: ${tag}${d.message}`;
 }
 
-/** A file-system error in words: "no such file" for ENOENT, else its code. */
+const ERRNO_WORDS = new Map([
+  ["ENOENT", "no such file"],
+  ["EACCES", "permission denied"],
+  ["EPERM", "operation not permitted"],
+  ["EISDIR", "is a folder"],
+  ["ENOTDIR", "a path component is not a folder"],
+  ["EEXIST", "already exists"],
+  ["ENOSPC", "no space left on device"],
+  ["EROFS", "read-only file system"],
+  ["ELOOP", "too many symbolic links"],
+  ["EMFILE", "too many open files"],
+  ["ENAMETOOLONG", "name too long"],
+  ["EBUSY", "busy"],
+]);
+
+/** A file-system error in words, with its code for searching: `permission denied (EACCES)`. */
 export function fsReason(error: unknown): string {
-  const code = (error as NodeJS.ErrnoException).code;
-  return code === "ENOENT" ? "no such file" : (code ?? String(error));
+  const code = (error as NodeJS.ErrnoException | undefined)?.code;
+  if (typeof code !== "string") return error instanceof Error ? error.message : String(error);
+  const words = ERRNO_WORDS.get(code);
+  return words ? `${words} (${code})` : code;
+}
+
+/** What was being done to a file, as mkcert says it: `cannot <operation> <file>`. */
+export type FsOperation = "read" | "write" | "create" | "remove" | "list" | "copy" | "rename" | "inspect";
+
+/**
+ * fsError turns a raw file-system error into a ProvisionError naming the operation and the file:
+ * `cannot read pki/cas/root/key.pem: permission denied (EACCES)`. A ProvisionError passes through unchanged.
+ */
+export function fsError(
+  operation: FsOperation,
+  file: string,
+  error: unknown,
+  options: { code?: ErrorCode; hint?: string } = {},
+): ProvisionError {
+  if (error instanceof ProvisionError) return error;
+  const errno = (error as NodeJS.ErrnoException | undefined)?.code;
+  const hint = options.hint ?? (errno === "EACCES" || errno === "EPERM" ? "check the file's permissions and owner" : undefined);
+  return new ProvisionError(options.code ?? "fs-error", `cannot ${operation} ${file}: ${fsReason(error)}`, { hint });
+}
+
+/**
+ * withFs runs one file-system call and rethrows its failure through fsError; a Promise result is wrapped too.
+ * Use it at every edge that touches the disk: `withFs("read", file, () => readFileSync(file, "utf8"))`.
+ */
+export function withFs<T>(operation: FsOperation, file: string, run: () => T, options: { code?: ErrorCode; hint?: string } = {}): T {
+  let result: T;
+  try {
+    result = run();
+  } catch (error) {
+    throw fsError(operation, file, error, options);
+  }
+  if (result instanceof Promise) {
+    return result.catch((error: unknown) => {
+      throw fsError(operation, file, error, options);
+    }) as T;
+  }
+  return result;
 }

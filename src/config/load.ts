@@ -1,6 +1,6 @@
 import { readFileSync } from "node:fs";
 import path from "node:path";
-import { fsReason, ProvisionError, type Diagnostic } from "../errors.js";
+import { fsError, ProvisionError, type Diagnostic } from "../errors.js";
 import { cacheKey, readConfigCache, writeConfigCache } from "./cache.js";
 import type { Config } from "./types.js";
 
@@ -20,9 +20,10 @@ export async function loadConfig(file: string, options: { cwd?: string; env?: No
   try {
     text = readFileSync(absFile, "utf8");
   } catch (error) {
-    const code = (error as NodeJS.ErrnoException).code;
-    throw new ProvisionError("config-unreadable", `cannot read ${file}: ${fsReason(error)}`, {
-      hint: code === "ENOENT" ? "run `provision init` to write a starter pki.yaml, or pass -f <file>" : undefined,
+    const missing = (error as NodeJS.ErrnoException).code === "ENOENT";
+    throw fsError("read", file, error, {
+      code: "config-unreadable",
+      hint: missing ? "run `provision init` to write a starter pki.yaml, or pass -f <file>" : undefined,
     });
   }
   const key = cacheKey(absFile, text);

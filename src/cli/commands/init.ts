@@ -2,7 +2,7 @@ import { existsSync, mkdirSync, writeFileSync } from "node:fs";
 import { hostname, userInfo } from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
-import { ProvisionError } from "../../errors.js";
+import { ProvisionError, withFs } from "../../errors.js";
 import type { CliOptions } from "../args.js";
 import { EXIT, type Io } from "../io.js";
 
@@ -56,14 +56,14 @@ export async function runInit(options: CliOptions, io: Io): Promise<number> {
       hint: "edit it, or run provision init --dir <another folder>",
     });
   }
-  mkdirSync(dir, { recursive: true });
+  withFs("create", path.relative(io.cwd, dir) || dir, () => mkdirSync(dir, { recursive: true }));
   let owner: string;
   try {
     owner = `${userInfo().username}@${hostname()}`;
   } catch {
     owner = hostname();
   }
-  writeFileSync(target, starterYaml(path.relative(dir, SCHEMA), owner), { flag: "wx" });
+  withFs("write", path.relative(io.cwd, target), () => writeFileSync(target, starterYaml(path.relative(dir, SCHEMA), owner), { flag: "wx" }));
   io.stdout(`wrote ${path.relative(io.cwd, target) || target}\nnext: ${options.dir ? `cd ${options.dir} && ` : ""}provision   (creates ./pki)\n`);
   return EXIT.ok;
 }

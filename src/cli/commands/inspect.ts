@@ -1,6 +1,6 @@
 import { readFileSync } from "node:fs";
 import path from "node:path";
-import { fsReason, ProvisionError } from "../../errors.js";
+import { ProvisionError, withFs } from "../../errors.js";
 import { inspectCertificate } from "../../x509/inspect.js";
 import { pemBlocks } from "../../x509/pem.js";
 import type { CliOptions } from "../args.js";
@@ -10,12 +10,7 @@ import { EXIT, type Io } from "../io.js";
 export async function runInspect(options: CliOptions, io: Io): Promise<number> {
   const file = options.positionals[0];
   if (!file) throw new ProvisionError("usage", "missing file", { hint: "usage: provision inspect <cert.pem>" });
-  let text: string;
-  try {
-    text = readFileSync(path.resolve(io.cwd, file), "utf8");
-  } catch (error) {
-    throw new ProvisionError("unreadable", `cannot read ${file}: ${fsReason(error)}`);
-  }
+  const text = withFs("read", file, () => readFileSync(path.resolve(io.cwd, file), "utf8"));
   const blocks = pemBlocks(text).filter((b) => b.label === "CERTIFICATE");
   if (blocks.length === 0) {
     throw new ProvisionError("not-a-certificate", `${file} holds no PEM certificate`, { hint: /PRIVATE KEY/.test(text) ? "that is a private key; inspect its cert.pem" : undefined });
