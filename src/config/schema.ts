@@ -1,6 +1,26 @@
 import { z } from "zod";
 import { DURATION_HINT, parseDuration, parseRenewBefore } from "./duration.js";
 
+/**
+ * What changing a field does to what is already issued, declared next to each field as terraform-provider-tls
+ * marks attributes RequiresReplace. plan/diff.ts compares exactly the "reissue" fields (a test checks the two
+ * agree, and that every field declares one):
+ * - reissue: the certificate no longer matches the spec; the next run issues a new one.
+ * - renew:   changes only when, or with which key, the next renewal happens; nothing is issued now.
+ * - rewrite: files are rewritten (a key re-encrypted, an extra format written), no certificate is issued.
+ * - none:    certificates and keys are untouched (launch config, lint, the file's version).
+ */
+export type FieldEffect = "reissue" | "renew" | "rewrite" | "none";
+
+/** The effect of every field, kept out of the JSON Schema (editors have no use for it). */
+export const fieldEffects = z.registry<{ effect: FieldEffect }>();
+
+/** Declares what changing `schema`'s field does; wrap each field of an object as its last step. */
+function effect<T extends z.ZodType>(value: FieldEffect, schema: T): T {
+  fieldEffects.add(schema, { effect: value });
+  return schema;
+}
+
 export const KEY_TYPES = ["ecdsa-p256", "ecdsa-p384", "rsa-2048", "rsa-3072", "rsa-4096"] as const;
 export type KeyType = (typeof KEY_TYPES)[number];
 
@@ -28,77 +48,82 @@ const renewBefore = z
 
 const subject = z
   .strictObject({
-    country: z.string().regex(/^[A-Z]{2}$/, { error: "country must be a two-letter ISO 3166 code such as US" }),
-    state: z.string().min(1).max(128),
-    locality: z.string().min(1).max(128),
-    organization: z.string().min(1).max(64),
-    organizationalUnit: z.string().min(1).max(64),
+    country: effect("reissue", z.string().regex(/^[A-Z]{2}$/, { error: "country must be a two-letter ISO 3166 code such as US" }).optional()),
+    state: effect("reissue", z.string().min(1).max(128).optional()),
+    locality: effect("reissue", z.string().min(1).max(128).optional()),
+    organization: effect("reissue", z.string().min(1).max(64).optional()),
+    organizationalUnit: effect("reissue", z.string().min(1).max(64).optional()),
   })
-  .partial()
   .describe("Distinguished-name fields; commonName is set per identity.");
 export type SubjectInput = z.infer<typeof subject>;
 
 const envName = z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, { error: "expected an environment variable name such as CA_PASSPHRASE" });
 
 const common = {
-  commonName: z.string().min(1).max(64).optional().describe("Subject CN; defaults to the first DNS alt name or the identity's name."),
-  key: keyType.optional().describe(`Key algorithm: ${KEY_TYPES.join(" | ")}.`),
-  validity: duration.optional().describe("Lifetime of the certificate: <n>h, <n>d, <n>w or <n>y (365 days)."),
-  renewBefore: renewBefore.optional().describe("Renew this long before expiry (30d), or once this fraction of the lifetime is left (1/3)."),
-  subject: subject.optional(),
-  passphraseEnv: envName.optional().describe("Encrypt the private key with the passphrase held in this environment variable."),
-  formats: z
-    .array(z.enum(["pem", "der", "p12", "combined"], { error: "expected pem, der, p12 or combined" }))
-    .optional()
-    .describe("Extra outputs: der (cert.der, key.der), p12 (identity.p12 with key and chain), combined (combined.pem: cert, chain, key). PEM is always written."),
-  p12PassphraseEnv: envName.optional().describe("Password of identity.p12, from this environment variable (default: changeit, as mkcert)."),
+  commonName: effect("reissue", z.string().min(1).max(64).optional().describe("Subject CN; defaults to the first DNS alt name or the identity's name.")),
+  key: effect("reissue", keyType.optional().describe(`Key algorithm: ${KEY_TYPES.join(" | ")}.`)),
+  validity: effect("reissue", duration.optional().describe("Lifetime of the certificate: <n>h, <n>d, <n>w or <n>y (365 days).")),
+  renewBefore: effect("renew", renewBefore.optional().describe("Renew this long before expiry (30d), or once this fraction of the lifetime is left (1/3).")),
+  subject: effect("reissue", subject.optional()),
+  passphraseEnv: effect("rewrite", envName.optional().describe("Encrypt the private key with the passphrase held in this environment variable.")),
+  formats: effect(
+    "rewrite",
+    z
+      .array(z.enum(["pem", "der", "p12", "combined"], { error: "expected pem, der, p12 or combined" }))
+      .optional()
+      .describe("Extra outputs: der (cert.der, key.der), p12 (identity.p12 with key and chain), combined (combined.pem: cert, chain, key). PEM is always written."),
+  ),
+  p12PassphraseEnv: effect("none", envName.optional().describe("Password of identity.p12, from this environment variable (default: changeit, as mkcert).")),
 };
 
 const nameConstraints = z.strictObject({
-  permitted: z.array(z.string()).optional(),
-  excluded: z.array(z.string()).optional(),
+  permitted: effect("reissue", z.array(z.string()).optional()),
+  excluded: effect("reissue", z.array(z.string()).optional()),
 });
 
 const caSchema = z.strictObject({
   ...common,
-  issuer: z.string().min(1).optional().describe("The CA that signs this one; omit for a self-signed root."),
-  pathLength: z.number().int().min(0).max(16).optional().describe("How many CAs may stand below this one."),
-  nameConstraints: nameConstraints.optional().describe("DNS suffixes, IP ranges (CIDR) and email domains this CA may issue for."),
+  issuer: effect("reissue", z.string().min(1).optional().describe("The CA that signs this one; omit for a self-signed root.")),
+  pathLength: effect("reissue", z.number().int().min(0).max(16).optional().describe("How many CAs may stand below this one.")),
+  nameConstraints: effect("reissue", nameConstraints.optional().describe("DNS suffixes, IP ranges (CIDR) and email domains this CA may issue for.")),
 });
 
 const serveSchema = z.strictObject({
-  host: z.string().min(1).default("localhost"),
-  port: z.number().int().min(1).max(65535).default(5683),
-  app: z.string().min(1).optional().describe("WSGI app for uwsgi, module:callable (e.g. server:app)."),
-  clientAuth: z.enum(["none", "optional", "required"]).default("none"),
-  clientCa: z.string().min(1).optional().describe("The CA whose clients are accepted; derived from the clients' issuers when omitted."),
-  client: z.string().min(1).optional().describe("The client identity whose certificate the rendered client config presents."),
+  host: effect("none", z.string().min(1).default("localhost")),
+  port: effect("none", z.number().int().min(1).max(65535).default(5683)),
+  app: effect("none", z.string().min(1).optional().describe("WSGI app for uwsgi, module:callable (e.g. server:app).")),
+  clientAuth: effect("none", z.enum(["none", "optional", "required"]).default("none")),
+  clientCa: effect("none", z.string().min(1).optional().describe("The CA whose clients are accepted; derived from the clients' issuers when omitted.")),
+  client: effect("none", z.string().min(1).optional().describe("The client identity whose certificate the rendered client config presents.")),
 });
 
 const leafCommon = {
   ...common,
-  issuer: z.string({ error: "every server and client needs an issuer: the name of a CA under cas" }).min(1),
-  rotateKey: z.enum(["always", "never"]).optional().describe("Whether a renewed certificate gets a fresh key."),
+  issuer: effect("reissue", z.string({ error: "every server and client needs an issuer: the name of a CA under cas" }).min(1)),
+  rotateKey: effect("renew", z.enum(["always", "never"]).optional().describe("Whether a renewed certificate gets a fresh key.")),
 };
 
 const serverSchema = z.strictObject({
   ...leafCommon,
-  altNames: z.array(z.string({ error: "expected a host name, IP address, email or URI" }), { error: "expected a list of names" }).describe("DNS names, IPs, emails and URIs."),
-  serve: serveSchema.optional(),
+  altNames: effect(
+    "reissue",
+    z.array(z.string({ error: "expected a host name, IP address, email or URI" }), { error: "expected a list of names" }).describe("DNS names, IPs, emails and URIs."),
+  ),
+  serve: effect("none", serveSchema.optional()),
 });
 
 const clientSchema = z.strictObject({
   ...leafCommon,
-  altNames: z.array(z.string({ error: "expected a host name, IP address, email or URI" }), { error: "expected a list of names" }).optional(),
+  altNames: effect("reissue", z.array(z.string({ error: "expected a host name, IP address, email or URI" }), { error: "expected a list of names" }).optional()),
 });
 
 const defaultsSchema = z.strictObject({
-  key: keyType.optional(),
-  validity: duration.optional(),
-  renewBefore: renewBefore.optional(),
-  rotateKey: z.enum(["always", "never"]).optional(),
-  subject: subject.optional(),
-  passphraseEnv: envName.optional().describe("Encrypt every private key with the passphrase in this environment variable."),
+  key: effect("reissue", keyType.optional()),
+  validity: effect("reissue", duration.optional()),
+  renewBefore: effect("renew", renewBefore.optional()),
+  rotateKey: effect("renew", z.enum(["always", "never"]).optional()),
+  subject: effect("reissue", subject.optional()),
+  passphraseEnv: effect("rewrite", envName.optional().describe("Encrypt every private key with the passphrase in this environment variable.")),
 });
 
 function identityMap<T extends z.ZodType>(item: T) {
@@ -106,19 +131,52 @@ function identityMap<T extends z.ZodType>(item: T) {
 }
 
 export const pkiSchema = z.strictObject({
-  version: z.literal(1, { error: "version must be 1 (the only pki.yaml format so far)" }),
-  output: z.string().min(1).optional().describe("Folder everything is written to, relative to pki.yaml. Default ./pki."),
-  defaults: defaultsSchema.optional(),
-  lint: z
-    .strictObject({
-      maxLeafValidity: duration.optional().describe("Warn when a server or client certificate is valid for longer (e.g. 398d, the browsers' limit for public certificates)."),
-    })
-    .optional()
-    .describe("Extra lifetime checks; --strict turns their warnings into errors."),
-  cas: identityMap(caSchema),
-  servers: identityMap(serverSchema),
-  clients: identityMap(clientSchema),
+  version: effect("none", z.literal(1, { error: "version must be 1 (the only pki.yaml format so far)" })),
+  // A new output folder starts empty, so everything is issued there.
+  output: effect("reissue", z.string().min(1).optional().describe("Folder everything is written to, relative to pki.yaml. Default ./pki.")),
+  defaults: effect("reissue", defaultsSchema.optional()),
+  lint: effect(
+    "none",
+    z
+      .strictObject({
+        maxLeafValidity: effect("none", duration.optional().describe("Warn when a server or client certificate is valid for longer (e.g. 398d, the browsers' limit for public certificates).")),
+      })
+      .optional()
+      .describe("Extra lifetime checks; --strict turns their warnings into errors."),
+  ),
+  // Adding an identity creates it; removing one orphans it (see plan/build.ts).
+  cas: effect("reissue", identityMap(caSchema)),
+  servers: effect("reissue", identityMap(serverSchema)),
+  clients: effect("reissue", identityMap(clientSchema)),
 });
+
+/**
+ * The declared effect of every field, by dotted path with `*` for a name (`servers.*.serve.port`).
+ * A field without a declaration maps to undefined (a test fails on it).
+ */
+export function declaredEffects(): Map<string, FieldEffect | undefined> {
+  const out = new Map<string, FieldEffect | undefined>();
+  const walk = (schema: z.ZodType, prefix: string): void => {
+    const inner = unwrap(schema);
+    if (inner instanceof z.ZodObject) {
+      for (const [key, field] of Object.entries(inner.shape as Record<string, z.ZodType>)) {
+        const at = prefix ? `${prefix}.${key}` : key;
+        out.set(at, fieldEffects.get(field)?.effect);
+        walk(field, at);
+      }
+    } else if (inner instanceof z.ZodRecord) {
+      walk(inner.valueType as z.ZodType, `${prefix}.*`);
+    }
+  };
+  walk(pkiSchema, "");
+  return out;
+}
+
+function unwrap(schema: z.ZodType): z.ZodType {
+  let current = schema;
+  while (current instanceof z.ZodOptional || current instanceof z.ZodDefault || current instanceof z.ZodNullable) current = current.unwrap() as z.ZodType;
+  return current;
+}
 
 export type PkiInput = z.infer<typeof pkiSchema>;
 export type CaInput = z.infer<typeof caSchema>;

@@ -4,7 +4,8 @@ import { ProvisionError } from "../errors.js";
 import { bundlePath, identityPaths } from "../store/layout.js";
 import type { ObservedIdentity, ObservedState } from "../store/read-state.js";
 import { composeBundle, composeChain, composeFullchain, issuerPath } from "./compose.js";
-import { CLOCK_SKEW_SECONDS, issuedValiditySeconds, specDifferences } from "./diff.js";
+import { CLOCK_SKEW_SECONDS } from "../x509/spec.js";
+import { issuedValiditySeconds, specDifferences } from "./diff.js";
 import { ISSUING, type IdentityAction, type Plan } from "./types.js";
 
 export interface PlanOptions {

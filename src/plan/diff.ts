@@ -3,10 +3,7 @@ import { formatDuration } from "../config/duration.js";
 import type { IdentitySpec, SubjectSpec } from "../config/types.js";
 import type { CertFacts } from "../x509/inspect.js";
 import { sanFor } from "../config/san.js";
-import { profileFor } from "../x509/spec.js";
-
-/** notBefore is set this far before "now" so clients with a slightly slow clock accept a new certificate. */
-export const CLOCK_SKEW_SECONDS = 300;
+import { CLOCK_SKEW_SECONDS, profileFor } from "../x509/spec.js";
 
 const SUBJECT_FIELDS = ["country", "state", "locality", "organization", "organizationalUnit", "commonName"] as const;
 
@@ -25,28 +22,65 @@ export function issuedValiditySeconds(facts: CertFacts): number {
   return Math.round((Date.parse(facts.notAfter) - Date.parse(facts.notBefore)) / 1000) - CLOCK_SKEW_SECONDS;
 }
 
+type Comparison = (identity: IdentitySpec, issuerSubject: SubjectSpec, facts: CertFacts) => string | null;
+
+/**
+ * One comparison per group of fields that config/schema.ts declares `reissue`, keyed by those fields' names
+ * (a test checks that the two lists agree, so a new reissue field cannot be forgotten here).
+ */
+const COMPARISONS: readonly { fields: readonly string[]; compare: Comparison }[] = [
+  {
+    fields: ["subject", "commonName"],
+    compare: (identity, _issuer, facts) => {
+      const subject = subjectChanges(identity.subject, facts.subject);
+      return subject.length ? `subject changed (${subject.join(", ")})` : null;
+    },
+  },
+  { fields: ["issuer"], compare: (_identity, issuerSubject, facts) => (subjectChanges(issuerSubject, facts.issuer).length ? "issuer name changed" : null) },
+  {
+    fields: ["altNames"],
+    compare: (identity, _issuer, facts) => {
+      const want = sanFor(identity).map(altNameKey);
+      const added = want.filter((n) => !facts.altNames.includes(n)).map((n) => `+${n.slice(n.indexOf(":") + 1)}`);
+      const removed = facts.altNames.filter((n) => !want.includes(n)).map((n) => `-${n.slice(n.indexOf(":") + 1)}`);
+      return added.length || removed.length ? `altNames changed (${[...added, ...removed].join(", ")})` : null;
+    },
+  },
+  { fields: ["key"], compare: (identity, _issuer, facts) => (facts.keyType !== identity.key ? `key type changed (${facts.keyType ?? "unsupported"} → ${identity.key})` : null) },
+  {
+    fields: ["validity"],
+    compare: (identity, _issuer, facts) => {
+      const issued = issuedValiditySeconds(facts);
+      return issued !== identity.validitySeconds ? `validity changed (${formatDuration(issued)} → ${formatDuration(identity.validitySeconds)})` : null;
+    },
+  },
+  {
+    // Not a field: the kind (section) decides CA=true and the extended key usages.
+    fields: [],
+    compare: (identity, _issuer, facts) => {
+      const eku = profileFor(identity.kind, identity.key).extKeyUsage;
+      return facts.isCa !== (identity.kind === "ca") || facts.extKeyUsage.join() !== eku.join() ? "certificate profile changed" : null;
+    },
+  },
+  {
+    fields: ["pathLength"],
+    compare: (identity, _issuer, facts) =>
+      identity.kind === "ca" && facts.pathLength !== identity.pathLength ? `pathLength changed (${facts.pathLength ?? "none"} → ${identity.pathLength ?? "none"})` : null,
+  },
+  {
+    fields: ["nameConstraints"],
+    compare: (identity, _issuer, facts) => {
+      if (identity.kind !== "ca") return null;
+      const have = JSON.stringify(facts.nameConstraints ? [facts.nameConstraints.permitted, facts.nameConstraints.excluded] : "");
+      return have !== (constraintKeys(identity.nameConstraints) || '""') ? "nameConstraints changed" : null;
+    },
+  },
+];
+
+/** The identity fields specDifferences compares: exactly those the schema declares `reissue`. */
+export const COMPARED_FIELDS: ReadonlySet<string> = new Set(COMPARISONS.flatMap((c) => c.fields));
+
 /** Every way the certificate on disk differs from what the spec asks for, as plan reasons. */
 export function specDifferences(identity: IdentitySpec, issuerSubject: SubjectSpec, facts: CertFacts): string[] {
-  const reasons: string[] = [];
-  const subject = subjectChanges(identity.subject, facts.subject);
-  if (subject.length) reasons.push(`subject changed (${subject.join(", ")})`);
-  if (subjectChanges(issuerSubject, facts.issuer).length) reasons.push("issuer name changed");
-
-  const want = sanFor(identity).map(altNameKey);
-  const added = want.filter((n) => !facts.altNames.includes(n)).map((n) => `+${n.slice(n.indexOf(":") + 1)}`);
-  const removed = facts.altNames.filter((n) => !want.includes(n)).map((n) => `-${n.slice(n.indexOf(":") + 1)}`);
-  if (added.length || removed.length) reasons.push(`altNames changed (${[...added, ...removed].join(", ")})`);
-
-  if (facts.keyType !== identity.key) reasons.push(`key type changed (${facts.keyType ?? "unsupported"} → ${identity.key})`);
-  const issued = issuedValiditySeconds(facts);
-  if (issued !== identity.validitySeconds) reasons.push(`validity changed (${formatDuration(issued)} → ${formatDuration(identity.validitySeconds)})`);
-
-  const isCa = identity.kind === "ca";
-  const eku = profileFor(identity.kind, identity.key).extKeyUsage;
-  if (facts.isCa !== isCa || facts.extKeyUsage.join() !== eku.join()) reasons.push("certificate profile changed");
-  if (isCa && facts.pathLength !== identity.pathLength) reasons.push(`pathLength changed (${facts.pathLength ?? "none"} → ${identity.pathLength ?? "none"})`);
-  if (isCa && JSON.stringify(facts.nameConstraints ? [facts.nameConstraints.permitted, facts.nameConstraints.excluded] : "") !== (constraintKeys(identity.nameConstraints) || '""')) {
-    reasons.push("nameConstraints changed");
-  }
-  return reasons;
+  return COMPARISONS.map((c) => c.compare(identity, issuerSubject, facts)).filter((reason) => reason !== null);
 }

@@ -1,6 +1,9 @@
 import type { AltName } from "../config/alt-names.js";
 import type { AltNameConstraint, KeyType, SubjectSpec } from "../config/types.js";
 
+/** notBefore is set this far before "now" so clients with a slightly slow clock accept a new certificate. */
+export const CLOCK_SKEW_SECONDS = 300;
+
 /** KeyUsage bits by RFC 5280 name. */
 export type KeyUsageName = "digitalSignature" | "keyEncipherment" | "keyCertSign" | "cRLSign";
 export type ExtKeyUsageName = "serverAuth" | "clientAuth";

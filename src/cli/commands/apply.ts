@@ -2,7 +2,7 @@ import { rmdir } from "node:fs/promises";
 import path from "node:path";
 import { applyPlan } from "../../apply/apply.js";
 import { formatPlan, summarize } from "../../plan/format.js";
-import { CLOCK_SKEW_SECONDS } from "../../plan/diff.js";
+import { CLOCK_SKEW_SECONDS } from "../../x509/spec.js";
 import { hasChanges } from "../../plan/types.js";
 import { ensureDir } from "../../store/atomic-write.js";
 import { lockPath, MODES } from "../../store/layout.js";

@@ -9,7 +9,7 @@ import type { IdentitySpec } from "../../config/types.js";
 import { realDeps } from "../../deps.js";
 import { ProvisionError } from "../../errors.js";
 import { issuerPath } from "../../plan/compose.js";
-import { CLOCK_SKEW_SECONDS } from "../../plan/diff.js";
+import { CLOCK_SKEW_SECONDS } from "../../x509/spec.js";
 import { ensureDir, writeFilesAtomically } from "../../store/atomic-write.js";
 import { identityPaths, MODES } from "../../store/layout.js";
 import { passphraseCandidates, passphraseOf } from "../../store/passphrase.js";
