@@ -26,6 +26,10 @@ export const ERROR_CODES = [
   "config-unreadable", // pki.yaml cannot be read (missing, permissions)
   "exec-failed", // provision exec could not start the command
   "exists", // init: pki.yaml already exists
+  "export-ca-ambiguous", // export: no --ca, and the servers (or clients) are not issued by exactly one CA
+  "export-name", // export: a name cannot become a Kubernetes object name, or two names become the same one
+  "export-root-key", // export: the CA is a root; its key is exported only with --ca ROOT --include-root-key
+  "export-stale", // export: the CA's files are expired, do not fit together or are not in ca-bundle.pem; run provision first
   "fs-error", // a file operation failed; the message names the operation, the file and the cause
   "invalid-config", // pki.yaml has errors; each is in `diagnostics`
   "key-unreadable", // a private key file does not parse
@@ -39,7 +43,7 @@ export const ERROR_CODES = [
   "passphrase-missing", // a key is encrypted and its passphrase variable is not set
   "passphrase-wrong", // the passphrase does not decrypt the key
   "trust-failed", // a trust-store tool (update-ca-certificates, certutil) failed
-  "unknown-ca", // trust --ca names no root CA
+  "unknown-ca", // trust --ca names no root CA; export --ca names no CA
   "unknown-identity", // csr names no identity
   "unknown-issuer", // sign --issuer names no CA
   "unknown-server", // exec/serve name no server

@@ -9,7 +9,8 @@ export function setup(): () => void {
   return () => {
     if (!existsSync(OUTPUT_LOG)) return; // a partial run that never called the CLI: nothing to check
     const text = readFileSync(OUTPUT_LOG, "utf8");
-    const leaks = [/-----BEGIN (ENCRYPTED |RSA |EC )?PRIVATE KEY-----/, ...PASSPHRASES.map((p) => new RegExp(p.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")))].filter((re) => re.test(text));
+    // The second pattern is "-----BEGIN PRIVATE KEY-----" in base64, as in a Kubernetes Secret's data.
+    const leaks = [/-----BEGIN (ENCRYPTED |RSA |EC )?PRIVATE KEY-----/, /LS0tLS1CRUdJTiBQUklWQVRFIEtFWS0tLS0t/, ...PASSPHRASES.map((p) => new RegExp(p.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")))].filter((re) => re.test(text));
     // Silent when clean, so the reporter's "N passed, N failed" stays the last line.
     if (leaks.length) throw new Error(`secret material in CLI output (${text.length} bytes checked): ${leaks.join(", ")}`);
   };

@@ -1,7 +1,7 @@
 import { parseArgs } from "node:util";
 import { ProvisionError } from "../errors.js";
 
-export const COMMANDS = ["apply", "plan", "status", "exec", "serve", "init", "inspect", "csr", "sign", "trust", "help"] as const;
+export const COMMANDS = ["apply", "plan", "status", "exec", "serve", "init", "inspect", "csr", "sign", "trust", "export", "help"] as const;
 export type CommandName = (typeof COMMANDS)[number];
 
 export interface CliOptions {
@@ -27,6 +27,10 @@ export interface CliOptions {
   ca: string | null;
   store: string | null;
   nssdb: string | null;
+  /** export: the namespace of the Issuer and Certificates. */
+  namespace: string | null;
+  clusterIssuer: boolean;
+  includeRootKey: boolean;
   positionals: string[];
   /** Everything after `--` (for exec). */
   rest: string[];
@@ -46,6 +50,7 @@ const ALLOWED: Record<CommandName, readonly string[]> = {
   csr: ["file", "out", "help"],
   sign: ["file", "csr", "issuer", "profile", "validity", "out", "now", "help"],
   trust: ["file", "json", "ca", "store", "nssdb", "dry-run", "help"],
+  export: ["file", "namespace", "ca", "cluster-issuer", "include-root-key", "out", "now", "help"],
   help: ["help", "version"],
 };
 
@@ -79,6 +84,9 @@ export function parseCliArgs(argv: readonly string[]): CliOptions {
         ca: { type: "string" },
         store: { type: "string" },
         nssdb: { type: "string" },
+        namespace: { type: "string", short: "n" },
+        "cluster-issuer": { type: "boolean" },
+        "include-root-key": { type: "boolean" },
         help: { type: "boolean", short: "h" },
         version: { type: "boolean", short: "V" },
       },
@@ -118,6 +126,9 @@ export function parseCliArgs(argv: readonly string[]): CliOptions {
     ca: values.ca ?? null,
     store: values.store ?? null,
     nssdb: values.nssdb ?? null,
+    namespace: values.namespace ?? null,
+    clusterIssuer: values["cluster-issuer"] ?? false,
+    includeRootKey: values["include-root-key"] ?? false,
     file: values.file ?? "pki.yaml",
     json: values.json ?? false,
     dryRun: values["dry-run"] ?? false,

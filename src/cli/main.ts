@@ -16,6 +16,8 @@ Usage:
   provision csr <identity> [--out req.pem]    a CSR for an identity, signed with its local key
   provision sign --csr req.pem --issuer CA --profile server|client [--validity 90d] [--out cert.pem]
   provision trust install|uninstall|status [--ca ROOT] [--store system,nss] [--nssdb DIR]
+  provision export cert-manager [--namespace NS] [--ca NAME] [--cluster-issuer] [--out FILE]
+                                              cert-manager and trust-manager YAML for kubectl apply
 
 Options:
   -f, --file FILE        the pki.yaml to use (default ./pki.yaml)
@@ -131,6 +133,25 @@ Examples:
   provision trust install --store nss        only your browsers, no root needed
   provision trust status --json
 `,
+  export: `provision export cert-manager: hand pki.yaml to cert-manager and trust-manager
+
+Usage: provision export cert-manager [-f pki.yaml] [-n|--namespace NS] [--ca NAME] [--cluster-issuer]
+                                     [--include-root-key] [-o|--out FILE]
+
+Writes YAML for kubectl apply (stdout, or FILE written 0600): a kubernetes.io/tls Secret with the CA's
+certificate and key (and the root as ca.crt), an Issuer (or ClusterIssuer) of type CA over it, a Certificate
+per server and client that CA issues (names, lifetime, renewal window, key type and rotation as in pki.yaml)
+and a trust-manager Bundle that puts the roots of ca-bundle.pem into ConfigMap provision-ca-bundle
+(key ca-bundle.pem) in every namespace. What cert-manager cannot express is listed on stderr, per identity.
+
+The CA is the one that issues the servers unless --ca names another. A root's key is exported only when
+--ca names the root and --include-root-key confirms it. An encrypted CA key needs its passphraseEnv set.
+With --cluster-issuer the Secret goes into namespace cert-manager (cert-manager's cluster resource namespace).
+
+Examples:
+  provision export cert-manager --namespace web | kubectl apply -f -
+  provision export cert-manager --cluster-issuer --out cert-manager.yaml
+`,
   inspect: `provision inspect: summarise certificates
 
 Usage: provision inspect <file.pem> [--json]
@@ -156,6 +177,7 @@ async function dispatch(options: CliOptions, io: Io): Promise<number> {
     case "csr": return (await import("./commands/csr.js")).runCsr(options, io);
     case "sign": return (await import("./commands/csr.js")).runSign(options, io);
     case "trust": return (await import("./commands/trust.js")).runTrust(options, io);
+    case "export": return (await import("./commands/export.js")).runExport(options, io);
     case "init": return (await import("./commands/init.js")).runInit(options, io);
     case "help": io.stdout(HELP); return EXIT.ok;
     default: throw new ProvisionError("usage", `provision ${options.command} is not available yet`);
