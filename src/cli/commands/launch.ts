@@ -5,7 +5,7 @@ import { loadConfig } from "../../config/load.js";
 import { ProvisionError } from "../../errors.js";
 import { clientEnvironment, launchFacts, type LaunchFacts } from "../../render/launch-facts.js";
 import type { CliOptions } from "../args.js";
-import { onPath } from "../on-path.js";
+import { onPath } from "../../on-path.js";
 import { EXIT, type Io } from "../io.js";
 
 async function factsFor(options: CliOptions, io: Io, usage: string): Promise<LaunchFacts> {
