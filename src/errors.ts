@@ -33,6 +33,7 @@ export const ERROR_CODES = [
   "fs-error", // a file operation failed; the message names the operation, the file and the cause
   "invalid-config", // pki.yaml has errors; each is in `diagnostics`
   "key-unreadable", // a private key file does not parse
+  "launch-unusable", // serve --engine uwsgi: the output folder's path cannot be written into uwsgi.ini
   "lint", // --strict and pki.yaml has warnings
   "locked", // another run holds the lock
   "needs-root", // trust: the system store needs root
@@ -42,6 +43,7 @@ export const ERROR_CODES = [
   "outside-constraints", // sign: a requested name is outside a CA's name constraints
   "passphrase-missing", // a key is encrypted and its passphrase variable is not set
   "passphrase-wrong", // the passphrase does not decrypt the key
+  "serve-bind", // serve: the server cannot listen on its address and port
   "trust-failed", // a trust-store tool (update-ca-certificates, certutil) failed
   "unknown-ca", // trust --ca names no root CA; export --ca names no CA
   "unknown-identity", // csr names no identity

@@ -7,14 +7,22 @@ const launchFile = process.argv[2] ?? new URL("./pki/launch/secret-server/launch
 const launch = JSON.parse(readFileSync(launchFile, "utf8"));
 const mtls = launch.clientAuth !== "none";
 
-const server = https.createServer(
-  {
-    cert: readFileSync(launch.files.cert),
-    key: readFileSync(launch.files.key),
-    ...(mtls ? { ca: readFileSync(launch.files.clientCa), requestCert: true, rejectUnauthorized: launch.clientAuth === "required" } : {}),
-  },
-  (_request, response) => response.end(process.env.SECRET_MESSAGE ?? "fluffy tail"),
-);
+const options = {
+  cert: readFileSync(launch.files.cert),
+  key: readFileSync(launch.files.key),
+  // Mozilla's intermediate TLS profile, as provision renders it for every server.
+  minVersion: launch.tls.minVersion,
+  ciphers: launch.tls.ciphers,
+  ALPNProtocols: ["http/1.1"],
+  ...(mtls ? { ca: readFileSync(launch.files.clientCa), requestCert: true, rejectUnauthorized: launch.clientAuth === "required" } : {}),
+};
 
-server.listen(launch.port, launch.host, () => console.log(`secret server listening on ${launch.url}`));
-for (const signal of ["SIGINT", "SIGTERM"]) process.on(signal, () => server.close(() => process.exit(0)));
+// One listener per bound address (127.0.0.1 and ::1 when the certificate names both).
+const servers = launch.bind.map((address) => {
+  const server = https.createServer(options, (_request, response) => response.end(process.env.SECRET_MESSAGE ?? "fluffy tail"));
+  server.listen(launch.port, address, () => console.log(`secret server listening on ${address} (${launch.url})`));
+  return server;
+});
+for (const signal of ["SIGINT", "SIGTERM", "SIGHUP"]) {
+  process.on(signal, () => Promise.all(servers.map((s) => new Promise((resolve) => s.close(resolve)))).then(() => process.exit(0)));
+}

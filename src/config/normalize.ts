@@ -59,7 +59,7 @@ export function normalizeIdentities(input: PkiInput, locate: Locate, diagnostics
         passphraseEnv: entry.passphraseEnv ?? defaults.passphraseEnv ?? null,
         formats: [...new Set((entry.formats ?? []).filter((f): f is "der" | "p12" | "combined" => f !== "pem"))],
         p12PassphraseEnv: entry.p12PassphraseEnv ?? null,
-        serve: serveInput ? normalizeServe(serveInput) : null,
+        serve: serveInput ? normalizeServe(serveInput, [...yamlPath, "serve"], locate) : null,
         yamlPath,
       });
     }
@@ -67,8 +67,10 @@ export function normalizeIdentities(input: PkiInput, locate: Locate, diagnostics
   return out;
 }
 
-function normalizeServe(input: NonNullable<ServerInput["serve"]>): ServeSpec {
+function normalizeServe(input: NonNullable<ServerInput["serve"]>, at: (string | number)[], locate: Locate): ServeSpec {
   return {
+    at: locate(at, { key: true }),
+    appAt: input.app === undefined ? null : locate([...at, "app"]),
     host: input.host,
     port: input.port,
     app: input.app ?? null,

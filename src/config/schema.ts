@@ -1,5 +1,6 @@
 import { z } from "zod";
 import { DURATION_HINT, parseDuration, parseRenewBefore } from "./duration.js";
+import { serveFields } from "./serve.js";
 
 /**
  * What changing a field does to what is already issued, declared next to each field as terraform-provider-tls
@@ -88,13 +89,14 @@ const caSchema = z.strictObject({
   nameConstraints: effect("reissue", nameConstraints.optional().describe("DNS suffixes, IP ranges (CIDR) and email domains this CA may issue for.")),
 });
 
+// The fields and their grammar live in serve.ts; none of them touches a certificate.
 const serveSchema = z.strictObject({
-  host: effect("none", z.string().min(1).default("localhost")),
-  port: effect("none", z.number().int().min(1).max(65535).default(5683)),
-  app: effect("none", z.string().min(1).optional().describe("WSGI app for uwsgi, module:callable (e.g. server:app).")),
-  clientAuth: effect("none", z.enum(["none", "optional", "required"]).default("none")),
-  clientCa: effect("none", z.string().min(1).optional().describe("The CA whose clients are accepted; derived from the clients' issuers when omitted.")),
-  client: effect("none", z.string().min(1).optional().describe("The client identity whose certificate the rendered client config presents.")),
+  host: effect("none", serveFields.host),
+  port: effect("none", serveFields.port),
+  app: effect("none", serveFields.app),
+  clientAuth: effect("none", serveFields.clientAuth),
+  clientCa: effect("none", serveFields.clientCa),
+  client: effect("none", serveFields.client),
 });
 
 const leafCommon = {

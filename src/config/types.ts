@@ -1,3 +1,4 @@
+import type { SourceLocation } from "../errors.js";
 import type { AltName } from "./alt-names.js";
 import type { RenewBefore } from "./duration.js";
 import type { KeyType } from "./schema.js";
@@ -36,6 +37,9 @@ export interface ServeSpec {
   clientCa: string | null;
   /** Client identity that rendered client configs present under mTLS. */
   client: string | null;
+  /** Where `serve` (and `serve.app`) is written in pki.yaml, for warnings raised after loading. */
+  at: SourceLocation;
+  appAt: SourceLocation | null;
 }
 
 /** Everything provision needs to know about one identity, with defaults applied. */

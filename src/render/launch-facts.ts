@@ -7,6 +7,8 @@ import { bundlePath, identityPaths, launchDir } from "../store/layout.js";
 export interface LaunchFacts {
   server: string;
   host: string;
+  /** Addresses the server listens on: the host, or with localhost every loopback address in the SANs. */
+  bind: string[];
   port: number;
   url: string;
   app: string | null;
@@ -37,6 +39,17 @@ export function hostForUrl(host: string): string {
 }
 
 /**
+ * With host localhost, clients may resolve it to 127.0.0.1 or ::1: the server binds each loopback address
+ * the certificate names (127.0.0.1 alone when it names neither). Any other host is bound as given.
+ */
+export function bindAddresses(server: IdentitySpec, host: string): string[] {
+  if (host !== "localhost") return [host];
+  const ips = new Set(server.altNames.filter((n) => n.type === "ip").map((n) => n.value));
+  const loopbacks = ["127.0.0.1", "::1"].filter((ip) => ips.has(ip));
+  return loopbacks.length ? loopbacks : ["127.0.0.1"];
+}
+
+/**
  * Derives a server's launch facts. The client CA is `serve.clientCa`, or else every CA that issues a
  * client; the client whose certificate the client config presents is `serve.client`, or else the first
  * client issued by one of those CAs.
@@ -47,7 +60,7 @@ export function launchFacts(config: Config, serverName: string): LaunchFacts {
     const names = config.identities.filter((id) => id.kind === "server").map((id) => id.name);
     throw new ProvisionError("unknown-server", `no server named "${serverName}" in ${config.file}`, { hint: `servers: ${names.join(", ") || "none"}` });
   }
-  const serve = server.serve ?? { host: "localhost", port: 5683, app: null, clientAuth: "none" as const, clientCa: null, client: null };
+  const serve = server.serve ?? { host: "localhost", port: 5683, app: null, clientAuth: "none" as const, clientCa: null, client: null, at: { file: config.file }, appAt: null };
   const paths = identityPaths(config.outputDir, "server", server.name);
   const dir = launchDir(config.outputDir, server.name);
   const mtls = serve.clientAuth !== "none";
@@ -61,6 +74,7 @@ export function launchFacts(config: Config, serverName: string): LaunchFacts {
   return {
     server: server.name,
     host: serve.host,
+    bind: bindAddresses(server, serve.host),
     port: serve.port,
     url: `https://${hostForUrl(serve.host)}:${serve.port}`,
     app: serve.app,

@@ -3,7 +3,8 @@ import path from "node:path";
 import { execa } from "execa";
 import { loadConfig } from "../../config/load.js";
 import { ProvisionError } from "../../errors.js";
-import { clientEnvironment, launchFacts, type LaunchFacts } from "../../render/launch-facts.js";
+import { clientEnvironment, hostForUrl, launchFacts, type LaunchFacts } from "../../render/launch-facts.js";
+import { unrenderableLaunchFiles } from "../../render/launch.js";
 import type { CliOptions } from "../args.js";
 import { onPath } from "../../on-path.js";
 import { EXIT, type Io } from "../io.js";
@@ -40,37 +41,93 @@ export async function runExec(options: CliOptions, io: Io): Promise<number> {
   return child.exitCode ?? 1;
 }
 
+const STOP_SIGNALS = ["SIGINT", "SIGTERM", "SIGHUP"] as const;
+
+/**
+ * Resolves when `provision serve` should stop its server: on SIGINT, SIGTERM or SIGHUP, or when its
+ * parent process dies (a script's `npx provision serve … &` whose npx is killed, a closed terminal):
+ * the parent pid is polled, since a reparented process gets a new one.
+ */
+function stopRequested(): { stopped: Promise<string>; dispose: () => void } {
+  const parent = process.ppid;
+  let dispose = () => {};
+  const stopped = new Promise<string>((resolve) => {
+    const handlers = STOP_SIGNALS.map((signal) => [signal, () => resolve(signal)] as const);
+    for (const [signal, handler] of handlers) process.on(signal, handler);
+    const poll = setInterval(() => process.ppid !== parent && resolve("parent exited"), 500);
+    dispose = () => {
+      clearInterval(poll);
+      for (const [signal, handler] of handlers) process.off(signal, handler);
+    };
+  });
+  return { stopped, dispose };
+}
+
 /**
  * `provision serve <server>`: uwsgi with the rendered ini when serve.app is set and uwsgi is installed,
- * otherwise the bundled Node secret server. Stops cleanly on Ctrl-C or SIGTERM.
+ * otherwise the bundled Node secret server. The server stops when provision is told to stop (SIGINT,
+ * SIGTERM, SIGHUP) or its parent dies; uwsgi runs in its own process group, which is killed as a whole,
+ * and on Linux under `setpriv --pdeathsig SIGTERM`, so it also goes when provision is killed outright.
  */
 export async function runServe(options: CliOptions, io: Io): Promise<number> {
   const facts = await factsFor(options, io, "provision serve <server>");
-  const engine = options.engine ?? (facts.app && onPath("uwsgi", io.env) ? "uwsgi" : "node");
-  if (engine === "uwsgi") {
-    if (!facts.app) throw new ProvisionError("usage", `server ${facts.server} has no serve.app in ${options.file}, so uwsgi has nothing to run`, { hint: "add serve: { app: module:callable } or use --engine node" });
-    io.stderr(`starting uwsgi --ini ${path.join(facts.dir, "uwsgi.ini")} (${facts.url})\n`);
-    const child = execa("uwsgi", ["--ini", path.join(facts.dir, "uwsgi.ini")], { stdio: "inherit", reject: false, env: io.env, extendEnv: false });
-    const forward = (signal: NodeJS.Signals) => () => child.kill(signal);
-    const onInt = forward("SIGINT");
-    const onTerm = forward("SIGTERM");
-    process.on("SIGINT", onInt);
-    process.on("SIGTERM", onTerm);
-    try {
-      const result = await child;
-      return result.signal === "SIGINT" || result.signal === "SIGTERM" ? EXIT.ok : (result.exitCode ?? EXIT.error);
-    } finally {
-      process.off("SIGINT", onInt);
-      process.off("SIGTERM", onTerm);
-    }
+  const uwsgiProblem = unrenderableLaunchFiles(facts).find((f) => f.file === "uwsgi.ini");
+  const engine = options.engine ?? (facts.app && !uwsgiProblem && onPath("uwsgi", io.env) ? "uwsgi" : "node");
+  const stop = stopRequested();
+  try {
+    if (engine === "uwsgi") return await serveWithUwsgi(facts, options, io, uwsgiProblem?.reason, stop.stopped);
+    return await serveWithNode(facts, io, stop.stopped);
+  } finally {
+    stop.dispose();
   }
+}
+
+async function serveWithUwsgi(facts: LaunchFacts, options: CliOptions, io: Io, problem: string | undefined, stopped: Promise<string>): Promise<number> {
+  if (!facts.app) throw new ProvisionError("usage", `server ${facts.server} has no serve.app in ${options.file}, so uwsgi has nothing to run`, { hint: "add serve: { app: module:callable } or use --engine node" });
+  if (problem) throw new ProvisionError("launch-unusable", `uwsgi.ini of ${facts.server} cannot be used: ${problem}`, { hint: "use --engine node, or move the output folder to a path without those characters" });
+  const ini = path.join(facts.dir, "uwsgi.ini");
+  io.stderr(`starting uwsgi --ini ${ini} (${facts.bind.map((a) => `${hostForUrl(a)}:${facts.port}`).join(", ")}; ${facts.url})\n`);
+  const uwsgi = ["uwsgi", "--ini", ini];
+  const [file, ...args] = process.platform === "linux" && onPath("setpriv", io.env) ? ["setpriv", "--pdeathsig", "SIGTERM", "--", ...uwsgi] : uwsgi;
+  // detached: uwsgi leads its own process group, so one kill reaches the master and its workers, and a
+  // Ctrl-C in the terminal reaches provision only (which stops uwsgi once, cleanly).
+  const child = execa(file!, args, { stdio: "inherit", reject: false, env: io.env, extendEnv: false, detached: true, cleanup: false });
+  const killGroup = (signal: NodeJS.Signals) => {
+    try {
+      process.kill(-child.pid!, signal);
+    } catch {
+      // already gone
+    }
+  };
+  const reason = await Promise.race([stopped, child.then(() => null)]);
+  if (reason === null) {
+    const result = await child;
+    return result.exitCode ?? EXIT.error;
+  }
+  io.stderr(`stopping uwsgi (${reason})\n`);
+  killGroup("SIGTERM");
+  const timer = setTimeout(() => killGroup("SIGKILL"), 5000);
+  await child;
+  clearTimeout(timer);
+  killGroup("SIGKILL"); // a worker that outlived its master
+  return EXIT.ok;
+}
+
+async function serveWithNode(facts: LaunchFacts, io: Io, stopped: Promise<string>): Promise<number> {
   const { startNodeSecretServer } = await import("../../serve/node-server.js");
-  const server = await startNodeSecretServer(facts, io.env.SECRET_MESSAGE ?? "fluffy tail");
-  io.stderr(`secret server (node) listening on ${facts.url}; Ctrl-C stops it\n`);
-  await new Promise<void>((resolve) => {
-    const stop = () => server.close(() => resolve());
-    process.once("SIGINT", stop);
-    process.once("SIGTERM", stop);
-  });
+  let server;
+  try {
+    server = await startNodeSecretServer(facts, io.env.SECRET_MESSAGE ?? "fluffy tail");
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code === "EADDRINUSE" || code === "EADDRNOTAVAIL" || code === "EACCES") {
+      const what = code === "EADDRINUSE" ? "the port is in use" : code === "EACCES" ? "permission denied" : "the address is not available on this machine";
+      throw new ProvisionError("serve-bind", `cannot listen on ${facts.bind.map((a) => `${hostForUrl(a)}:${facts.port}`).join(", ")}: ${what}`, { hint: "stop what holds it, or set another serve.port / serve.host in pki.yaml" });
+    }
+    throw error;
+  }
+  io.stderr(`secret server (node) listening on ${facts.bind.map((a) => `${hostForUrl(a)}:${facts.port}`).join(", ")} (${facts.url}); Ctrl-C stops it\n`);
+  await stopped;
+  await server.close();
   return EXIT.ok;
 }

@@ -4,6 +4,7 @@ import { realDeps, type Deps } from "../../deps.js";
 import { formatDiagnostic, ProvisionError, type Diagnostic } from "../../errors.js";
 import { buildPlan } from "../../plan/build.js";
 import type { Plan } from "../../plan/types.js";
+import { launchWarnings } from "../../serve/launch-warnings.js";
 import { readObservedState, type ObservedState } from "../../store/read-state.js";
 import type { CliOptions } from "../args.js";
 import type { Io } from "../io.js";
@@ -22,7 +23,8 @@ export interface Prepared {
  */
 export async function loadAndPlan(options: CliOptions, io: Io, loaded?: LoadedConfig): Promise<Prepared> {
   const deps = realDeps({ env: io.env, ...io.deps });
-  const { config, warnings } = loaded ?? (await loadConfig(options.file, { cwd: io.cwd, env: io.env }));
+  const { config, warnings: configWarnings } = loaded ?? (await loadConfig(options.file, { cwd: io.cwd, env: io.env }));
+  const warnings = [...configWarnings, ...launchWarnings(config)];
   if (options.strict && warnings.length) {
     throw new ProvisionError("lint", `${options.file} has ${warnings.length} warning${warnings.length === 1 ? "" : "s"} and --strict is set`, {
       diagnostics: warnings,

@@ -1,0 +1,51 @@
+import { isIP } from "node:net";
+import { z } from "zod";
+import { checkDnsName } from "./alt-names.js";
+
+// serve.* values end up in rendered files that are sourced by shells (server.env), parsed by uwsgi, curl
+// and nginx: each is held to a strict grammar here, at load time, and escaped again for each format in
+// render/escape.ts (defence in depth: a grammar slip must not become an injection).
+
+const IDENTIFIER = /^[A-Za-z_][A-Za-z0-9_]*$/;
+
+/** serve.host: a DNS name (no wildcard), an IPv4 or IPv6 literal (without brackets), or localhost. */
+export function checkServeHost(value: string): string | null {
+  if (isIP(value)) return null;
+  if (value.startsWith("[") && value.endsWith("]") && isIP(value.slice(1, -1)) === 6) return `write the IPv6 address without brackets: ${value.slice(1, -1)}`;
+  if (/^[0-9.]+$/.test(value) || /^[0-9A-Fa-f:.]*:[0-9A-Fa-f:.]*$/.test(value)) return `"${value}" is not a valid IP address`;
+  const dns = checkDnsName(value, { allowWildcard: false });
+  if (!dns.ok) return `expected a host name, an IPv4/IPv6 address or localhost: ${dns.message}`;
+  return null;
+}
+
+/** serve.app: a Python `module:callable`, the module dotted (package.module), both identifiers. */
+export function checkServeApp(value: string): string | null {
+  const colon = value.indexOf(":");
+  const modulePart = colon < 0 ? value : value.slice(0, colon);
+  const callable = colon < 0 ? "" : value.slice(colon + 1);
+  const moduleOk = modulePart.split(".").every((part) => IDENTIFIER.test(part));
+  if (colon < 0 || !moduleOk || !IDENTIFIER.test(callable)) {
+    return `${JSON.stringify(value)} is not a WSGI app reference: expected module:callable with Python identifiers, e.g. server:app or mypkg.wsgi:application`;
+  }
+  return null;
+}
+
+const refined = (check: (value: string) => string | null) => (value: string, ctx: z.RefinementCtx) => {
+  const message = check(value);
+  if (message !== null) ctx.addIssue({ code: "custom", message });
+};
+
+/** The fields of `serve`; schema.ts assembles them (with what changing each one forces). */
+export const serveFields = {
+  host: z.string({ error: "expected a host name or IP address" }).superRefine(refined(checkServeHost)).default("localhost").describe("Address the server listens on and clients connect to: a DNS name, an IPv4/IPv6 address or localhost (default). With localhost, every loopback address among the alt names is bound."),
+  port: z.number({ error: "expected a port number (1-65535)" }).int().min(1).max(65535).default(5683),
+  app: z
+    .string({ error: "expected module:callable" })
+    .superRefine(refined(checkServeApp))
+    .optional()
+    .meta({ pattern: "^[A-Za-z_][A-Za-z0-9_]*(\\.[A-Za-z_][A-Za-z0-9_]*)*:[A-Za-z_][A-Za-z0-9_]*$", examples: ["server:app"] })
+    .describe("WSGI app for uwsgi, module:callable (e.g. server:app), imported from the folder holding pki.yaml."),
+  clientAuth: z.enum(["none", "optional", "required"], { error: "expected none, optional or required" }).default("none"),
+  clientCa: z.string().min(1).optional().describe("The CA whose clients are accepted; derived from the clients' issuers when omitted."),
+  client: z.string().min(1).optional().describe("The client identity whose certificate the rendered client config presents."),
+};
