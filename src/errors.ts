@@ -23,6 +23,7 @@ export const ERROR_CODES = [
   "ca-key-mismatch", // a CA's key.pem does not match its cert.pem
   "ca-key-missing", // a CA's key.pem is gone
   "ca-key-unreadable", // a CA's key.pem is not a readable key
+  "ca-key-unknown", // a CA's key.pem exists without certificate or record: provision did not make it (--adopt-ca-key)
   "config-unreadable", // pki.yaml cannot be read (missing, permissions)
   "exec-failed", // provision exec could not start the command
   "exists", // init: pki.yaml already exists
@@ -50,7 +51,7 @@ export const ERROR_CODES = [
   "unknown-issuer", // sign --issuer names no CA
   "unknown-server", // exec/serve name no server
   "unreadable", // a file provision needs exists but cannot be read
-  "unsafe-path", // a write would go through a symlink or into a folder others can write to
+  "unsafe-path", // a read or write would go through a symlink, into a folder others can write to or do not own, or outside the output folder
   "usage", // wrong command-line arguments
 ] as const;
 
@@ -105,6 +106,8 @@ const ERRNO_WORDS = new Map([
   ["ENOTDIR", "a path component is not a folder"],
   ["EEXIST", "already exists"],
   ["ENOSPC", "no space left on device"],
+  ["EDQUOT", "disk quota exceeded"],
+  ["EIO", "input/output error"],
   ["EROFS", "read-only file system"],
   ["ELOOP", "too many symbolic links"],
   ["EMFILE", "too many open files"],
@@ -121,7 +124,7 @@ export function fsReason(error: unknown): string {
 }
 
 /** What was being done to a file, as mkcert says it: `cannot <operation> <file>`. */
-export type FsOperation = "read" | "write" | "create" | "remove" | "list" | "copy" | "rename" | "inspect";
+export type FsOperation = "read" | "write" | "create" | "remove" | "list" | "copy" | "rename" | "inspect" | "chmod" | "check";
 
 /**
  * fsError turns a raw file-system error into a ProvisionError naming the operation and the file:
@@ -135,7 +138,13 @@ export function fsError(
 ): ProvisionError {
   if (error instanceof ProvisionError) return error;
   const errno = (error as NodeJS.ErrnoException | undefined)?.code;
-  const hint = options.hint ?? (errno === "EACCES" || errno === "EPERM" ? "check the file's permissions and owner" : undefined);
+  const hint =
+    options.hint ??
+    (errno === "EACCES" || errno === "EPERM"
+      ? "check the file's permissions and owner"
+      : errno === "ENOSPC" || errno === "EDQUOT"
+        ? "free some space and run again; files not yet replaced keep their old content"
+        : undefined);
   return new ProvisionError(options.code ?? "fs-error", `cannot ${operation} ${file}: ${fsReason(error)}`, { hint });
 }
 
@@ -157,3 +166,4 @@ export function withFs<T>(operation: FsOperation, file: string, run: () => T, op
   }
   return result;
 }
+

@@ -1,21 +1,21 @@
 import { createHash, type KeyObject } from "node:crypto";
-import { readFile, rm } from "node:fs/promises";
 import path from "node:path";
 import type { Config, IdentitySpec } from "../config/types.js";
 import type { Deps } from "../deps.js";
 import { InternalError } from "../errors.js";
 import { composeBundle, composeChain, composeFullchain, issuerPath } from "../plan/compose.js";
 import { ISSUING, type IdentityAction, type Plan } from "../plan/types.js";
-import { ensureDir, removeStaleTemps, writeFilesAtomically, type FileWrite } from "../store/atomic-write.js";
-import { bundlePath, formatFiles, identityPaths, MODES, retiredDir, statePath, type IdentityPaths } from "../store/layout.js";
+import { removeStaleTemps, writeFilesAtomically, type FileWrite } from "../store/atomic-write.js";
+import { chmodPrivate, deleteInside, prepareFolder, readOutputFile } from "../store/guard.js";
+import { bundlePath, formatFiles, identityPaths, MODES, statePath, type IdentityPaths } from "../store/layout.js";
 import { buildPkcs12 } from "../x509/pkcs12.js";
 import { pemToDer } from "../x509/pem.js";
-import type { ObservedState } from "../store/read-state.js";
+import { readCertificatePem, readDerivedFile, readKeyPem, type ObservedState } from "../store/read-state.js";
 import { stampOf, type FileStamps } from "../store/stamp.js";
 import { serializeState, type RetiredCert, type StateFile, type StateRecord } from "../store/state-file.js";
 import { factsFromTemplate, type CertFacts } from "../x509/inspect.js";
 import { subjectKeyIdOf, serialFrom, signCertificate, templateFor } from "../x509/issue.js";
-import { decodePrivateKeyWithAny, encodePrivateKey, spkiOf, type KeyMaterial } from "../x509/keys.js";
+import { decodePrivateKeyWithAny, encodePrivateKey, encodePrivateKeyDer, KEY_KDF, spkiOf, type KeyMaterial } from "../x509/keys.js";
 import { passphraseCandidates, passphraseOf } from "../store/passphrase.js";
 
 export interface ApplyResult {
@@ -50,7 +50,8 @@ export async function applyPlan(
 ): Promise<ApplyResult> {
   const { renderExtra = () => [], onKeyGenerated } = options;
   const byName = new Map(config.identities.map((id) => [id.name, id] as const));
-  const actionsByName = new Map(plan.actions.map((a) => [a.name, a] as const));
+  // Orphans are listed by kind and name; a name moved to another section has an orphan and an action.
+  const actionsByName = new Map(plan.actions.filter((a) => a.action !== "orphaned").map((a) => [a.name, a] as const));
   const actionOf = (name: string) => actionsByName.get(name) as IdentityAction;
   const seenOf = (name: string) => observed.identities.get(name)!;
 
@@ -63,15 +64,25 @@ export async function applyPlan(
     }),
   );
 
+  const recordOf = (id: IdentitySpec) => {
+    const record = observed.state.identities.get(id.name);
+    return record?.kind === id.kind ? record : undefined;
+  };
+  const keyPems = new Map<string, string>();
+  const keyPemOf = (id: IdentitySpec): string => {
+    let pem = keyPems.get(id.name);
+    if (pem === undefined) keyPems.set(id.name, (pem = readKeyPem(config.outputDir, id.kind, id.name)));
+    return pem;
+  };
   const loaded = new Map<string, KeyObject>();
   const keyOf = (id: IdentitySpec): KeyObject => {
     const fresh = generated.get(id.name);
     if (fresh) return fresh.privateKey;
     let key = loaded.get(id.name);
     if (!key) {
-      const pem = seenOf(id.name).keyPem;
-      if (pem === null) throw new InternalError(`no key for ${id.name}`);
-      const passphrases = passphraseCandidates(id, observed.state.identities[id.name], deps.env);
+      if (seenOf(id.name).keyStatus === "missing") throw new InternalError(`no key for ${id.name}`);
+      const pem = keyPemOf(id);
+      const passphrases = passphraseCandidates(id, recordOf(id), deps.env);
       key = decodePrivateKeyWithAny(pem, passphrases, { file: actionOf(id.name).files.key, passphraseEnv: id.passphraseEnv });
       loaded.set(id.name, key);
     }
@@ -98,8 +109,14 @@ export async function applyPlan(
     certs.set(id.name, pem);
     newFacts.set(id.name, factsFromTemplate(template, der, id.key));
   }
-  // Unchanged certificates are read from disk only if a chain or the bundle needs them.
-  const certOf = (name: string) => certs.get(name) ?? seenOf(name).cert!.pem;
+  // Unchanged certificates are read from disk only if a chain, a format file or the bundle needs them.
+  const certOf = (name: string): string => {
+    const known = certs.get(name) ?? seenOf(name).cert!.pem;
+    if (known !== undefined) return known;
+    const pem = readCertificatePem(config.outputDir, byName.get(name)!.kind, name);
+    certs.set(name, pem);
+    return pem;
+  };
 
   const writes: FileWrite[] = [];
   const deletes: string[] = [];
@@ -130,8 +147,9 @@ export async function applyPlan(
     const paths = identityPaths(config.outputDir, id.kind, id.name);
     const issuers = issuerPath(config, id);
     const rewrite = issuing(id.name) || issuers.some((i) => issuing(i.name));
-    if (rewrite || refresh.has(paths.chain)) desire(paths.chain, composeChain(issuers, certOf), seenOf(id.name).chainPem, MODES.cert);
-    if (rewrite || refresh.has(paths.fullchain)) desire(paths.fullchain, composeFullchain(id, issuers, certOf), seenOf(id.name).fullchainPem, MODES.cert);
+    const seen = seenOf(id.name);
+    if (rewrite || refresh.has(paths.chain)) desire(paths.chain, composeChain(issuers, certOf), seen.chainPem !== undefined ? seen.chainPem : readDerivedFile(paths.chain), MODES.cert);
+    if (rewrite || refresh.has(paths.fullchain)) desire(paths.fullchain, composeFullchain(id, issuers, certOf), seen.fullchainPem !== undefined ? seen.fullchainPem : readDerivedFile(paths.fullchain), MODES.cert);
   }
 
   for (const id of config.identities) {
@@ -139,17 +157,32 @@ export async function applyPlan(
     const paths = identityPaths(config.outputDir, id.kind, id.name);
     const keyWritten = writtenKeySha.has(id.name);
     if (!issuing(id.name) && !keyWritten && !id.formats.some((f) => formatFiles(paths, f).some((file) => refresh.has(file)))) continue;
-    writes.push(...formatWrites(id, paths, certOf, issuerPath(config, id), keyOf(id), keyWritten ? writes.find((w) => w.path === paths.key)!.content.toString() : seenOf(id.name).keyPem!, deps));
+    writes.push(...formatWrites(id, paths, certOf, issuerPath(config, id), keyOf(id), keyWritten ? writes.find((w) => w.path === paths.key)!.content.toString() : keyPemOf(id), deps));
   }
 
-  const retired = await retireReplacedRoots(config, plan, observed, newFacts, writes, deletes);
-  const retiredPems = await Promise.all(
-    Object.values(retired).flat().map((r) => readRetired(path.join(config.outputDir, r.file), writes)),
-  );
+  // Replaced roots, as the plan decided: every path is the plan's, derived from a name and a fingerprint.
+  const retired = new Map<string, RetiredCert[]>();
+  const retiredPems: string[] = [];
+  for (const r of plan.retired) {
+    if (r.action === "drop") {
+      deletes.push(r.file);
+      continue;
+    }
+    const pem = r.action === "add" ? seenOf(r.ca).cert!.pem : observed.retired.find((o) => o.ca === r.ca && o.fingerprint === r.fingerprint)?.pem;
+    if (pem === undefined || pem === null) throw new InternalError(`no certificate for retired ${r.ca} ${r.fingerprint}`);
+    if (r.action === "add") writes.push({ path: r.file, content: pem, mode: MODES.cert });
+    retiredPems.push(pem);
+    retired.set(r.ca, [...(retired.get(r.ca) ?? []), { fingerprint: r.fingerprint, notAfter: r.notAfter, until: r.until }]);
+  }
   desire(bundlePath(config.outputDir), composeBundle(config, certOf, retiredPems), observed.bundlePem, MODES.cert);
 
   for (const file of renderExtra(certOf)) {
-    const current = await readFile(file.path, "utf8").catch(() => null);
+    let current: string | null = null;
+    try {
+      current = readOutputFile(file.path);
+    } catch {
+      // Not a plain file (a symlink, say): write it, and let the write refuse what must be refused.
+    }
     desire(file.path, file.content.toString(), current, file.mode);
   }
 
@@ -161,39 +194,47 @@ export async function applyPlan(
       certSha256: newFacts.has(id.name) ? sha256(certOf(id.name)) : seen.cert!.sha256,
       keySha256: writtenKeySha.get(id.name) ?? seen.keySha256!,
       passphraseEnv: id.passphraseEnv,
+      ...(id.passphraseEnv !== null && (writtenKeySha.has(id.name) || (!seen.keyEncryptionWeak && recordOf(id)?.keyKdf === KEY_KDF.label)) ? { keyKdf: KEY_KDF.label } : {}),
       stamps,
       issuerFingerprint: (newFacts.get(issuerName) ?? seenOf(issuerName).cert!.facts).fingerprint,
       facts: newFacts.get(id.name) ?? seen.cert!.facts,
     };
   };
-  const state: StateFile = { version: 1, identities: {}, retired };
-  for (const id of config.identities) state.identities[id.name] = recordFor(id, seenOf(id.name).stamps);
+  const state: StateFile = { version: 1, identities: new Map(), retired };
+  for (const id of config.identities) state.identities.set(id.name, recordFor(id, seenOf(id.name).stamps));
   for (const orphan of observed.orphans) {
     if (plan.prune) deletes.push(identityPaths(config.outputDir, orphan.kind, orphan.name).dir);
-    else state.identities[orphan.name] = observed.state.identities[orphan.name]!;
+    else if (!byName.has(orphan.name)) {
+      const record = observed.state.identities.get(orphan.name);
+      if (record) state.identities.set(orphan.name, record);
+    }
   }
-  if (writes.length === 0 && deletes.length === 0 && observed.stateText !== null && sameRecords(state, observed.state)) return { written: [], deleted: [] };
+  const chmods = plan.permissions;
+  if (writes.length === 0 && deletes.length === 0 && chmods.length === 0 && observed.stateText !== null && sameRecords(state, observed.state)) return { written: [], deleted: [] };
 
-  await ensureDir(config.outputDir, MODES.publicDir, { followSymlink: true });
-  const dirs = new Set(writes.map((w) => path.dirname(w.path)));
-  for (const dir of dirs) await ensureDir(dir, keyDirs.has(dir) ? MODES.keyDir : MODES.publicDir, { followSymlink: dir === config.outputDir });
-  await removeStaleTemps([config.outputDir, ...keyDirs]);
+  // Every folder on the way to a write is checked (store/guard.ts) before the first byte is written.
+  const checked = new Set<string>();
+  const dirs = new Set([...writes.map((w) => path.dirname(w.path)), ...chmods.map((c) => path.dirname(c.file))]);
+  for (const dir of dirs) prepareFolder(config.outputDir, dir, keyDirs.has(dir) ? MODES.keyDir : MODES.publicDir, checked);
+  await removeStaleTemps([config.outputDir, ...[...keyDirs].filter((d) => checked.has(d))]);
   await writeFilesAtomically(writes);
-  for (const target of deletes) await rm(target, { recursive: true, force: true });
+  for (const { file, mode } of chmods) chmodPrivate(file, mode);
+  const deleted: string[] = [];
+  for (const target of deletes) if (deleteInside(config.outputDir, target)) deleted.push(target);
 
   // state.json last, with the stamps of the files as they now are.
-  const touchedDirs = new Set(writes.map((w) => path.dirname(w.path)));
+  const touchedDirs = new Set([...writes.map((w) => path.dirname(w.path)), ...chmods.map((c) => path.dirname(c.file))]);
   for (const id of config.identities) {
     const paths = identityPaths(config.outputDir, id.kind, id.name);
     if (!touchedDirs.has(paths.dir)) continue;
     const stamps: FileStamps = { cert: stampOf(paths.cert), key: stampOf(paths.key) };
     if (id.kind !== "ca") Object.assign(stamps, { chain: stampOf(paths.chain), fullchain: stampOf(paths.fullchain) });
-    state.identities[id.name] = recordFor(id, stamps);
+    state.identities.set(id.name, recordFor(id, stamps));
   }
   const stateText = serializeState(state);
   const statePathname = statePath(config.outputDir);
   if (stateText !== observed.stateText) await writeFilesAtomically([{ path: statePathname, content: stateText, mode: MODES.cert }]);
-  return { written: [...writes.map((w) => w.path), ...(stateText !== observed.stateText ? [statePathname] : [])], deleted: deletes };
+  return { written: [...writes.map((w) => w.path), ...(stateText !== observed.stateText ? [statePathname] : [])], deleted };
 }
 
 /** cert.der + key.der, identity.p12, combined.pem: the optional formats of pki.yaml's `formats`. */
@@ -202,7 +243,7 @@ function formatWrites(id: IdentitySpec, paths: IdentityPaths, certOf: (name: str
   const passphrase = passphraseOf(id, deps.env);
   const out: FileWrite[] = [];
   if (id.formats.includes("der")) {
-    const keyDer = passphrase === null ? key.export({ type: "pkcs8", format: "der" }) : key.export({ type: "pkcs8", format: "der", cipher: "aes-256-cbc", passphrase });
+    const keyDer = encodePrivateKeyDer(key, passphrase);
     out.push({ path: paths.der, content: certDer, mode: MODES.cert }, { path: paths.keyDer, content: keyDer, mode: MODES.key });
   }
   if (id.formats.includes("p12")) {
@@ -221,70 +262,12 @@ function formatWrites(id: IdentitySpec, paths: IdentityPaths, certOf: (name: str
 
 /** Whether two states record the same files, without serialising either. */
 function sameRecords(next: StateFile, current: StateFile): boolean {
-  const names = Object.keys(next.identities);
-  if (names.length !== Object.keys(current.identities).length) return false;
-  for (const name of names) {
-    const a = next.identities[name]!;
-    const b = current.identities[name];
-    if (!b || a.kind !== b.kind || a.certSha256 !== b.certSha256 || a.keySha256 !== b.keySha256 || a.issuerFingerprint !== b.issuerFingerprint || a.passphraseEnv !== b.passphraseEnv || JSON.stringify(a.stamps) !== JSON.stringify(b.stamps)) {
+  if (next.identities.size !== current.identities.size) return false;
+  for (const [name, a] of next.identities) {
+    const b = current.identities.get(name);
+    if (!b || a.kind !== b.kind || a.certSha256 !== b.certSha256 || a.keySha256 !== b.keySha256 || a.issuerFingerprint !== b.issuerFingerprint || a.passphraseEnv !== b.passphraseEnv || a.keyKdf !== b.keyKdf || JSON.stringify(a.stamps) !== JSON.stringify(b.stamps)) {
       return false;
     }
   }
-  return JSON.stringify(next.retired) === JSON.stringify(current.retired);
-}
-
-/**
- * When a root's certificate is replaced, the old one stays in ca-bundle.pem for an overlap, so clients and
- * servers that switch at different times keep working: after a renewal (same key) until the old certificate
- * expires; after a key rotation until the last certificate issued under the old key expires.
- */
-async function retireReplacedRoots(
-  config: Config,
-  plan: Plan,
-  observed: ObservedState,
-  newFacts: Map<string, CertFacts>,
-  writes: FileWrite[],
-  deletes: string[],
-): Promise<Record<string, RetiredCert[]>> {
-  const now = Date.parse(plan.now);
-  const retired: Record<string, RetiredCert[]> = {};
-  for (const [name, list] of Object.entries(observed.state.retired)) {
-    const root = config.identities.find((id) => id.name === name && id.kind === "ca" && id.issuer === null);
-    for (const entry of list) {
-      if (root && Date.parse(entry.until ?? entry.notAfter) > now) (retired[name] ??= []).push(entry);
-      else deletes.push(path.join(config.outputDir, entry.file));
-    }
-  }
-  for (const id of config.identities) {
-    if (id.kind !== "ca" || id.issuer !== null) continue;
-    const seen = observed.identities.get(id.name)!;
-    const old = seen.cert;
-    // Only a root re-issued by this run has an old certificate to keep publishing.
-    if (!old || !newFacts.has(id.name) || Date.parse(old.facts.notAfter) <= now) continue;
-    const file = path.relative(config.outputDir, path.join(retiredDir(config.outputDir, id.name), `${old.facts.fingerprint.slice(0, 16)}.pem`));
-    writes.push({ path: path.join(config.outputDir, file), content: old.pem, mode: MODES.cert });
-    const keyRotated = newFacts.get(id.name)?.subjectKeyId !== old.facts.subjectKeyId;
-    const until = keyRotated ? lastExpiryUnder(config, observed, id.name, old.facts.notAfter) : old.facts.notAfter;
-    (retired[id.name] ??= []).push({ fingerprint: old.facts.fingerprint, notAfter: old.facts.notAfter, until, file });
-  }
-  return retired;
-}
-
-/**
- * The last notAfter among the certificates on disk that chain to `root` under its old key (read before
- * this run replaced them): until then a client may still be shown one of them. Never past the root's own.
- */
-function lastExpiryUnder(config: Config, observed: ObservedState, root: string, rootNotAfter: string): string {
-  let last = 0;
-  for (const id of config.identities) {
-    if (id.name === root || !issuerPath(config, id).some((issuer) => issuer.name === root)) continue;
-    const notAfter = observed.identities.get(id.name)?.cert?.facts.notAfter;
-    if (notAfter) last = Math.max(last, Date.parse(notAfter));
-  }
-  return new Date(Math.min(last, Date.parse(rootNotAfter))).toISOString();
-}
-
-async function readRetired(file: string, pending: FileWrite[]): Promise<string> {
-  const queued = pending.find((w) => w.path === file);
-  return queued ? queued.content.toString() : readFile(file, "utf8");
+  return JSON.stringify([...next.retired]) === JSON.stringify([...current.retired].filter(([, list]) => list.length > 0));
 }

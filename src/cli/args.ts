@@ -11,6 +11,8 @@ export interface CliOptions {
   dryRun: boolean;
   now: Date | null;
   rotateCaKeys: string[];
+  /** CAs whose existing key.pem (without a certificate or record) the user says is theirs. */
+  adoptCaKeys: string[];
   prune: boolean;
   /** Treat lint warnings (lifetimes clients refuse) as errors. */
   strict: boolean;
@@ -37,7 +39,7 @@ export interface CliOptions {
 }
 
 const COMMON = ["file", "json", "now", "help", "version"];
-const PLANNING = [...COMMON, "rotate-ca-key", "prune", "strict"];
+const PLANNING = [...COMMON, "rotate-ca-key", "adopt-ca-key", "prune", "strict"];
 /** Which options each command takes; anything else is an error rather than silently ignored. */
 const ALLOWED: Record<CommandName, readonly string[]> = {
   apply: [...PLANNING, "dry-run"],
@@ -71,6 +73,7 @@ export function parseCliArgs(argv: readonly string[]): CliOptions {
         "dry-run": { type: "boolean" },
         now: { type: "string" },
         "rotate-ca-key": { type: "string", multiple: true },
+        "adopt-ca-key": { type: "string", multiple: true },
         prune: { type: "boolean" },
         strict: { type: "boolean" },
         within: { type: "string" },
@@ -95,6 +98,15 @@ export function parseCliArgs(argv: readonly string[]): CliOptions {
     throw new ProvisionError("usage", (error as Error).message.split("\n")[0]!, { hint: "run provision --help for the options" });
   }
   const { values, positionals } = parsed;
+  // A NUL cannot reach argv from a shell, but can from a program calling main(): no path may hold one.
+  for (const [option, value] of Object.entries(values)) {
+    for (const text of [value].flat()) {
+      if (typeof text === "string" && text.includes("\0")) throw new ProvisionError("usage", `--${option}: the value contains a NUL character`);
+    }
+  }
+  for (const text of [...positionals, ...rest]) {
+    if (text.includes("\0")) throw new ProvisionError("usage", `argument ${JSON.stringify(text)} contains a NUL character`);
+  }
   let command: CommandName = "apply";
   if (positionals.length && (COMMANDS as readonly string[]).includes(positionals[0]!)) command = positionals.shift() as CommandName;
   else if (positionals.length) {
@@ -134,6 +146,7 @@ export function parseCliArgs(argv: readonly string[]): CliOptions {
     dryRun: values["dry-run"] ?? false,
     now,
     rotateCaKeys: values["rotate-ca-key"] ?? [],
+    adoptCaKeys: values["adopt-ca-key"] ?? [],
     prune: values.prune ?? false,
     strict: values.strict ?? false,
     within: values.within ?? null,

@@ -25,6 +25,7 @@ Options:
       --json             machine-readable output on stdout
       --now TIME         evaluate as if at this ISO-8601 time (rehearse renewals)
       --rotate-ca-key CA replace that CA's key; everything it signed is re-issued
+      --adopt-ca-key CA  use the key.pem found for that CA although provision has no record of it
       --prune            delete the files of identities no longer in pki.yaml
       --strict           treat warnings (lifetimes clients refuse) as errors
       --within DURATION  status: exit 2 if anything needs renewal within DURATION

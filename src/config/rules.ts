@@ -19,10 +19,15 @@ type Rule = (ctx: RuleContext) => void;
 
 const SAFE_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
 
+/** Whether a name can be a folder name: no separators, no dot files, no `..`, at most 64 characters. */
+export function isSafeName(name: string): boolean {
+  return SAFE_NAME.test(name) && !name.includes("..");
+}
+
 /** Names become folder names: no separators, no dot files, no `..`, at most 64 characters. */
 const safeNames: Rule = ({ identities, report }) => {
   for (const id of identities) {
-    if (!SAFE_NAME.test(id.name) || id.name.includes("..")) {
+    if (!isSafeName(id.name)) {
       const why = id.name.length > 64 ? "longer than 64 characters" : "use letters, digits, '.', '_' and '-', starting with a letter or digit";
       report(id.yamlPath, `name ${JSON.stringify(id.name)} cannot be used as a folder name: ${why}`, { key: true });
     }

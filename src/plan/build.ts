@@ -1,16 +1,18 @@
 import { formatApproxDuration, renewalWindowSeconds } from "../config/duration.js";
 import type { Config, IdentitySpec } from "../config/types.js";
 import { ProvisionError } from "../errors.js";
-import { bundlePath, identityPaths } from "../store/layout.js";
+import { bundlePath, identityPaths, MODES, retiredCertPath } from "../store/layout.js";
 import type { ObservedIdentity, ObservedState } from "../store/read-state.js";
 import { composeBundle, composeChain, composeFullchain, issuerPath } from "./compose.js";
 import { CLOCK_SKEW_SECONDS } from "../x509/spec.js";
 import { issuedValiditySeconds, specDifferences } from "./diff.js";
-import { ISSUING, type IdentityAction, type Plan } from "./types.js";
+import { ISSUING, type IdentityAction, type Plan, type RetiredAction } from "./types.js";
 
 export interface PlanOptions {
   /** CAs whose key the user explicitly asked to replace (--rotate-ca-key). */
   rotateCaKeys?: ReadonlySet<string>;
+  /** CAs whose key.pem, found without a certificate or a record, the user says is theirs (--adopt-ca-key). */
+  adoptCaKeys?: ReadonlySet<string>;
   /** Delete the files of identities no longer in pki.yaml (--prune). */
   prune?: boolean;
   /** Names of the environment variables that are set (never their values): passphrases must be there. */
@@ -35,50 +37,115 @@ function days(ms: number): string {
  */
 export function buildPlan(config: Config, observed: ObservedState, now: Date, options: PlanOptions = {}): Plan {
   const rotate = options.rotateCaKeys ?? new Set<string>();
-  for (const name of rotate) {
-    const target = config.identities.find((id) => id.name === name);
-    if (target?.kind !== "ca") throw new ProvisionError("bad-flag", `--rotate-ca-key ${name}: no CA of that name in ${config.file}`);
+  const adopt = options.adoptCaKeys ?? new Set<string>();
+  const byName = new Map(config.identities.map((id) => [id.name, id] as const));
+  for (const [flag, names] of [["--rotate-ca-key", rotate], ["--adopt-ca-key", adopt]] as const) {
+    for (const name of names) {
+      if (byName.get(name)?.kind !== "ca") throw new ProvisionError("bad-flag", `${flag} ${name}: no CA of that name in ${config.file}`);
+    }
   }
   const nowMs = Math.floor(now.getTime() / 1000) * 1000;
-  const byName = new Map(config.identities.map((id) => [id.name, id] as const));
   const actions = new Map<string, IdentityAction>();
 
   for (const id of config.identities) {
     const seen = observed.identities.get(id.name)!;
     const issuer = id.issuer === null ? null : byName.get(id.issuer)!;
-    const action = decide(id, seen, issuer, issuer && actions.get(issuer.name), observed, nowMs, rotate.has(id.name));
+    const action = decide(id, seen, issuer, issuer && actions.get(issuer.name), observed, nowMs, rotate.has(id.name), adopt.has(id.name));
     const facts = seen.cert?.facts;
     actions.set(id.name, { ...action, notBefore: facts?.notBefore ?? null, notAfter: facts?.notAfter ?? null, ...describeFiles(config, id) });
   }
 
   ensureIssuersOutliveChildren(config, actions, nowMs);
-  const retiredPems = observed.retiredPems.filter((r) => Date.parse(r.until) > nowMs).map((r) => r.pem);
   for (const id of config.identities) setValidity(actions.get(id.name)!, id, nowMs);
+  const retired = planRetired(config, actions, observed, nowMs);
+  const retiredPems = retired.filter((r) => r.action === "keep").map((r) => observed.retired.find((o) => o.fingerprint === r.fingerprint && o.ca === r.ca)!.pem!);
   checkSignersAreUsable(config, actions, observed, options.setEnvVars);
-  const reencrypt = keysToReencrypt(config, actions, observed);
+  const notes = [...observed.problems];
+  const reencrypt = keysToReencrypt(config, actions, observed, options.setEnvVars, notes);
   checkPassphrasesSet(config, actions, reencrypt, observed, options.setEnvVars);
 
-  const orphanActions: IdentityAction[] = observed.orphans.map((orphan) => ({
-    name: orphan.name,
-    kind: orphan.kind,
-    action: "orphaned",
-    reasons: [options.prune ? "not in pki.yaml: its files are deleted (--prune)" : "not in pki.yaml: files kept (run with --prune to delete them)"],
-    key: "none",
-    issuer: null,
-    notBefore: null,
-    notAfter: observed.state.identities[orphan.name]?.facts.notAfter ?? null,
-    ...describeFiles(config, { kind: orphan.kind, name: orphan.name }),
-  }));
+  const orphanActions: IdentityAction[] = observed.orphans.map((orphan) => {
+    const moved = byName.get(orphan.name);
+    const why = moved ? `moved to ${moved.kind === "ca" ? "cas" : `${moved.kind}s`} in pki.yaml: old ${orphan.kind} files` : "not in pki.yaml: files";
+    return {
+      name: orphan.name,
+      kind: orphan.kind,
+      action: "orphaned",
+      reasons: [options.prune ? `${why} deleted (--prune)` : `${why} kept (run with --prune to delete them)`],
+      key: "none",
+      issuer: null,
+      notBefore: null,
+      notAfter: orphan.notAfter,
+      ...describeFiles(config, { kind: orphan.kind, name: orphan.name }),
+    };
+  });
 
-  const notes = observed.stateProblem ? [observed.stateProblem] : [];
+  const permissions = config.identities.flatMap((id) => observed.identities.get(id.name)!.loosePrivateFiles.map(({ file, mode }) => ({ file, mode: MODES.key, was: mode })));
+  for (const p of permissions) notes.push(`${p.file} was readable by others (mode ${p.was.toString(8).padStart(4, "0")}); it is set back to 0600`);
+  for (const r of retired) if (r.action === "drop") notes.push(`retired certificate ${r.fingerprint.slice(0, 16)} of ${r.ca} leaves ca-bundle.pem: ${r.reason}`);
   return {
     version: 1,
     now: new Date(nowMs).toISOString(),
     actions: [...config.identities.map((id) => actions.get(id.name)!), ...orphanActions],
     refresh: [...reencrypt.map((id) => identityPaths(config.outputDir, id.kind, id.name).key), ...staleDerivedFiles(config, actions, observed, retiredPems)],
     prune: options.prune ?? false,
+    retired,
+    permissions,
     notes,
   };
+}
+
+/**
+ * Which replaced root certificates ca-bundle.pem publishes after this run. After a renewal (same key) the
+ * old certificate stays until it expires; after a key rotation until the last certificate issued under the
+ * old key expires, so clients and servers that switch at different times keep working.
+ */
+function planRetired(config: Config, actions: Map<string, IdentityAction>, observed: ObservedState, nowMs: number): RetiredAction[] {
+  const out: RetiredAction[] = [];
+  const isRoot = (name: string) => {
+    const id = config.identities.find((i) => i.name === name);
+    return id?.kind === "ca" && id.issuer === null;
+  };
+  for (const entry of observed.retired) {
+    const base = { ca: entry.ca, fingerprint: entry.fingerprint, notAfter: entry.notAfter, until: entry.until, file: retiredCertPath(config.outputDir, entry.ca, entry.fingerprint) };
+    const why = !isRoot(entry.ca) ? `${entry.ca} is no longer a root in pki.yaml` : Date.parse(entry.until) <= nowMs ? `its overlap ended ${entry.until}` : entry.pem === null ? "its file is missing or is not that certificate" : null;
+    if (out.some((r) => r.ca === entry.ca && r.fingerprint === entry.fingerprint)) continue;
+    out.push(why === null ? { ...base, action: "keep", reason: `published until ${entry.until}` } : { ...base, action: "drop", reason: why });
+  }
+  for (const id of config.identities) {
+    if (id.kind !== "ca" || id.issuer !== null) continue;
+    const action = actions.get(id.name)!;
+    const old = observed.identities.get(id.name)!.cert;
+    // Only a root re-issued by this run has an old certificate to keep publishing.
+    if (!old || !ISSUING.has(action.action) || Date.parse(old.facts.notAfter) <= nowMs) continue;
+    if (out.some((r) => r.ca === id.name && r.fingerprint === old.facts.fingerprint)) continue;
+    const keyRotated = action.key === "generate";
+    const until = keyRotated ? lastExpiryUnder(config, observed, id.name, old.facts.notAfter) : old.facts.notAfter;
+    out.push({
+      ca: id.name,
+      fingerprint: old.facts.fingerprint,
+      notAfter: old.facts.notAfter,
+      until,
+      action: "add",
+      reason: keyRotated ? "key rotated: published until the last certificate under the old key expires" : "renewed: published until the old certificate expires",
+      file: retiredCertPath(config.outputDir, id.name, old.facts.fingerprint),
+    });
+  }
+  return out;
+}
+
+/**
+ * The last notAfter among the certificates on disk that chain to `root` under its old key (read before
+ * this run replaces them): until then a client may still be shown one of them. Never past the root's own.
+ */
+function lastExpiryUnder(config: Config, observed: ObservedState, root: string, rootNotAfter: string): string {
+  let last = 0;
+  for (const id of config.identities) {
+    if (id.name === root || !issuerPath(config, id).some((issuer) => issuer.name === root)) continue;
+    const notAfter = observed.identities.get(id.name)?.cert?.facts.notAfter;
+    if (notAfter) last = Math.max(last, Date.parse(notAfter));
+  }
+  return new Date(Math.min(last, Date.parse(rootNotAfter))).toISOString();
 }
 
 type Decision = Omit<IdentityAction, "files" | "notBefore" | "notAfter">;
@@ -91,12 +158,19 @@ function decide(
   observed: ObservedState,
   nowMs: number,
   rotateKey: boolean,
+  adoptKey: boolean,
 ): Decision {
   const base = { name: id.name, kind: id.kind, issuer: id.issuer };
   const isCa = id.kind === "ca";
-  const everIssued = observed.state.identities[id.name] !== undefined;
+  const everIssued = observed.state.identities.get(id.name)?.kind === id.kind;
 
   if (isCa && !rotateKey) assertCaKeyUsable(id, seen, everIssued);
+  if (isCa && !rotateKey && !adoptKey && !seen.cert && seen.keyStatus !== "missing" && !everIssued) {
+    // A key.pem provision has no record of, with no certificate: someone may have planted it to become the CA.
+    throw new ProvisionError("ca-key-unknown", `CA ${id.name} has a key.pem but no certificate, and provision has no record of creating that key`, {
+      hint: `provision never adopts a CA key it did not create. Delete cas/${id.name}/key.pem in the output folder to create a new CA, or, if the key is yours (say, an interrupted first run), run with --adopt-ca-key ${id.name}`,
+    });
+  }
   if (!seen.cert && seen.keyStatus === "missing" && !everIssued) return { ...base, action: "create", reasons: ["new"], key: "generate" };
 
   const reasons: string[] = [];
@@ -191,7 +265,7 @@ function checkSignersAreUsable(config: Config, actions: Map<string, IdentityActi
     const seen = observed.identities.get(spec.name)!;
     if (seen.keyStatus === "locked") return true;
     if (!setEnvVars || seen.keyStatus === "missing" || !seen.keyEncrypted) return false;
-    const recorded = observed.state.identities[spec.name]?.passphraseEnv ?? null;
+    const recorded = recordOf(observed, spec)?.passphraseEnv ?? null;
     return ![spec.passphraseEnv, recorded].some((name) => name !== null && setEnvVars.has(name));
   };
   for (const id of config.identities) {
@@ -209,17 +283,32 @@ function checkSignersAreUsable(config: Config, actions: Map<string, IdentityActi
   }
 }
 
+/** The state.json record of an identity, when it is of the same kind (a name may move between sections). */
+function recordOf(observed: ObservedState, id: Pick<IdentitySpec, "name" | "kind">) {
+  const record = observed.state.identities.get(id.name);
+  return record?.kind === id.kind ? record : undefined;
+}
+
 /**
- * Keys whose encryption no longer matches pki.yaml: passphraseEnv added, removed or renamed. They are
- * rewritten with the same key material; renaming the variable is how a passphrase is changed.
+ * Keys whose encryption no longer matches pki.yaml: passphraseEnv added, removed or renamed, or encrypted
+ * more weakly than provision now does (older versions). They are rewritten with the same key material;
+ * renaming the variable is how a passphrase is changed. A weak key whose passphrase is not set this run
+ * is left for a run that has it (with a note).
  */
-function keysToReencrypt(config: Config, actions: Map<string, IdentityAction>, observed: ObservedState): IdentitySpec[] {
+function keysToReencrypt(config: Config, actions: Map<string, IdentityAction>, observed: ObservedState, setEnvVars: ReadonlySet<string> | undefined, notes: string[]): IdentitySpec[] {
   return config.identities.filter((id) => {
     const seen = observed.identities.get(id.name)!;
     if (actions.get(id.name)!.key === "generate" || seen.keyStatus === "missing") return false;
     const encrypted = seen.keyEncrypted;
-    const recorded = observed.state.identities[id.name]?.passphraseEnv ?? null;
-    const stale = encrypted !== (id.passphraseEnv !== null) || (encrypted && recorded !== null && recorded !== id.passphraseEnv);
+    const recorded = recordOf(observed, id)?.passphraseEnv ?? null;
+    const mismatch = encrypted !== (id.passphraseEnv !== null) || (encrypted && recorded !== null && recorded !== id.passphraseEnv);
+    if (!mismatch && seen.keyEncryptionWeak && id.passphraseEnv !== null) {
+      const available = seen.keyStatus !== "locked" && (!setEnvVars || [id.passphraseEnv, recorded].some((name) => name !== null && setEnvVars.has(name)));
+      if (!available) notes.push(`the key of ${id.name} is encrypted with an older, weaker scheme; it is re-encrypted on the next run with ${id.passphraseEnv} set`);
+      else notes.push(`the key of ${id.name} is re-encrypted with PBKDF2-HMAC-SHA256 at 600,000 iterations (it was written with a weaker scheme)`);
+      return available;
+    }
+    const stale = mismatch;
     if (stale && seen.keyStatus === "locked") {
       throw new ProvisionError("passphrase-missing", `the key of ${id.name} must be re-encrypted, but cannot be decrypted`, {
         hint: `set ${[recorded, id.passphraseEnv].filter(Boolean).join(" or ")} to the passphrase the key was written with`,

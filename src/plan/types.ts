@@ -18,6 +18,23 @@ export interface IdentityAction {
   files: { cert: string; key: string; chain?: string; fullchain?: string };
 }
 
+/**
+ * What happens to a replaced root certificate published in ca-bundle.pem beside the current one: `add`
+ * (this run replaces the root; the old certificate is kept until `until`), `keep` (still inside its
+ * overlap), `drop` (the overlap is over, the root is gone, or the file is not that certificate: its file
+ * is deleted and it leaves the bundle).
+ */
+export interface RetiredAction {
+  ca: string;
+  fingerprint: string;
+  notAfter: string;
+  until: string;
+  action: "add" | "keep" | "drop";
+  reason: string;
+  /** Derived from the CA's name and the fingerprint (store/layout.ts), never read from state.json. */
+  file: string;
+}
+
 /** The plan is plain data: `provision plan --json` prints it as is. */
 export interface Plan {
   version: 1;
@@ -28,6 +45,10 @@ export interface Plan {
   refresh: string[];
   /** Orphans are deleted by this run. */
   prune: boolean;
+  /** Replaced root certificates: which stay in ca-bundle.pem and which files are deleted. */
+  retired: RetiredAction[];
+  /** Private files others may read: set back to `mode` (0600). */
+  permissions: { file: string; mode: number; was: number }[];
   /** Things worth knowing that change nothing (a damaged state.json, a passphrase to re-encrypt). */
   notes: string[];
 }
@@ -35,5 +56,10 @@ export interface Plan {
 export const ISSUING: ReadonlySet<ActionKind> = new Set(["create", "reissue", "renew"]);
 
 export function hasChanges(plan: Plan): boolean {
-  return plan.actions.some((a) => ISSUING.has(a.action) || (a.action === "orphaned" && plan.prune)) || plan.refresh.length > 0;
+  return (
+    plan.actions.some((a) => ISSUING.has(a.action) || (a.action === "orphaned" && plan.prune)) ||
+    plan.refresh.length > 0 ||
+    plan.permissions.length > 0 ||
+    plan.retired.some((r) => r.action !== "keep")
+  );
 }

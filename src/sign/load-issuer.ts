@@ -1,6 +1,6 @@
-import { readFileSync } from "node:fs";
 import type { Config } from "../config/types.js";
-import { fsError, ProvisionError } from "../errors.js";
+import { ProvisionError } from "../errors.js";
+import { readOutputFile } from "../store/guard.js";
 import { issuerPath } from "../plan/compose.js";
 import { identityPaths, statePath } from "../store/layout.js";
 import { passphraseCandidates } from "../store/passphrase.js";
@@ -9,14 +9,8 @@ import { inspectCertificate } from "../x509/inspect.js";
 import { decodePrivateKeyWithAny, spkiOf } from "../x509/keys.js";
 import type { CsrIssuer } from "./sign-csr.js";
 
-function readIfPresent(file: string): string | null {
-  try {
-    return readFileSync(file, "utf8");
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === "ENOENT") return null;
-    throw fsError("read", file, error);
-  }
-}
+// Files of the output tree: never through a symlink, only regular files (store/guard.ts).
+const readIfPresent = (file: string): string | null => readOutputFile(file);
 
 /** Reads a CA of pki.yaml from the output folder for signing: its certificate, and its key (decrypted, checked to match). */
 export function loadIssuer(config: Config, name: string, env: NodeJS.ProcessEnv): CsrIssuer {
@@ -27,7 +21,8 @@ export function loadIssuer(config: Config, name: string, env: NodeJS.ProcessEnv)
   const keyPem = readIfPresent(paths.key);
   if (certPem === null || keyPem === null) throw new ProvisionError("not-provisioned", `CA ${name} has no certificate or key yet`, { hint: "run provision first" });
   const { facts, x509 } = inspectCertificate(certPem);
-  const record = parseState(readIfPresent(statePath(config.outputDir))).state.identities[name];
+  const found = parseState(readIfPresent(statePath(config.outputDir))).state.identities.get(name);
+  const record = found?.kind === "ca" ? found : undefined;
   const key = decodePrivateKeyWithAny(keyPem, passphraseCandidates(spec, record, env), { file: paths.key, passphraseEnv: spec.passphraseEnv });
   if (!spkiOf(key).equals(x509.publicKey.export({ type: "spki", format: "der" }))) {
     throw new ProvisionError("ca-key-mismatch", `the key of CA ${name} does not match its certificate`, { hint: "run provision to see what is wrong, and restore the matching key.pem" });

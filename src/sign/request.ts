@@ -1,9 +1,9 @@
-import { existsSync, readFileSync } from "node:fs";
 import { sanFor } from "../config/san.js";
 import type { Config, KeyType } from "../config/types.js";
 import type { Deps } from "../deps.js";
-import { ProvisionError, withFs } from "../errors.js";
-import { ensureDir, writeFilesAtomically } from "../store/atomic-write.js";
+import { ProvisionError } from "../errors.js";
+import { writeFilesAtomically } from "../store/atomic-write.js";
+import { prepareFolder, readOutputFile } from "../store/guard.js";
 import { identityPaths, MODES } from "../store/layout.js";
 import { passphraseCandidates, passphraseOf } from "../store/passphrase.js";
 import { createCertificationRequest } from "../x509/csr.js";
@@ -18,8 +18,8 @@ export async function requestCertificate(config: Config, name: string, deps: Pic
   const id = config.identities.find((i) => i.name === name);
   if (!id) throw new ProvisionError("unknown-identity", `no identity named "${name}" in ${config.file}`);
   const paths = identityPaths(config.outputDir, id.kind, id.name);
-  if (existsSync(paths.key)) {
-    const keyPem = withFs("read", paths.key, () => readFileSync(paths.key, "utf8"));
+  const keyPem = readOutputFile(paths.key);
+  if (keyPem !== null) {
     const key = decodePrivateKeyWithAny(keyPem, passphraseCandidates(id, undefined, deps.env), { file: paths.key, passphraseEnv: id.passphraseEnv });
     return { pem: createCertificationRequest(id.subject, sanFor(id), key, id.key), generatedKey: null };
   }
@@ -28,8 +28,7 @@ export async function requestCertificate(config: Config, name: string, deps: Pic
     throw new ProvisionError("passphrase-missing", `${id.passphraseEnv} is not set: it holds the passphrase for the key of ${id.name}`);
   }
   const key = (await deps.generateKey(id.key)).privateKey;
-  await ensureDir(config.outputDir, MODES.publicDir, { followSymlink: true });
-  await ensureDir(paths.dir, MODES.keyDir);
+  prepareFolder(config.outputDir, paths.dir, MODES.keyDir);
   await writeFilesAtomically([{ path: paths.key, content: encodePrivateKey(key, passphrase), mode: MODES.key }]);
   return { pem: createCertificationRequest(id.subject, sanFor(id), key, id.key), generatedKey: { file: paths.key, keyType: id.key } };
 }

@@ -1,9 +1,9 @@
 import { randomBytes } from "node:crypto";
 import { closeSync, constants, fchmodSync, fsync, lstatSync, openSync, renameSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { promisify } from "node:util";
-import { chmod, lstat, mkdir, open, readdir, stat, unlink } from "node:fs/promises";
+import { open, readdir, unlink } from "node:fs/promises";
 import path from "node:path";
-import { ProvisionError } from "../errors.js";
+import { fsError, ProvisionError } from "../errors.js";
 
 export interface FileWrite {
   path: string;
@@ -16,30 +16,6 @@ const TEMP_SUFFIX = /^\..+\.[0-9a-f]{12}\.tmp$/;
 
 function tempPathFor(target: string): string {
   return path.join(path.dirname(target), `.${path.basename(target)}.${randomBytes(6).toString("hex")}.tmp`);
-}
-
-/**
- * Creates a folder chain with the given mode on the last level, whatever the umask. An existing folder
- * that others may write to is refused: whoever can write there can swap the files provision writes.
- * Returns whether the folder was created.
- */
-export async function ensureDir(dir: string, mode: number, { followSymlink = false } = {}): Promise<boolean> {
-  // The output folder itself may be a symlink the user made (to another volume, say); below it, none may be.
-  const before = await (followSymlink ? stat(dir) : lstat(dir)).catch(() => undefined);
-  if (before?.isDirectory() && (before.mode & 0o002) !== 0) {
-    throw new ProvisionError("unsafe-path", `refusing to write into ${dir}: others can write to that folder`, {
-      hint: `run chmod o-w ${dir}, or point output: somewhere private`,
-    });
-  }
-  await mkdir(dir, { recursive: true, mode });
-  const info = await (followSymlink ? stat(dir) : lstat(dir));
-  if (info.isSymbolicLink() || !info.isDirectory()) {
-    throw new ProvisionError("unsafe-path", `${dir} is not a plain folder (a symlink or a file stands there)`, {
-      hint: "remove it or point output: somewhere else",
-    });
-  }
-  if ((info.mode & 0o777) !== mode) await chmod(dir, mode);
-  return before === undefined;
 }
 
 /** Refuses targets that are symlinks, and private files in folders others may write to. */
@@ -78,17 +54,28 @@ export async function writeFilesAtomically(writes: readonly FileWrite[]): Promis
     try {
       for (const write of writes) {
         const temp = tempPathFor(write.path);
-        const fd = openSync(temp, constants.O_CREAT | constants.O_EXCL | constants.O_WRONLY | constants.O_NOFOLLOW, write.mode);
-        temps.push({ temp, target: write.path });
-        fds.push(fd);
-        writeFileSync(fd, write.content);
-        fchmodSync(fd, write.mode);
+        try {
+          const fd = openSync(temp, constants.O_CREAT | constants.O_EXCL | constants.O_WRONLY | constants.O_NOFOLLOW, write.mode);
+          temps.push({ temp, target: write.path });
+          fds.push(fd);
+          writeFileSync(fd, write.content);
+          fchmodSync(fd, write.mode);
+        } catch (error) {
+          throw fsError("write", write.path, error);
+        }
       }
-      await Promise.all(fds.map((fd) => fsyncAsync(fd)));
+      await Promise.all(fds.map((fd, i) => fsyncAsync(fd).catch((error: unknown) => Promise.reject(fsError("write", temps[i]!.target, error)))));
     } finally {
       for (const fd of fds) closeSync(fd);
     }
-    for (const { temp, target } of temps.splice(0)) renameSync(temp, target);
+    for (const { temp, target } of temps.splice(0)) {
+      try {
+        renameSync(temp, target);
+      } catch (error) {
+        rmSync(temp, { force: true });
+        throw fsError("write", target, error);
+      }
+    }
     await syncDirs(new Set(writes.map((w) => path.dirname(w.path))));
   } finally {
     for (const { temp } of temps) rmSync(temp, { force: true });

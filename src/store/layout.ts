@@ -1,7 +1,10 @@
 import path from "node:path";
 import type { IdentityKind } from "../config/types.js";
 
-const KIND_FOLDER: Record<IdentityKind, string> = { ca: "cas", server: "servers", client: "clients" };
+export const KIND_FOLDER: Readonly<Record<IdentityKind, string>> = { ca: "cas", server: "servers", client: "clients" };
+export const KINDS: readonly IdentityKind[] = ["ca", "server", "client"];
+/** `<output>/cas`, `<output>/servers`, `<output>/clients`. */
+export const kindDir = (outputDir: string, kind: IdentityKind) => path.join(outputDir, KIND_FOLDER[kind]);
 
 /** Where one identity's files live: `<output>/{cas,servers,clients}/<name>/`. */
 export interface IdentityPaths {
@@ -49,6 +52,11 @@ export const lockPath = (outputDir: string) => path.join(outputDir, ".provision.
 export const launchDir = (outputDir: string, server: string) => path.join(outputDir, "launch", server);
 /** Earlier certificates of a CA kept for the overlap after a renewal or key rotation. */
 export const retiredDir = (outputDir: string, ca: string) => path.join(outputDir, "cas", ca, "retired");
+/**
+ * One retired certificate, named by its SHA-256 fingerprint (the first 16 hex digits, as 0.1 named them).
+ * `ca` must be a validated name and `fingerprint` 64 hex digits: never a path from state.json.
+ */
+export const retiredCertPath = (outputDir: string, ca: string, fingerprint: string) => path.join(retiredDir(outputDir, ca), `${fingerprint.slice(0, 16)}.pem`);
 
 /** File modes (mkcert's): keys private, certificates public, key folders closed to others. */
 export const MODES = { key: 0o600, cert: 0o644, keyDir: 0o700, publicDir: 0o755 } as const;

@@ -1,17 +1,22 @@
+import { z } from "zod";
+import { isSafeName } from "../config/rules.js";
+import { KEY_TYPES } from "../config/schema.js";
 import type { IdentityKind } from "../config/types.js";
 import type { FileStamps } from "./stamp.js";
 import type { CertFacts } from "../x509/inspect.js";
 
 /**
  * state.json: a cache of what provision last wrote. It lets a run where nothing changed compare file
- * hashes instead of parsing certificates. It is never the source of truth: when a hash differs, the
- * files themselves are inspected.
+ * hashes instead of parsing certificates. It is never the source of truth, and it is untrusted input:
+ * whoever can push to the branch holding the output folder writes it. So it is validated entry by entry,
+ * names must be valid identity names, and it holds no paths: every path is derived from names and
+ * fingerprints by store/layout.ts. Keyed by user-given names, hence Maps.
  */
 export interface StateFile {
   version: 1;
-  identities: Record<string, StateRecord>;
+  identities: Map<string, StateRecord>;
   /** Earlier CA certificates still published in ca-bundle.pem, by CA name. */
-  retired: Record<string, RetiredCert[]>;
+  retired: Map<string, RetiredCert[]>;
 }
 
 export interface StateRecord {
@@ -20,6 +25,8 @@ export interface StateRecord {
   keySha256: string;
   /** The variable whose passphrase encrypts key.pem (null: not encrypted). Never the passphrase itself. */
   passphraseEnv: string | null;
+  /** How key.pem is encrypted (e.g. "pbkdf2-sha256:600000"); absent for keys written by older versions. */
+  keyKdf?: string;
   /** Stamps of the files as last written and checked; files that still carry them are not read again. */
   stamps?: FileStamps;
   /** Fingerprint of the issuer certificate this one was last verified against. */
@@ -27,36 +34,126 @@ export interface StateRecord {
   facts: CertFacts;
 }
 
+/** A replaced root certificate kept in ca-bundle.pem; its file is `cas/<root>/retired/<fingerprint>.pem` (layout.ts). */
 export interface RetiredCert {
+  /** SHA-256 of the certificate's DER, hex: also names its file, and the file must hash to it. */
   fingerprint: string;
   notAfter: string;
   /**
    * Published in ca-bundle.pem until then: the old certificate's own notAfter after a renewal (same key);
    * after a key rotation, the last notAfter of the certificates issued under the old key.
    */
-  until?: string;
-  /** Path relative to the output folder. */
-  file: string;
+  until: string;
 }
+
+const hex = (length: number) => z.string().regex(new RegExp(`^[0-9a-f]{${length}}$`));
+const isoTime = z.string().refine((t) => /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?Z$/.test(t) && Number.isFinite(Date.parse(t)), "expected an ISO-8601 time");
+const kind = z.enum(["ca", "server", "client"]);
+const stamp = z.string().max(200).nullable();
+const subjectFields = z.strictObject({
+  country: z.string(),
+  state: z.string(),
+  locality: z.string(),
+  organization: z.string(),
+  organizationalUnit: z.string(),
+  commonName: z.string(),
+}).partial();
+
+const factsSchema = z.strictObject({
+  serial: z.string().regex(/^[0-9a-f]{1,128}$/),
+  fingerprint: hex(64),
+  notBefore: isoTime,
+  notAfter: isoTime,
+  subject: subjectFields,
+  issuer: subjectFields,
+  altNames: z.array(z.string()),
+  keyType: z.enum(KEY_TYPES).nullable(),
+  isCa: z.boolean(),
+  pathLength: z.number().int().min(0).max(1000).nullable(),
+  nameConstraints: z.strictObject({ permitted: z.array(z.string()), excluded: z.array(z.string()) }).nullable(),
+  subjectKeyId: z.string().regex(/^[0-9a-f]{1,128}$/).nullable(),
+  authorityKeyId: z.string().regex(/^[0-9a-f]{1,128}$/).nullable(),
+  extKeyUsage: z.array(z.string()),
+});
+
+const recordSchema = z.strictObject({
+  kind,
+  certSha256: hex(64),
+  keySha256: hex(64),
+  passphraseEnv: z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/).nullable(),
+  keyKdf: z.string().max(100).optional(),
+  stamps: z.strictObject({ cert: stamp, key: stamp, chain: stamp.optional(), fullchain: stamp.optional() }).optional(),
+  issuerFingerprint: hex(64).nullable(),
+  facts: factsSchema,
+});
+
+const retiredSchema = z.strictObject({
+  fingerprint: hex(64),
+  notAfter: isoTime,
+  until: isoTime.optional(),
+  // Written by versions before 0.2; ignored: the file is derived from the fingerprint.
+  file: z.string().optional(),
+});
+
+const topSchema = z.strictObject({
+  version: z.literal(1),
+  identities: z.record(z.string(), z.unknown()),
+  retired: z.record(z.string(), z.unknown()).optional(),
+});
 
 export function emptyState(): StateFile {
-  return { version: 1, identities: {}, retired: {} };
+  return { version: 1, identities: new Map(), retired: new Map() };
 }
 
-/** Parses state.json; a damaged file is reported and treated as empty (everything gets inspected). */
-export function parseState(text: string | null): { state: StateFile; problem: string | null } {
-  if (text === null) return { state: emptyState(), problem: null };
-  try {
-    const value = JSON.parse(text) as Partial<StateFile>;
-    if (value.version !== 1 || typeof value.identities !== "object" || value.identities === null) throw new Error("unknown layout");
-    return { state: { version: 1, identities: value.identities, retired: value.retired ?? {} }, problem: null };
-  } catch (error) {
-    return { state: emptyState(), problem: `state.json is damaged (${(error as Error).message}); every file will be inspected` };
-  }
+const MAX_PROBLEMS_LISTED = 5;
+
+function firstIssue(error: z.ZodError): string {
+  const issue = error.issues[0]!;
+  const where = issue.path.map(String).join(".");
+  return where ? `${where}: ${issue.message}` : issue.message;
 }
+
+/**
+ * Parses state.json. A file that is not JSON or not state.json's layout is ignored as a whole; entries
+ * that do not fit (a bad name, a missing field, a wrong type) are ignored one by one. Either way the
+ * files are inspected instead and state.json is rebuilt from them; `problems` says what was ignored.
+ */
+export function parseState(text: string | null): { state: StateFile; problems: string[] } {
+  const state = emptyState();
+  if (text === null) return { state, problems: [] };
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch (error) {
+    return { state, problems: [`state.json is not valid JSON (${(error as Error).message}); ignored, rebuilt from the files`] };
+  }
+  const top = topSchema.safeParse(value);
+  if (!top.success) return { state, problems: [`state.json does not have the expected layout (${firstIssue(top.error)}); ignored, rebuilt from the files`] };
+
+  const bad: string[] = [];
+  for (const [name, raw] of Object.entries(top.data.identities)) {
+    const record = recordSchema.safeParse(raw);
+    if (!isSafeName(name)) bad.push(`identities[${JSON.stringify(name)}]: not a valid identity name`);
+    else if (!record.success) bad.push(`identities.${name}: ${firstIssue(record.error)}`);
+    else state.identities.set(name, record.data as StateRecord);
+  }
+  for (const [name, raw] of Object.entries(top.data.retired ?? {})) {
+    const list = z.array(retiredSchema).max(1000).safeParse(raw);
+    if (!isSafeName(name)) bad.push(`retired[${JSON.stringify(name)}]: not a valid identity name`);
+    else if (!list.success) bad.push(`retired.${name}: ${firstIssue(list.error)}`);
+    else if (list.data.length) state.retired.set(name, list.data.map((r) => ({ fingerprint: r.fingerprint, notAfter: r.notAfter, until: r.until ?? r.notAfter })));
+  }
+  if (bad.length === 0) return { state, problems: [] };
+  const listed = bad.slice(0, MAX_PROBLEMS_LISTED).join("; ") + (bad.length > MAX_PROBLEMS_LISTED ? `; and ${bad.length - MAX_PROBLEMS_LISTED} more` : "");
+  return { state, problems: [`state.json has ${bad.length} entr${bad.length === 1 ? "y" : "ies"} that do not fit (${listed}); ignored, rebuilt from the files`] };
+}
+
+const byKey = <T>(map: Map<string, T>) => [...map].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
 
 /** Stable serialisation: identical state gives identical bytes, so an unchanged run writes nothing. */
 export function serializeState(state: StateFile): string {
-  const sorted = (record: Record<string, unknown>) => Object.fromEntries(Object.entries(record).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
-  return `${JSON.stringify({ version: 1, identities: sorted(state.identities), retired: sorted(state.retired) }, null, 2)}\n`;
+  // Object.fromEntries defines own properties, so a name such as "constructor" is just a key.
+  const identities = Object.fromEntries(byKey(state.identities));
+  const retired = Object.fromEntries(byKey(state.retired).filter(([, list]) => list.length > 0));
+  return `${JSON.stringify({ version: 1, identities, retired }, null, 2)}\n`;
 }

@@ -392,3 +392,50 @@ export function encodePkcs12(args: {
   ]);
   return der(seq([asn1.create(U, T.INTEGER, false, asn1.integerToDer(3).getBytes()), dataContentInfo(authSafe), mac]));
 }
+
+const PBES2 = {
+  pbes2: "1.2.840.113549.1.5.13",
+  pbkdf2: "1.2.840.113549.1.5.12",
+  hmacWithSHA1: "1.2.840.113549.2.7",
+  hmacWithSHA256: "1.2.840.113549.2.9",
+  hmacWithSHA512: "1.2.840.113549.2.11",
+  aes256Cbc: "2.16.840.1.101.3.4.1.42",
+} as const;
+
+/**
+ * EncryptedPrivateKeyInfo (RFC 5958) with PBES2 (RFC 8018): PBKDF2-HMAC-SHA256 and AES-256-CBC.
+ * node:crypto's KeyObject.export always uses 2048 iterations and an 8-byte salt, so the structure is
+ * built here around ciphertext made by node:crypto (x509/keys.ts).
+ */
+export function encodeEncryptedPrivateKeyInfo(args: { salt: Buffer; iterations: number; iv: Buffer; ciphertext: Buffer }): Buffer {
+  const algorithm = (id: string, params: Asn1) => seq([oid(id), params]);
+  const kdfParams = seq([
+    octets(args.salt),
+    asn1.create(U, T.INTEGER, false, asn1.integerToDer(args.iterations).getBytes()),
+    algorithm(PBES2.hmacWithSHA256, asn1.create(U, T.NULL, false, "")),
+  ]);
+  const pbes2Params = seq([algorithm(PBES2.pbkdf2, kdfParams), algorithm(PBES2.aes256Cbc, octets(args.iv))]);
+  return der(seq([algorithm(PBES2.pbes2, pbes2Params), octets(args.ciphertext)]));
+}
+
+/** How an EncryptedPrivateKeyInfo derives its key: PBKDF2's PRF, iterations and salt length; null when not PBES2/PBKDF2. */
+export function decodeKeyEncryption(encryptedDer: Buffer): { prf: string; iterations: number; saltLength: number; cipher: string } | null {
+  try {
+    const top = fromDer(bin(encryptedDer));
+    const [alg] = top.value as Asn1[];
+    const [algOid, params] = alg!.value as Asn1[];
+    if (asn1.derToOid(algOid!.value as string) !== PBES2.pbes2) return null;
+    const [kdf, scheme] = params!.value as Asn1[];
+    const [kdfOid, kdfParams] = kdf!.value as Asn1[];
+    if (asn1.derToOid(kdfOid!.value as string) !== PBES2.pbkdf2) return null;
+    const [salt, count, ...rest] = kdfParams!.value as Asn1[];
+    const prfNode = rest.find((n) => n.tagClass === U && n.type === T.SEQUENCE);
+    const prfOid = prfNode ? asn1.derToOid((prfNode.value as Asn1[])[0]!.value as string) : PBES2.hmacWithSHA1;
+    const prf = prfOid === PBES2.hmacWithSHA256 ? "sha256" : prfOid === PBES2.hmacWithSHA512 ? "sha512" : prfOid === PBES2.hmacWithSHA1 ? "sha1" : prfOid;
+    const schemeOid = asn1.derToOid((scheme!.value as Asn1[])[0]!.value as string);
+    const iterations = Number.parseInt(buf(count!.value as string).toString("hex") || "0", 16);
+    return { prf, iterations, saltLength: (salt!.value as string).length, cipher: schemeOid === PBES2.aes256Cbc ? "aes-256-cbc" : schemeOid };
+  } catch {
+    return null;
+  }
+}

@@ -1,8 +1,9 @@
-import { createPrivateKey, createPublicKey, generateKeyPair, type KeyObject } from "node:crypto";
+import { createCipheriv, createPrivateKey, createPublicKey, generateKeyPair, pbkdf2Sync, randomBytes, type KeyObject } from "node:crypto";
 import { promisify } from "node:util";
 import type { KeyType } from "../config/types.js";
 import { ProvisionError } from "../errors.js";
-import { isEncryptedKeyPem } from "./pem.js";
+import { decodeKeyEncryption, encodeEncryptedPrivateKeyInfo } from "./forge.js";
+import { isEncryptedKeyPem, pemToDer, toPem } from "./pem.js";
 
 export { isEncryptedKeyPem } from "./pem.js";
 
@@ -48,11 +49,45 @@ export function keyTypeOf(key: KeyObject): KeyType | undefined {
   return undefined;
 }
 
-/** PKCS#8 PEM; encrypted with AES-256-CBC under PBKDF2 (PBES2) when a passphrase is given. */
+/**
+ * Key encryption: PBES2 with PBKDF2-HMAC-SHA256 at 600,000 iterations (OWASP's figure for SHA-256) and a
+ * 16-byte salt, AES-256-CBC. The CI recipe keeps encrypted CA keys on a git branch, so this is what an
+ * attacker who copies the branch has to brute-force. Readable by `openssl pkey -passin` and Python's
+ * cryptography. Each encryption or decryption costs a few hundred milliseconds, on purpose.
+ */
+export const KEY_KDF = { iterations: 600_000, saltLength: 16, label: "pbkdf2-sha256:600000" } as const;
+
+/** An encrypted PKCS#8 DER under KEY_KDF. `random` supplies the salt and IV (tests may fix it). */
+export function encryptPkcs8Der(pkcs8Der: Buffer, passphrase: string, random: (size: number) => Buffer = randomBytes): Buffer {
+  const salt = random(KEY_KDF.saltLength);
+  const iv = random(16);
+  const key = pbkdf2Sync(Buffer.from(passphrase, "utf8"), salt, KEY_KDF.iterations, 32, "sha256");
+  const cipher = createCipheriv("aes-256-cbc", key, iv);
+  const ciphertext = Buffer.concat([cipher.update(pkcs8Der), cipher.final()]);
+  return encodeEncryptedPrivateKeyInfo({ salt, iterations: KEY_KDF.iterations, iv, ciphertext });
+}
+
+/** PKCS#8 PEM; encrypted as KEY_KDF describes when a passphrase is given. */
 export function encodePrivateKey(key: KeyObject, passphrase: string | null): string {
-  return passphrase === null
-    ? (key.export({ type: "pkcs8", format: "pem" }) as string)
-    : (key.export({ type: "pkcs8", format: "pem", cipher: "aes-256-cbc", passphrase }) as string);
+  const der = key.export({ type: "pkcs8", format: "der" });
+  return passphrase === null ? toPem("PRIVATE KEY", der) : toPem("ENCRYPTED PRIVATE KEY", encryptPkcs8Der(der, passphrase));
+}
+
+/** PKCS#8 DER, encrypted as KEY_KDF describes when a passphrase is given (key.der). */
+export function encodePrivateKeyDer(key: KeyObject, passphrase: string | null): Buffer {
+  const der = key.export({ type: "pkcs8", format: "der" });
+  return passphrase === null ? der : encryptPkcs8Der(der, passphrase);
+}
+
+/**
+ * Whether an encrypted key PEM is protected as strongly as KEY_KDF (PBKDF2-HMAC-SHA256 or -SHA512, at
+ * least as many iterations, a salt at least as long). Keys written by provision 0.1 (node's defaults:
+ * 2048 iterations, 8-byte salt) are not, and get re-encrypted. Reads only the header, never decrypts.
+ */
+export function keyEncryptionIsStrong(pem: string): boolean {
+  const der = pemToDer(pem, "ENCRYPTED PRIVATE KEY");
+  const params = der && decodeKeyEncryption(der);
+  return Boolean(params && (params.prf === "sha256" || params.prf === "sha512") && params.iterations >= KEY_KDF.iterations && params.saltLength >= KEY_KDF.saltLength);
 }
 
 

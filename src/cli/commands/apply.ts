@@ -4,8 +4,8 @@ import { applyPlan } from "../../apply/apply.js";
 import { formatPlan, summarize } from "../../plan/format.js";
 import { CLOCK_SKEW_SECONDS } from "../../x509/spec.js";
 import { hasChanges } from "../../plan/types.js";
-import { ensureDir } from "../../store/atomic-write.js";
-import { lockPath, MODES } from "../../store/layout.js";
+import { prepareOutputFolder } from "../../store/guard.js";
+import { lockPath } from "../../store/layout.js";
 import { acquireLock } from "../../store/lock.js";
 import { renderLaunchFiles } from "../../render/launch.js";
 import { loadConfig } from "../../config/load.js";
@@ -21,7 +21,7 @@ export async function runApply(options: CliOptions, io: Io): Promise<number> {
   // Validate before taking the lock: bad input must not even create the output folder.
   const loaded = await loadConfig(options.file, { cwd: io.cwd, env: io.env });
   const { config } = loaded;
-  const created = await ensureDir(config.outputDir, MODES.publicDir, { followSymlink: true });
+  const created = prepareOutputFolder(config.outputDir);
   const lock = await acquireLock(lockPath(config.outputDir));
   let failed = true;
   try {
@@ -38,10 +38,15 @@ export async function runApply(options: CliOptions, io: Io): Promise<number> {
     } else {
       io.stdout(`${formatPlan(plan, prepared.config.outputDir, { color: io.color })}\n`);
       const where = path.relative(io.cwd, prepared.config.outputDir) || ".";
+      const kept = plan.prune ? 0 : plan.actions.filter((a) => a.action === "orphaned").length;
+      const changed = result.written.length || result.deleted.length;
+      const parts = [`${result.written.length} file(s) written`, ...(result.deleted.length ? [`${result.deleted.length} deleted`] : [])];
       io.stdout(
-        result.written.length || result.deleted.length
-          ? `done: ${summarize(plan)}; ${result.written.length} file(s) written in ${where}\n`
-          : `nothing to do: everything in ${where} is up to date\n`,
+        changed
+          ? `done: ${summarize(plan)}; ${parts.join(", ")} in ${where}\n`
+          : kept
+            ? `nothing written in ${where}; ${kept} orphaned identit${kept === 1 ? "y is" : "ies are"} kept (run with --prune to delete ${kept === 1 ? "it" : "them"})\n`
+            : `nothing to do: everything in ${where} is up to date\n`,
       );
     }
     failed = false;

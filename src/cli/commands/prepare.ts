@@ -35,6 +35,7 @@ export async function loadAndPlan(options: CliOptions, io: Io, loaded?: LoadedCo
   const now = options.now ?? deps.now();
   const plan = buildPlan(config, observed, now, {
     rotateCaKeys: new Set(options.rotateCaKeys),
+    adoptCaKeys: new Set(options.adoptCaKeys),
     prune: options.prune,
     setEnvVars: new Set(Object.keys(deps.env).filter((name) => deps.env[name] !== undefined && deps.env[name] !== "")),
   });

@@ -38,7 +38,7 @@ export async function runStatus(options: CliOptions, io: Io): Promise<number> {
   if (withinSeconds === undefined) throw new ProvisionError("usage", `--within ${options.within}: expected a duration such as 30d`);
   const { plan, observed, config } = await loadAndPlan(options, io);
   const rows = statusRows(plan, withinSeconds, (name) => {
-    const facts = observed.identities.get(name)?.cert?.facts ?? observed.state.identities[name]?.facts;
+    const facts = observed.identities.get(name)?.cert?.facts ?? observed.state.identities.get(name)?.facts;
     return {
       key: facts?.keyType ?? config.identities.find((i) => i.name === name)?.key ?? null,
       names: facts?.altNames.map((n) => n.slice(n.indexOf(":") + 1)) ?? [],
