@@ -5,6 +5,7 @@ import { execa } from "execa";
 import { describe, expect, it } from "vitest";
 import { stringify } from "yaml";
 import { main } from "../src/cli/main.js";
+import type { Deps } from "../src/deps.js";
 import { altNameKey } from "../src/config/alt-names.js";
 import { renewalWindowSeconds } from "../src/config/duration.js";
 import { loadConfig } from "../src/config/load.js";
@@ -69,10 +70,10 @@ type Doc = { apiVersion: string; kind: string; metadata: { name: string; namespa
  * Runs `provision export` in-process. Only stderr goes to the suite's output log (which is checked for key
  * material at the end): stdout holds the CA key on purpose.
  */
-async function runExport(args: string[], cwd: string, env: NodeJS.ProcessEnv = { EXPORT_TEST_PASS: PASS }) {
+async function runExport(args: string[], cwd: string, env: NodeJS.ProcessEnv = { EXPORT_TEST_PASS: PASS }, deps?: Partial<Deps>) {
   let stdout = "";
   let stderr = "";
-  const code = await main(["export", "cert-manager", ...args], { stdout: (t) => void (stdout += t), stderr: (t) => void (stderr += t), env: { ...process.env, ...env }, cwd });
+  const code = await main(["export", "cert-manager", ...args], { stdout: (t) => void (stdout += t), stderr: (t) => void (stderr += t), env: { ...process.env, ...env }, cwd, deps });
   appendFileSync(OUTPUT_LOG, `${stderr}\n`);
   return { code, stdout, stderr, docs: code === 0 && stdout ? (parseYamlDocuments(stdout) as Doc[]) : [] };
 }
@@ -164,6 +165,28 @@ describe("provision export cert-manager", () => {
     // Twin: the same leaf against another root fails.
     const otherRoot = await opensslVerify(path.join(dir, "leaf.pem"), ["-CAfile", path.join(p.out, "cas/other/cert.pem"), "-untrusted", crtFile]);
     expect(otherRoot.ok).toBe(false);
+  });
+
+  it("Go's standard library reads every value as cert-manager does: key pair, chain, durations, IPs, emails, URIs, roots", { timeout: 180_000 }, async () => {
+    const p = await provisioned();
+    const { docs } = await runExport([], p.dir);
+    const broken = structuredClone(docs);
+    broken[0]!.data!["tls.key"] = Buffer.from(readFileSync(path.join(p.out, "cas/other/key.pem"))).toString("base64");
+    of(broken, "Certificate")[0]!.spec.duration = "90d";
+    of(broken, "Certificate").find((c) => c.spec.ipAddresses)!.spec.ipAddresses.push("127.0.0.256");
+    const go = await execa("go", ["run", path.join(import.meta.dirname, "k8s/go-check.go")], { input: JSON.stringify([docs, broken]), env: { GO111MODULE: "off" } });
+    const [good, bad] = JSON.parse(go.stdout) as { errors: string[]; certificates: Record<string, { durationSeconds: number; renewBeforeSeconds: number | null; ips: string[] }>; bundleRoots: number }[];
+    expect(good!.errors).toEqual([]);
+    expect(good!.bundleRoots).toBe(1);
+    for (const [name, parsed] of Object.entries(good!.certificates)) {
+      const id = [...p.byName.values()].find((i) => kubernetesName(i.name) === name)!;
+      expect(parsed.durationSeconds).toBe(id.validitySeconds);
+      if (parsed.renewBeforeSeconds !== null) expect(parsed.renewBeforeSeconds).toBe(renewalWindowSeconds(id.renewBefore, id.validitySeconds));
+    }
+    expect(good!.certificates["web-site"]!.ips).toEqual(["127.0.0.1", "::1"]);
+    expect(bad!.errors.join("\n")).toMatch(/tls\.X509KeyPair: tls: private key does not match public key/);
+    expect(bad!.errors.join("\n")).toMatch(/duration: time: unknown unit "d" in duration "90d"/);
+    expect(bad!.errors.join("\n")).toMatch(/"127\.0\.0\.256" is not an IP/);
   });
 
   it("each Certificate says what pki.yaml says: names, lifetime, renewal window, key, rotation, usages, subject", async () => {
@@ -315,6 +338,29 @@ describe("provision export cert-manager", () => {
     expect(link.code).toBe(1);
     expect(link.stderr).toMatch(/it is a symlink/);
     expect(existsSync(path.join(p.dir, "elsewhere.yaml"))).toBe(false);
+  });
+
+  it("files that no longer fit together are refused, not exported: an expired CA, a foreign key, a stale bundle", async () => {
+    const p = await provisioned();
+    const threeYears = new Date(Date.now() + 3 * 365 * 86_400_000);
+    const expired = await runExport([], p.dir, undefined, { now: () => threeYears });
+    expect(expired.code).toBe(1);
+    expect(expired.stderr).toMatch(/the certificate of CA intermediate expired on .*\nhint: run provision to renew it, then export again/);
+    expect((await runExport([], p.dir, undefined, { now: () => new Date(Date.now() + 365 * 86_400_000) })).code).toBe(0);
+
+    const bundle = path.join(p.out, "ca-bundle.pem");
+    const bundlePem = readFileSync(bundle, "utf8");
+    writeFileSync(bundle, readFileSync(path.join(p.out, "cas/other/cert.pem")));
+    const stale = await runExport([], p.dir);
+    expect(stale.code).toBe(1);
+    expect(stale.stderr).toMatch(/ca-bundle\.pem does not hold the current certificate of root root/);
+    writeFileSync(bundle, bundlePem);
+
+    writeFileSync(path.join(p.out, "cas/intermediate/key.pem"), readFileSync(path.join(p.out, "cas/other/key.pem")), { mode: 0o600 });
+    const foreign = await runExport([], p.dir);
+    expect(foreign.code).toBe(1);
+    expect(foreign.stderr).toMatch(/intermediate\/key\.pem does not belong to the certificate of CA intermediate/);
+    expect(foreign.stdout).toBe("");
   });
 
   it("before provision has run: a clear error, no output", async () => {

@@ -52,7 +52,7 @@ const ALLOWED: Record<CommandName, readonly string[]> = {
   csr: ["file", "out", "help"],
   sign: ["file", "csr", "issuer", "profile", "validity", "out", "now", "help"],
   trust: ["file", "json", "ca", "store", "nssdb", "dry-run", "help"],
-  export: ["file", "namespace", "ca", "cluster-issuer", "include-root-key", "out", "now", "help"],
+  export: ["file", "namespace", "ca", "cluster-issuer", "include-root-key", "out", "help"],
   help: ["help", "version"],
 };
 

@@ -21,7 +21,7 @@ export async function runExport(options: CliOptions, io: Io): Promise<number> {
   const { config } = await loadConfig(options.file, { cwd: io.cwd, env: io.env });
   const ca = chooseExportCa(config, options.ca, options.includeRootKey);
   const deps = realDeps({ env: io.env, ...io.deps });
-  const { material, bundlePem } = readCaMaterial(config, ca, deps.env, options.now ?? deps.now());
+  const { material, bundlePem } = readCaMaterial(config, ca, deps.env, deps.now());
   const result = exportCertManager(config, ca, material, bundlePem, { namespace, clusterIssuer: options.clusterIssuer });
   const yaml = renderDocuments(result.documents, ` provision export cert-manager: from ${options.file}, CA ${ca.name}.\n Holds the private key of CA ${ca.name}: apply it, do not commit it.`);
 
