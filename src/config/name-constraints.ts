@@ -1,4 +1,5 @@
-import { ipToBytes, type AltName } from "./alt-names.js";
+import type { AltName } from "./alt-names.js";
+import { ipWithin } from "./cidr.js";
 import type { AltNameConstraint, NameConstraintsSpec } from "./types.js";
 
 /**
@@ -13,17 +14,6 @@ export function dnsWithin(name: string, base: string): boolean {
   if (b === "" || b === ".") return true;
   if (b.startsWith(".")) return n.length > b.length && n.endsWith(b);
   return n === b || n.endsWith(`.${b}`);
-}
-
-function ipWithin(address: string, network: string, prefix: number): boolean {
-  const a = ipToBytes(address);
-  const n = ipToBytes(network);
-  if (a.length !== n.length) return false;
-  for (let bit = 0; bit < prefix; bit++) {
-    const mask = 0x80 >> (bit & 7);
-    if ((a[bit >> 3]! & mask) !== (n[bit >> 3]! & mask)) return false;
-  }
-  return true;
 }
 
 function emailWithin(mailbox: string, base: string): boolean {
@@ -44,15 +34,16 @@ function matches(name: AltName, subtree: AltNameConstraint): boolean {
 export function constraintViolation(name: AltName, constraints: NameConstraintsSpec): string | null {
   if (name.type === "uri") return null;
   const excluded = constraints.excluded.find((s) => matches(name, s));
-  if (excluded) return `excluded (${describe(excluded)})`;
+  if (excluded) return `excluded (${subtreeText(excluded)})`;
   const permittedOfType = constraints.permitted.filter((s) => s.type === name.type);
   if (permittedOfType.length && !permittedOfType.some((s) => matches(name, s))) {
-    return `not within the permitted ${name.type === "ip" ? "IP ranges" : name.type === "dns" ? "DNS names" : "email domains"} (${permittedOfType.map(describe).join(", ")})`;
+    return `not within the permitted ${name.type === "ip" ? "IP ranges" : name.type === "dns" ? "DNS names" : "email domains"} (${permittedOfType.map(subtreeText).join(", ")})`;
   }
   return null;
 }
 
-export function describe(subtree: AltNameConstraint): string {
+/** A subtree as pki.yaml writes it and plans, errors and `inspect` show it: `.test`, `127.0.0.0/8`, `@example.test`. */
+export function subtreeText(subtree: AltNameConstraint): string {
   return subtree.type === "ip" ? `${subtree.value}/${subtree.prefix}` : subtree.value;
 }
 

@@ -5,14 +5,8 @@ import type { CaInput, ClientInput, PkiInput, ServerInput } from "./schema.js";
 import type { AltNameConstraint, IdentityKind, IdentitySpec, NameConstraintsSpec, ServeSpec, SubjectSpec } from "./types.js";
 import type { Diagnostic } from "../errors.js";
 import { isIP } from "node:net";
-import { bytesToIp, checkDnsName, ipToBytes } from "./alt-names.js";
-
-/** The network address of a CIDR range in canonical text (10.1.2.3/8 → 10.0.0.0). */
-function networkOf(address: string, prefix: number): string {
-  const bytes = ipToBytes(address);
-  for (let bit = prefix; bit < bytes.length * 8; bit++) bytes[bit >> 3]! &= ~(0x80 >> (bit & 7));
-  return bytesToIp(bytes);
-}
+import { checkDnsName } from "./alt-names.js";
+import { networkOf } from "./cidr.js";
 
 /** Built-in lifetimes when neither the identity nor `defaults` names one. */
 export const DEFAULT_VALIDITY = { root: "10y", intermediate: "5y", leaf: "90d" } as const;

@@ -2,7 +2,7 @@ import type { Diagnostic } from "../errors.js";
 import { sanFor } from "./san.js";
 import { formatDuration, renewalWindowSeconds } from "./duration.js";
 import { issuerChain } from "./issuers.js";
-import { constraintViolation, describe, subtreeWithin } from "./name-constraints.js";
+import { constraintViolation, subtreeText, subtreeWithin } from "./name-constraints.js";
 import type { Locate } from "./locate.js";
 import type { IdentitySpec, LintSpec } from "./types.js";
 
@@ -170,7 +170,7 @@ const constraintsOnlyNarrow: Rule = ({ identities, byName, report }) => {
         const parentPermitted = parent.nameConstraints?.permitted.filter((p) => p.type === subtree.type) ?? [];
         const excluded = parent.nameConstraints?.excluded.find((p) => subtreeWithin(subtree, p));
         if ((parentPermitted.length && !parentPermitted.some((p) => subtreeWithin(subtree, p))) || excluded) {
-          report([...ca.yamlPath, "nameConstraints", "permitted", index], `"${describe(subtree)}" widens the name constraints of its issuer ${parent.name}; a CA's constraints may only narrow its issuer's`);
+          report([...ca.yamlPath, "nameConstraints", "permitted", index], `"${subtreeText(subtree)}" widens the name constraints of its issuer ${parent.name}; a CA's constraints may only narrow its issuer's`);
         }
       }
     }

@@ -17,6 +17,9 @@ export interface SubjectSpec {
   commonName: string;
 }
 
+/** The distinguished-name fields, in the order a certificate's Name lists them (RFC 5280 Appendix A). */
+export const SUBJECT_FIELDS = ["country", "state", "locality", "organization", "organizationalUnit", "commonName"] as const satisfies readonly (keyof SubjectSpec)[];
+
 export interface NameConstraintsSpec {
   permitted: AltNameConstraint[];
   excluded: AltNameConstraint[];

@@ -1,11 +1,11 @@
 import { altNameKey } from "../config/alt-names.js";
 import { formatDuration } from "../config/duration.js";
-import type { IdentitySpec, SubjectSpec } from "../config/types.js";
+import { subtreeText } from "../config/name-constraints.js";
+import { SUBJECT_FIELDS, type IdentitySpec, type SubjectSpec } from "../config/types.js";
 import type { CertFacts } from "../x509/inspect.js";
 import { sanFor } from "../config/san.js";
 import { CLOCK_SKEW_SECONDS, profileFor } from "../x509/spec.js";
 
-const SUBJECT_FIELDS = ["country", "state", "locality", "organization", "organizationalUnit", "commonName"] as const;
 
 function subjectChanges(want: SubjectSpec, have: Partial<SubjectSpec>): string[] {
   return SUBJECT_FIELDS.filter((f) => (want[f] ?? "") !== (have[f] ?? "")).map((f) => `${f}: ${have[f] ?? "(none)"} → ${want[f] ?? "(none)"}`);
@@ -13,8 +13,7 @@ function subjectChanges(want: SubjectSpec, have: Partial<SubjectSpec>): string[]
 
 function constraintKeys(c: IdentitySpec["nameConstraints"]): string {
   if (!c || (c.permitted.length === 0 && c.excluded.length === 0)) return "";
-  const text = (x: { type: string; value: string; prefix?: number }) => (x.type === "ip" ? `${x.value}/${x.prefix}` : x.value);
-  return JSON.stringify([c.permitted.map(text), c.excluded.map(text)]);
+  return JSON.stringify([c.permitted.map(subtreeText), c.excluded.map(subtreeText)]);
 }
 
 /** Lifetime a certificate was issued with, in seconds, skew allowance excluded. */

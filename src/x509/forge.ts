@@ -4,7 +4,8 @@
 import { createRequire } from "node:module";
 import type forgeTypes from "node-forge";
 import { bytesToIp, ipToBytes, type AltName } from "../config/alt-names.js";
-import type { AltNameConstraint, SubjectSpec } from "../config/types.js";
+import { maskPrefix, networkBytes, prefixMask } from "../config/cidr.js";
+import { SUBJECT_FIELDS, type AltNameConstraint, type SubjectSpec } from "../config/types.js";
 import type { CertTemplate, ExtKeyUsageName, KeyUsageName, SignatureAlgorithm } from "./spec.js";
 
 // Loaded on first use: a run where nothing changed never encodes or decodes a certificate.
@@ -40,7 +41,6 @@ const OID = {
   ecdsaWithSHA384: "1.2.840.10045.4.3.3",
 } as const;
 
-const SUBJECT_FIELDS = ["country", "state", "locality", "organization", "organizationalUnit", "commonName"] as const;
 const KEY_USAGE_BITS: Record<KeyUsageName, number> = { digitalSignature: 0, keyEncipherment: 2, keyCertSign: 5, cRLSign: 6 };
 const GENERAL_NAME_TAG = { email: 1, dns: 2, uri: 6, ip: 7 } as const;
 
@@ -91,11 +91,8 @@ function encodeGeneralName(name: AltName): Asn1 {
 
 function encodeSubtree(c: AltNameConstraint): Asn1 {
   if (c.type !== "ip") return seq([asn1.create(CTX, GENERAL_NAME_TAG[c.type], false, c.value)]);
-  const address = ipToBytes(c.value);
-  const mask = Buffer.alloc(address.length);
-  for (let bit = 0; bit < c.prefix; bit++) mask[bit >> 3]! |= 0x80 >> (bit & 7);
-  const network = Buffer.from(address.map((byte, i) => byte & mask[i]!));
-  return seq([asn1.create(CTX, GENERAL_NAME_TAG.ip, false, bin(Buffer.concat([network, mask])))]);
+  const network = networkBytes(c.value, c.prefix);
+  return seq([asn1.create(CTX, GENERAL_NAME_TAG.ip, false, bin(Buffer.concat([network, prefixMask(network.length, c.prefix)])))]);
 }
 
 function extension(id: string, critical: boolean, value: Asn1): Asn1 {
@@ -205,9 +202,7 @@ function decodeSubtree(node: Asn1): string {
   if (base.type !== GENERAL_NAME_TAG.ip) return base.value as string;
   const bytes = buf(base.value as string);
   const half = bytes.length / 2;
-  let prefix = 0;
-  for (const byte of bytes.subarray(half)) prefix += byte.toString(2).split("").filter((b) => b === "1").length;
-  return `${bytesToIp(bytes.subarray(0, half))}/${prefix}`;
+  return `${bytesToIp(bytes.subarray(0, half))}/${maskPrefix(bytes.subarray(half))}`;
 }
 
 /** Reads subject, issuer and the extensions provision sets from certificate DER. */

@@ -1,5 +1,6 @@
 import { createHash, X509Certificate } from "node:crypto";
 import { altNameKey } from "../config/alt-names.js";
+import { subtreeText } from "../config/name-constraints.js";
 import type { KeyType, SubjectSpec } from "../config/types.js";
 import { decodeCertificate } from "./forge.js";
 import { keyTypeOf } from "./keys.js";
@@ -58,7 +59,6 @@ export function inspectCertificate(pem: string): { facts: CertFacts; x509: X509C
  */
 export function factsFromTemplate(template: CertTemplate, der: Buffer, keyType: Key): CertFacts {
   const constraints = template.nameConstraints;
-  const subtree = (c: NonNullable<CertTemplate["nameConstraints"]>["permitted"][number]) => (c.type === "ip" ? `${c.value}/${c.prefix}` : c.value);
   return {
     serial: template.serial.toString("hex"),
     fingerprint: createHash("sha256").update(der).digest("hex"),
@@ -70,7 +70,7 @@ export function factsFromTemplate(template: CertTemplate, der: Buffer, keyType: 
     keyType,
     isCa: template.isCa,
     pathLength: template.pathLength,
-    nameConstraints: constraints && (constraints.permitted.length || constraints.excluded.length) ? { permitted: constraints.permitted.map(subtree), excluded: constraints.excluded.map(subtree) } : null,
+    nameConstraints: constraints && (constraints.permitted.length || constraints.excluded.length) ? { permitted: constraints.permitted.map(subtreeText), excluded: constraints.excluded.map(subtreeText) } : null,
     subjectKeyId: template.subjectKeyId.toString("hex"),
     authorityKeyId: template.authorityKeyId?.toString("hex") ?? null,
     extKeyUsage: [...template.extKeyUsage],

@@ -1,5 +1,6 @@
 import { readFileSync } from "node:fs";
 import path from "node:path";
+import { SUBJECT_FIELDS } from "../../config/types.js";
 import { ProvisionError, withFs } from "../../errors.js";
 import { inspectCertificate } from "../../x509/inspect.js";
 import { pemBlocks } from "../../x509/pem.js";
@@ -31,7 +32,7 @@ export async function runInspect(options: CliOptions, io: Io): Promise<number> {
     return EXIT.ok;
   }
   const dn = (d: Record<string, string | undefined>) =>
-    (["commonName", "organizationalUnit", "organization", "locality", "state", "country"] as const)
+    [...SUBJECT_FIELDS].reverse()
       .filter((k) => d[k])
       .map((k) => `${{ commonName: "CN", organizationalUnit: "OU", organization: "O", locality: "L", state: "ST", country: "C" }[k]}=${d[k]}`)
       .join(", ");
