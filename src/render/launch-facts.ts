@@ -1,4 +1,5 @@
 import path from "node:path";
+import { SERVE_DEFAULTS } from "../config/serve.js";
 import type { Config, IdentitySpec } from "../config/types.js";
 import { ProvisionError } from "../errors.js";
 import { bundlePath, identityPaths, launchDir } from "../store/layout.js";
@@ -60,7 +61,7 @@ export function launchFacts(config: Config, serverName: string): LaunchFacts {
     const names = config.identities.filter((id) => id.kind === "server").map((id) => id.name);
     throw new ProvisionError("unknown-server", `no server named "${serverName}" in ${config.file}`, { hint: `servers: ${names.join(", ") || "none"}` });
   }
-  const serve = server.serve ?? { host: "localhost", port: 5683, app: null, clientAuth: "none" as const, clientCa: null, client: null, at: { file: config.file }, appAt: null };
+  const serve = server.serve ?? { ...SERVE_DEFAULTS, app: null, clientCa: null, client: null, at: { file: config.file }, appAt: null };
   const paths = identityPaths(config.outputDir, "server", server.name);
   const dir = launchDir(config.outputDir, server.name);
   const mtls = serve.clientAuth !== "none";
