@@ -2,6 +2,7 @@ import path from "node:path";
 import { isScalar, LineCounter, parseDocument, visit, type Document } from "yaml";
 import type { z } from "zod";
 import { formatPath, type Diagnostic } from "../errors.js";
+import { MAX_EXPANDED_NODES, measureExpansion, type Expansion } from "./expansion.js";
 import { makeLocator, type Locate } from "./locate.js";
 import { normalizeIdentities } from "./normalize.js";
 import { runRules, sortByIssuer } from "./rules.js";
@@ -35,8 +36,12 @@ export function parseConfig(text: string, file: string, options: { cwd?: string 
   diagnostics.push(...duplicateKeys(doc, lineCounter, file));
   if (diagnostics.length) return { diagnostics };
 
+  const expansion = measureExpansion(doc);
+  if (expansion.culprit) return { diagnostics: [aliasDiagnostic(expansion, lineCounter, file)] };
+
   const locate = makeLocator(file, doc, lineCounter);
-  const raw: unknown = doc.toJS({ maxAliasCount: 100 });
+  // Aliases are limited by the size they expand to (measureExpansion), not by yaml's count of 100.
+  const raw: unknown = doc.toJS({ maxAliasCount: -1 });
   if (raw === null || raw === undefined) {
     return { diagnostics: [{ severity: "error", file, message: "the file is empty; expected a map starting with `version: 1`" }] };
   }
@@ -88,6 +93,14 @@ function duplicateKeys(doc: Document, lineCounter: LineCounter, file: string): D
     },
   });
   return found;
+}
+
+function aliasDiagnostic({ culprit, cyclic }: Expansion, lineCounter: LineCounter, file: string): Diagnostic {
+  const { line, col } = lineCounter.linePos(culprit!.range?.[0] ?? 0);
+  const message = cyclic
+    ? `alias *${culprit!.source} refers to a node that contains it, so it never ends`
+    : `aliases such as *${culprit!.source} here expand this file past ${MAX_EXPANDED_NODES.toLocaleString("en-US")} YAML nodes; refusing it as a resource-exhaustion attack`;
+  return { severity: "error", file, line, col, message };
 }
 
 function issueToDiagnostic(issue: z.core.$ZodIssue, locate: Locate): Diagnostic {

@@ -39,42 +39,75 @@ function checkTarget(write: FileWrite, checkedDirs: Set<string>): void {
 }
 
 /**
+ * How many files provision holds open at once, whatever the number of files written: macOS's default
+ * limit is 256 descriptors per process, and Node itself holds a few dozen.
+ */
+export const MAX_OPEN_FILES = 16;
+
+const RESOURCE_HINTS = new Map([
+  ["ENOSPC", "free some disk space and run provision again"],
+  ["EDQUOT", "free some disk space and run provision again"],
+  ["EMFILE", "raise the open-file limit (ulimit -n) and run provision again"],
+  ["ENFILE", "close some programs and run provision again"],
+]);
+
+/** fsError for a failed write, with the fix when the disk or the descriptors ran out. */
+function writeError(operation: "write" | "rename", file: string, error: unknown): Error {
+  return fsError(operation, file, error, { hint: RESOURCE_HINTS.get((error as NodeJS.ErrnoException).code ?? "") });
+}
+
+/** Runs a synchronous or asynchronous write step, reporting its failure through writeError. */
+function writing<T>(operation: "write" | "rename", file: string, run: () => T): T {
+  try {
+    const result = run();
+    return (result instanceof Promise ? result.catch((error: unknown) => { throw writeError(operation, file, error); }) : result) as T;
+  } catch (error) {
+    throw writeError(operation, file, error);
+  }
+}
+
+/**
  * Writes every file through a temp file in its own folder (created with the final mode, so a key is
  * never readable by others), fsyncs them all, then renames them in the order given and fsyncs the
  * folders. A crash leaves each file either old or new; stray temp files are removed by the next run.
+ * At most MAX_OPEN_FILES descriptors are open at any moment.
  */
 export async function writeFilesAtomically(writes: readonly FileWrite[]): Promise<void> {
   const temps: { temp: string; target: string }[] = [];
   try {
     const checkedDirs = new Set<string>();
     for (const write of writes) checkTarget(write, checkedDirs);
-    // Open and write synchronously (microseconds each), then fsync every file concurrently on the thread
-    // pool: concurrent fsyncs share journal commits. Nothing is renamed until all are durable.
-    const fds: number[] = [];
-    try {
-      for (const write of writes) {
-        const temp = tempPathFor(write.path);
-        try {
-          const fd = openSync(temp, constants.O_CREAT | constants.O_EXCL | constants.O_WRONLY | constants.O_NOFOLLOW, write.mode);
+    // Open and write synchronously (microseconds each), then fsync a group concurrently on the thread
+    // pool (concurrent fsyncs share journal commits) and close it before opening the next group.
+    // Nothing is renamed until every temp file is durable.
+    for (let start = 0; start < writes.length; start += MAX_OPEN_FILES) {
+      const fds: number[] = [];
+      try {
+        const group = writes.slice(start, start + MAX_OPEN_FILES);
+        for (const write of group) {
+          const temp = tempPathFor(write.path);
+          const fd = writing("write", write.path, () => openSync(temp, constants.O_CREAT | constants.O_EXCL | constants.O_WRONLY | constants.O_NOFOLLOW, write.mode));
           temps.push({ temp, target: write.path });
           fds.push(fd);
-          writeFileSync(fd, write.content);
-          fchmodSync(fd, write.mode);
-        } catch (error) {
-          throw fsError("write", write.path, error);
+          writing("write", write.path, () => {
+            writeFileSync(fd, write.content);
+            fchmodSync(fd, write.mode);
+          });
         }
+        await Promise.all(fds.map((fd, i) => writing("write", group[i]!.path, () => fsyncAsync(fd))));
+      } finally {
+        for (const fd of fds) closeSync(fd);
       }
-      await Promise.all(fds.map((fd, i) => fsyncAsync(fd).catch((error: unknown) => Promise.reject(fsError("write", temps[i]!.target, error)))));
-    } finally {
-      for (const fd of fds) closeSync(fd);
     }
     for (const { temp, target } of temps.splice(0)) {
-      try {
-        renameSync(temp, target);
-      } catch (error) {
-        rmSync(temp, { force: true });
-        throw fsError("write", target, error);
-      }
+      writing("rename", target, () => {
+        try {
+          renameSync(temp, target);
+        } catch (error) {
+          rmSync(temp, { force: true });
+          throw error;
+        }
+      });
     }
     await syncDirs(new Set(writes.map((w) => path.dirname(w.path))));
   } finally {
@@ -82,15 +115,23 @@ export async function writeFilesAtomically(writes: readonly FileWrite[]): Promis
   }
 }
 
+/** fsyncs folders so the renames in them are durable, MAX_OPEN_FILES at a time. */
 async function syncDirs(dirs: Iterable<string>): Promise<void> {
-  await Promise.all(
-    [...dirs].map(async (dir) => {
-      const handle = await open(dir, constants.O_RDONLY).catch(() => undefined);
-      if (!handle) return;
-      await handle.sync().catch(() => undefined);
-      await handle.close();
-    }),
-  );
+  await forEachLimited([...dirs], MAX_OPEN_FILES, async (dir) => {
+    const handle = await open(dir, constants.O_RDONLY).catch(() => undefined);
+    if (!handle) return;
+    await handle.sync().catch(() => undefined);
+    await handle.close();
+  });
+}
+
+/** Runs `task` over `items` with at most `limit` running at once. */
+export async function forEachLimited<T>(items: readonly T[], limit: number, task: (item: T) => Promise<void>): Promise<void> {
+  let next = 0;
+  const worker = async () => {
+    while (next < items.length) await task(items[next++]!);
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
 }
 
 /** Deletes temp files a killed run left behind in these folders. Returns how many it removed. */
