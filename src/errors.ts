@@ -32,6 +32,7 @@ export const ERROR_CODES = [
   "export-root-key", // export: the CA is a root; its key is exported only with --ca ROOT --include-root-key
   "export-stale", // export: the CA's files are expired, do not fit together or are not in ca-bundle.pem; run provision first
   "fs-error", // a file operation failed; the message names the operation, the file and the cause
+  "hook-failed", // an afterChange command failed; the files are committed and the next run retries it
   "invalid-config", // pki.yaml has errors; each is in `diagnostics`
   "key-unreadable", // a private key file does not parse
   "launch-unusable", // serve --engine uwsgi: the output folder's path cannot be written into uwsgi.ini

@@ -12,6 +12,11 @@ import { networkOf } from "./cidr.js";
 export const DEFAULT_VALIDITY = { root: "10y", intermediate: "5y", leaf: "90d" } as const;
 export const DEFAULT_RENEW_BEFORE = "1/3";
 export const DEFAULT_KEY = "ecdsa-p256";
+export const DEFAULT_HOOK_TIMEOUT = "5m";
+
+function hookOf(command: string | string[] | undefined, timeout: string | undefined): IdentitySpec["afterChange"] {
+  return command === undefined ? null : { command, timeoutSeconds: parseDuration(timeout ?? DEFAULT_HOOK_TIMEOUT)! };
+}
 
 type AnyInput = CaInput | ServerInput | ClientInput;
 
@@ -54,6 +59,7 @@ export function normalizeIdentities(input: PkiInput, locate: Locate, diagnostics
         formats: [...new Set((entry.formats ?? []).filter((f): f is "der" | "p12" | "combined" => f !== "pem"))],
         p12PassphraseEnv: entry.p12PassphraseEnv ?? null,
         serve: serveInput ? normalizeServe(serveInput, [...yamlPath, "serve"], locate) : null,
+        afterChange: hookOf(entry.afterChange ?? defaults.afterChange, entry.afterChangeTimeout ?? defaults.afterChangeTimeout),
         yamlPath,
       });
     }

@@ -5,6 +5,7 @@ import { issuerChain } from "./issuers.js";
 import { constraintViolation, subtreeText, subtreeWithin } from "./name-constraints.js";
 import type { Locate } from "./locate.js";
 import type { IdentitySpec, LintSpec } from "./types.js";
+import { CLOCK_SKEW_SECONDS } from "../x509/spec.js";
 
 export interface RuleContext {
   identities: IdentitySpec[];
@@ -88,10 +89,25 @@ const leavesOutlivedByIssuer: Rule = ({ identities, byName, report }) => {
   }
 };
 
+/**
+ * The renewal window must open after the certificate is issued. A fraction is taken of the lifetime as
+ * written (validity plus the backdate), so for minute-long certificates even 1/3 can exceed the validity.
+ */
 const renewWindowFits: Rule = ({ identities, report }) => {
   for (const id of identities) {
-    if (id.renewBefore.kind === "duration" && renewalWindowSeconds(id.renewBefore, id.validitySeconds) >= id.validitySeconds) {
-      report([...id.yamlPath, "renewBefore"], `renewBefore ${id.renewBefore.text} is not shorter than the validity ${formatDuration(id.validitySeconds)}; the certificate would be renewed on every run`);
+    const window = renewalWindowSeconds(id.renewBefore, id.validitySeconds + CLOCK_SKEW_SECONDS);
+    if (window >= id.validitySeconds) {
+      const what = id.renewBefore.kind === "duration" ? `renewBefore ${id.renewBefore.text}` : `renewBefore ${id.renewBefore.text} (${formatDuration(window)} of a lifetime that starts ${formatDuration(CLOCK_SKEW_SECONDS)} early)`;
+      report([...id.yamlPath, "renewBefore"], `${what} is not shorter than the validity ${formatDuration(id.validitySeconds)}; the certificate would be renewed on every run`);
+    }
+  }
+};
+
+/** Minutes are for short-lived leaves (test environments, step-ca style); a CA lives whole hours at least. */
+const caLifetimesInHours: Rule = ({ identities, report }) => {
+  for (const id of identities) {
+    if (id.kind === "ca" && id.validitySeconds % 3600 !== 0) {
+      report([...id.yamlPath, "validity"], `validity ${formatDuration(id.validitySeconds)} is in minutes; minutes are for servers and clients, a CA's validity is given in h, d, w or y`);
     }
   }
 };
@@ -177,12 +193,16 @@ const constraintsOnlyNarrow: Rule = ({ identities, byName, report }) => {
   }
 };
 
+const SHORTEST_SENSIBLE_VALIDITY = 5 * 60;
+
 /** Leaf lifetimes clients refuse: Apple platforms reject TLS certificates valid for more than 825 days. */
 const leafLifetimes: Rule = ({ identities, lint, warn }) => {
   for (const id of identities) {
     if (id.kind === "ca") continue;
     if (lint.maxLeafValiditySeconds !== null && id.validitySeconds > lint.maxLeafValiditySeconds) {
       warn([...id.yamlPath, "validity"], `validity ${formatDuration(id.validitySeconds)} exceeds lint.maxLeafValidity ${formatDuration(lint.maxLeafValiditySeconds)}`);
+    } else if (id.validitySeconds < SHORTEST_SENSIBLE_VALIDITY) {
+      warn([...id.yamlPath, "validity"], `validity ${formatDuration(id.validitySeconds)} is under 5 minutes: a server may hand out a certificate that expires before a client has finished using it`);
     } else if (id.kind === "server" && id.validitySeconds > 825 * 86_400) {
       warn([...id.yamlPath, "validity"], `validity ${formatDuration(id.validitySeconds)} exceeds 825 days, the most Apple platforms accept for TLS server certificates (also from private roots); browsers cap publicly trusted ones at 398 days`);
     }
@@ -196,6 +216,7 @@ export const RULES: readonly Rule[] = [
   noIssuerCycles,
   leavesOutlivedByIssuer,
   renewWindowFits,
+  caLifetimesInHours,
   pathLengthsHold,
   serversHaveNames,
   servePointsAtIdentities,

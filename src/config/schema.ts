@@ -38,14 +38,14 @@ const keyType = z.string({ error: `expected a key type: ${KEY_TYPES.join(" | ")}
 const duration = z
   .string({ error: `expected ${DURATION_HINT}` })
   .refine((value) => parseDuration(value) !== undefined, { error: (issue) => `malformed duration "${String(issue.input)}": expected ${DURATION_HINT}` })
-  .meta({ pattern: "^[1-9][0-9]{0,5}[hdwy]$", examples: ["90d", "2y"] });
+  .meta({ pattern: "^[1-9][0-9]{0,5}[mhdwy]$", examples: ["90d", "2y"] });
 
 const renewBefore = z
   .string({ error: "expected a duration such as 30d or a fraction of the lifetime such as 1/3" })
   .refine((value) => parseRenewBefore(value) !== undefined, {
     error: (issue) => `malformed renewBefore "${String(issue.input)}": expected a duration such as 30d or a fraction below 1 such as 1/3`,
   })
-  .meta({ pattern: "^([1-9][0-9]{0,5}[hdwy]|[1-9][0-9]?/[1-9][0-9]?)$", examples: ["30d", "1/3"] });
+  .meta({ pattern: "^([1-9][0-9]{0,5}[mhdwy]|[1-9][0-9]?/[1-9][0-9]?)$", examples: ["30d", "1/3"] });
 
 const subject = z
   .strictObject({
@@ -59,6 +59,11 @@ const subject = z
 export type SubjectInput = z.infer<typeof subject>;
 
 const envName = z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, { error: "expected an environment variable name such as CA_PASSPHRASE" });
+
+/** A command run after an identity's files change: a string through `sh -c`, or an argv list without a shell. */
+const afterChange = z
+  .union([z.string().min(1), z.array(z.string().min(1)).min(1)], { error: "expected a command: a string run by sh -c, or a list such as [systemctl, reload, nginx]" })
+  .describe("Run after this identity's files change (created, re-issued, renewed): a string through sh -c, or an argv list without a shell.");
 
 const common = {
   commonName: effect("reissue", z.string().min(1).max(64).optional().describe("Subject CN; defaults to the first DNS alt name or the identity's name.")),
@@ -75,6 +80,8 @@ const common = {
       .describe("Extra outputs: der (cert.der, key.der), p12 (identity.p12 with key and chain), combined (combined.pem: cert, chain, key). PEM is always written."),
   ),
   p12PassphraseEnv: effect("none", envName.optional().describe("Password of identity.p12, from this environment variable (default: changeit, as mkcert).")),
+  afterChange: effect("none", afterChange.optional()),
+  afterChangeTimeout: effect("none", duration.optional().describe("How long afterChange may run before it is stopped (default 5m).")),
 };
 
 const nameConstraints = z.strictObject({
@@ -126,6 +133,8 @@ const defaultsSchema = z.strictObject({
   rotateKey: effect("renew", z.enum(["always", "never"]).optional()),
   subject: effect("reissue", subject.optional()),
   passphraseEnv: effect("rewrite", envName.optional().describe("Encrypt every private key with the passphrase in this environment variable.")),
+  afterChange: effect("none", afterChange.optional()),
+  afterChangeTimeout: effect("none", duration.optional().describe("How long afterChange may run before it is stopped (default 5m).")),
 });
 
 function identityMap<T extends z.ZodType>(item: T) {

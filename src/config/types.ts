@@ -45,6 +45,13 @@ export interface ServeSpec {
   appAt: SourceLocation | null;
 }
 
+/** pki.yaml `afterChange`: run once per identity whose files a run changed, after they are committed. */
+export interface HookSpec {
+  /** A string runs through `sh -c`; a list runs as an argv without a shell. */
+  command: string | string[];
+  timeoutSeconds: number;
+}
+
 /** Everything provision needs to know about one identity, with defaults applied. */
 export interface IdentitySpec {
   name: string;
@@ -63,6 +70,7 @@ export interface IdentitySpec {
   formats: ("der" | "p12" | "combined")[];
   p12PassphraseEnv: string | null;
   serve: ServeSpec | null;
+  afterChange: HookSpec | null;
   /** Where the identity is declared, e.g. ["servers", "secret-server"]. */
   yamlPath: YamlPath;
 }

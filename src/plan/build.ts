@@ -6,6 +6,7 @@ import type { ObservedIdentity, ObservedState } from "../store/read-state.js";
 import { composeBundle, composeChain, composeFullchain, issuerPath } from "./compose.js";
 import { CLOCK_SKEW_SECONDS } from "../x509/spec.js";
 import { issuedValiditySeconds, specDifferences } from "./diff.js";
+import { plannedHooks, type PendingHook } from "./hooks.js";
 import { ISSUING, type IdentityAction, type Plan, type RetiredAction } from "./types.js";
 
 export interface PlanOptions {
@@ -17,6 +18,8 @@ export interface PlanOptions {
   prune?: boolean;
   /** Names of the environment variables that are set (never their values): passphrases must be there. */
   setEnvVars?: ReadonlySet<string>;
+  /** afterChange hooks an earlier run could not complete: they run again. */
+  pendingHooks?: readonly PendingHook[];
 }
 
 const DAY = 86_400_000;
@@ -83,14 +86,17 @@ export function buildPlan(config: Config, observed: ObservedState, now: Date, op
   const permissions = config.identities.flatMap((id) => observed.identities.get(id.name)!.loosePrivateFiles.map(({ file, mode }) => ({ file, mode: MODES.key, was: mode })));
   for (const p of permissions) notes.push(`${p.file} was readable by others (mode ${p.was.toString(8).padStart(4, "0")}); it is set back to 0600`);
   for (const r of retired) if (r.action === "drop") notes.push(`retired certificate ${r.fingerprint.slice(0, 16)} of ${r.ca} leaves ca-bundle.pem: ${r.reason}`);
+  const allActions = [...config.identities.map((id) => actions.get(id.name)!), ...orphanActions];
+  const refresh = [...reencrypt.map((id) => identityPaths(config.outputDir, id.kind, id.name).key), ...staleDerivedFiles(config, actions, observed, retiredPems)];
   return {
     version: 1,
     now: new Date(nowMs).toISOString(),
-    actions: [...config.identities.map((id) => actions.get(id.name)!), ...orphanActions],
-    refresh: [...reencrypt.map((id) => identityPaths(config.outputDir, id.kind, id.name).key), ...staleDerivedFiles(config, actions, observed, retiredPems)],
+    actions: allActions,
+    refresh,
     prune: options.prune ?? false,
     retired,
     permissions,
+    hooks: plannedHooks(config, { actions: allActions, refresh }, options.pendingHooks ?? []),
     notes,
   };
 }

@@ -20,6 +20,7 @@ export function formatPlan(plan: Plan, outputDir: string, { color = false } = {}
     });
   }
   for (const file of plan.refresh) lines.push(`refresh ${path.relative(outputDir, file) || file} (an issuer's certificate changed)`);
+  for (const hook of plan.hooks) lines.push(`hook ${hook.name} (${hook.action}): ${typeof hook.command === "string" ? hook.command : JSON.stringify(hook.command)}`);
   for (const note of plan.notes) lines.push(`note: ${note}`);
   return lines.join("\n");
 }

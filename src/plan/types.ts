@@ -1,4 +1,5 @@
 import type { IdentityKind } from "../config/types.js";
+import type { PlannedHook } from "./hooks.js";
 
 export type ActionKind = "create" | "reissue" | "renew" | "unchanged" | "orphaned";
 /** What happens to the private key: a new one, the one on disk, or nothing (no certificate is issued). */
@@ -49,6 +50,8 @@ export interface Plan {
   retired: RetiredAction[];
   /** Private files others may read: set back to `mode` (0600). */
   permissions: { file: string; mode: number; was: number }[];
+  /** afterChange hooks this run executes once its files are committed (retries of failed ones included). */
+  hooks: PlannedHook[];
   /** Things worth knowing that change nothing (a damaged state.json, a passphrase to re-encrypt). */
   notes: string[];
 }
@@ -60,6 +63,7 @@ export function hasChanges(plan: Plan): boolean {
     plan.actions.some((a) => ISSUING.has(a.action) || (a.action === "orphaned" && plan.prune)) ||
     plan.refresh.length > 0 ||
     plan.permissions.length > 0 ||
-    plan.retired.some((r) => r.action !== "keep")
+    plan.retired.some((r) => r.action !== "keep") ||
+    plan.hooks.some((h) => h.action === "retry")
   );
 }

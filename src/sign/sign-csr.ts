@@ -59,6 +59,7 @@ export function specForRequest(request: VerifiedRequest, source: string, issuer:
     formats: [],
     p12PassphraseEnv: null,
     serve: null,
+    afterChange: null,
     yamlPath: [],
   };
 }

@@ -49,6 +49,10 @@ export function identityPaths(outputDir: string, kind: IdentityKind, name: strin
 export const statePath = (outputDir: string) => path.join(outputDir, "state.json");
 export const bundlePath = (outputDir: string) => path.join(outputDir, "ca-bundle.pem");
 export const lockPath = (outputDir: string) => path.join(outputDir, ".provision.lock");
+/** Held by `provision watch` for its lifetime: one watcher per output folder. */
+export const watchLockPath = (outputDir: string) => path.join(outputDir, ".provision-watch.lock");
+/** afterChange hooks that failed and are retried by the next run. */
+export const pendingHooksPath = (outputDir: string) => path.join(outputDir, "hooks-pending.json");
 export const launchDir = (outputDir: string, server: string) => path.join(outputDir, "launch", server);
 /** Earlier certificates of a CA kept for the overlap after a renewal or key rotation. */
 export const retiredDir = (outputDir: string, ca: string) => path.join(outputDir, "cas", ca, "retired");

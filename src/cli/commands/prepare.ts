@@ -8,6 +8,7 @@ import { launchWarnings } from "../../serve/launch-warnings.js";
 import { readObservedState, type ObservedState } from "../../store/read-state.js";
 import type { CliOptions } from "../args.js";
 import type { Io } from "../io.js";
+import { readPendingHooks } from "../../store/pending-hooks.js";
 
 export interface Prepared {
   config: Config;
@@ -32,13 +33,16 @@ export async function loadAndPlan(options: CliOptions, io: Io, loaded?: LoadedCo
     });
   }
   const observed = await readObservedState(config, deps.env);
+  const pendingHooks = await readPendingHooks(config.outputDir);
   const now = options.now ?? deps.now();
   const plan = buildPlan(config, observed, now, {
     rotateCaKeys: new Set(options.rotateCaKeys),
     adoptCaKeys: new Set(options.adoptCaKeys),
     prune: options.prune,
+    pendingHooks: pendingHooks.pending,
     setEnvVars: new Set(Object.keys(deps.env).filter((name) => deps.env[name] !== undefined && deps.env[name] !== "")),
   });
+  if (pendingHooks.problem) plan.notes.push(pendingHooks.problem);
   return { config, observed, plan, warnings, deps };
 }
 

@@ -1,0 +1,63 @@
+import { execa } from "execa";
+import type { Config } from "../config/types.js";
+import type { PendingHook, PlannedHook } from "../plan/hooks.js";
+import { identityPaths } from "../store/layout.js";
+
+export interface HookOutcome {
+  hook: PlannedHook;
+  ok: boolean;
+  /** Why it failed, in words: "exit code 3", "timed out after 5m", "command not found". */
+  problem: string | null;
+}
+
+export interface HookIo {
+  /** Hook output goes here line by line, prefixed with the identity's name (stdout stays the plan's). */
+  stderr(text: string): void;
+  env: NodeJS.ProcessEnv;
+}
+
+/**
+ * Runs afterChange hooks one after another, issuer-first as planned, each after its files are committed.
+ * A failing hook does not stop the others; the caller records the failures so the next run retries them.
+ */
+export async function runHooks(config: Config, hooks: readonly PlannedHook[], io: HookIo): Promise<HookOutcome[]> {
+  const outcomes: HookOutcome[] = [];
+  for (const hook of hooks) outcomes.push(await runHook(config, hook, io));
+  return outcomes;
+}
+
+async function runHook(config: Config, hook: PlannedHook, io: HookIo): Promise<HookOutcome> {
+  const env = {
+    ...io.env,
+    PROVISION_NAME: hook.name,
+    PROVISION_KIND: hook.kind,
+    PROVISION_ACTION: hook.action,
+    PROVISION_DIR: identityPaths(config.outputDir, hook.kind, hook.name).dir,
+    PROVISION_OUTPUT: config.outputDir,
+  };
+  // A string is a shell command, as certbot's deploy hooks are (redirections and && work); a list is an argv.
+  const [file, args] = typeof hook.command === "string" ? ["sh", ["-c", hook.command]] : [hook.command[0]!, hook.command.slice(1)];
+  const child = execa(file, args, {
+    cwd: config.baseDir,
+    env,
+    extendEnv: false,
+    stdin: "ignore",
+    all: true,
+    reject: false,
+    timeout: hook.timeoutSeconds * 1000,
+    forceKillAfterDelay: 5000,
+  });
+  for await (const line of child.iterable({ from: "all" })) io.stderr(`[${hook.name}] ${line}\n`);
+  const result = await child;
+  if (result.timedOut) return { hook, ok: false, problem: `timed out after ${hook.timeoutSeconds}s` };
+  if (result.failed) {
+    const reason = result.exitCode !== undefined ? `exit code ${result.exitCode}` : result.signal ? `killed by ${result.signal}` : (result.originalMessage ?? result.shortMessage ?? "failed");
+    return { hook, ok: false, problem: reason };
+  }
+  return { hook, ok: true, problem: null };
+}
+
+/** What the next run must retry: the hooks that failed, keeping the original action for the record. */
+export function stillPending(outcomes: readonly HookOutcome[]): PendingHook[] {
+  return outcomes.filter((o) => !o.ok).map((o) => ({ name: o.hook.name, action: o.hook.action }));
+}
