@@ -37,19 +37,30 @@ async function runHook(config: Config, hook: PlannedHook, io: HookIo): Promise<H
   };
   // A string is a shell command, as certbot's deploy hooks are (redirections and && work); a list is an argv.
   const [file, args] = typeof hook.command === "string" ? ["sh", ["-c", hook.command]] : [hook.command[0]!, hook.command.slice(1)];
-  const child = execa(file, args, {
-    cwd: config.baseDir,
-    env,
-    extendEnv: false,
-    stdin: "ignore",
-    all: true,
-    reject: false,
-    timeout: hook.timeoutSeconds * 1000,
-    forceKillAfterDelay: 5000,
-  });
-  for await (const line of child.iterable({ from: "all" })) io.stderr(`[${hook.name}] ${line}\n`);
+  // Its own process group, so a timeout stops what a shell command started too (sleep, a reload script).
+  const child = execa(file, args, { cwd: config.baseDir, env, extendEnv: false, stdin: "ignore", all: true, reject: false, detached: true });
+  let timedOut = false;
+  const stopGroup = (signal: NodeJS.Signals) => {
+    try {
+      if (child.pid !== undefined) process.kill(-child.pid, signal);
+    } catch {
+      // already gone
+    }
+  };
+  let forceKill: NodeJS.Timeout | undefined;
+  const timer = setTimeout(() => {
+    timedOut = true;
+    stopGroup("SIGTERM");
+    forceKill = setTimeout(() => stopGroup("SIGKILL"), 5000);
+  }, hook.timeoutSeconds * 1000);
+  try {
+    for await (const line of child.iterable({ from: "all" })) io.stderr(`[${hook.name}] ${line}\n`);
+  } finally {
+    clearTimeout(timer);
+  }
   const result = await child;
-  if (result.timedOut) return { hook, ok: false, problem: `timed out after ${hook.timeoutSeconds}s` };
+  clearTimeout(forceKill);
+  if (timedOut) return { hook, ok: false, problem: `timed out after ${hook.timeoutSeconds}s` };
   if (result.failed) {
     const reason = result.exitCode !== undefined ? `exit code ${result.exitCode}` : result.signal ? `killed by ${result.signal}` : (result.originalMessage ?? result.shortMessage ?? "failed");
     return { hook, ok: false, problem: reason };
