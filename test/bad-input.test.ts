@@ -42,12 +42,12 @@ interface Case {
 
 const CASES: Case[] = [
   // YAML syntax
-  { name: "unclosed flow sequence", yaml: "version: 1\ncas: [\n", expect: [3, "", /Flow sequence|end with a \]/] },
+  { name: "unclosed flow sequence", yaml: "version: 1\ncas: [\n", expect: [2, "", /this "\[" is not closed: end the list with "\]"/] },
   { name: "tab indentation", yaml: "version: 1\ncas:\n\troot: {}\n", expect: [3, "", /[Tt]ab/] },
   { name: "duplicate key", yaml: "version: 1\nversion: 1\ncas:\n  root: {}\n", expect: [2, "version", /duplicate key "version" \(first on line 1\); map keys must be unique/] },
   { name: "duplicate identity", yaml: "version: 1\ncas:\n  root: {}\n  root: {}\n", expect: [4, "cas.root", /duplicate key "root" \(first on line 3\)/] },
-  { name: "unterminated quote", yaml: 'version: 1\ncas:\n  root: { commonName: "abc }\n', expect: [4, "", /Missing closing "quote/] },
-  { name: "bad indentation", yaml: "version: 1\ncas:\n  root:\n    validity: 1y\n   key: rsa-2048\n", expect: [5, "", /All mapping items must start at the same column/] },
+  { name: "unterminated quote", yaml: 'version: 1\ncas:\n  root: { commonName: "abc }\n', expect: [3, "", /this quoted value is not closed: add the closing "/] },
+  { name: "bad indentation", yaml: "version: 1\ncas:\n  root:\n    validity: 1y\n   key: rsa-2048\n", expect: [5, "", /"key" is indented by 3 spaces, but the fields above it by 0, 2 or 4/] },
   // empty or not a map
   { name: "empty file", yaml: "", expect: [null, "", /the file is empty/] },
   { name: "only comments", yaml: "# nothing here\n", expect: [null, "", /the file is empty/] },
@@ -69,14 +69,14 @@ const CASES: Case[] = [
   { name: "altNames as a string", yaml: edit("    altNames:", "    altNames: web.test"), expect: [12, "servers.web.altNames", /expected a list/] },
   { name: "validity as a number", yaml: edit("    validity: 30d", "    validity: 90"), expect: [13, "servers.web.validity", /duration/] },
   { name: "negative pathLength", yaml: edit("    pathLength:", "    pathLength: -1"), expect: [8, "cas.sub.pathLength", />=0|too small|at least/i] },
-  { name: "pathLength as a string", yaml: edit("    pathLength:", "    pathLength: zero"), expect: [8, "cas.sub.pathLength", /expected number/] },
+  { name: "pathLength as a string", yaml: edit("    pathLength:", "    pathLength: zero"), expect: [8, "cas.sub.pathLength", /expected a number, got a string \("zero"\)/] },
   { name: "port out of range", yaml: edit("    validity: 30d", "    validity: 30d\n    serve: { port: 70000 }"), expect: [14, "servers.web.serve.port", /65535|too big/i] },
   { name: "clientAuth not an option", yaml: edit("    validity: 30d", "    validity: 30d\n    serve: { clientAuth: maybe }"), expect: [14, "servers.web.serve.clientAuth", /none|optional|required/] },
   { name: "unknown key type", yaml: edit("    validity: 1y", "    validity: 1y\n    key: ed25519"), expect: [5, "cas.root.key", /unknown key type "ed25519"/] },
   { name: "RSA below 2048", yaml: edit("    validity: 1y", "    validity: 1y\n    key: rsa-1024"), expect: [5, "cas.root.key", /RSA keys below 2048 bits are refused/] },
   { name: "three-letter country", yaml: edit("    validity: 1y", "    validity: 1y\n    subject: { country: USA }"), expect: [5, "cas.root.subject.country", /two-letter/] },
   { name: "commonName over 64 characters", yaml: edit("    validity: 1y", `    validity: 1y\n    commonName: ${"x".repeat(65)}`), expect: [5, "cas.root.commonName", /64/] },
-  { name: "an empty server entry", yaml: "version: 1\ncas:\n  root: {}\nservers:\n  web:\n", expect: [5, "servers.web", /expected object/] },
+  { name: "an empty server entry", yaml: "version: 1\ncas:\n  root: {}\nservers:\n  web:\n", expect: [5, "servers.web", /expected a map, got nothing/] },
   { name: "passphraseEnv not a variable name", yaml: edit("    validity: 1y", "    validity: 1y\n    passphraseEnv: my-var"), expect: [5, "cas.root.passphraseEnv", /environment variable name/] },
   { name: "empty output", yaml: BASE.replace("cas:\n", "output: ''\ncas:\n"), expect: [2, "output", /too small|at least|>=1/i] },
   // durations

@@ -18,7 +18,7 @@ function documentedCommands(): { file: string; line: string; argv: string[] }[] 
   for (const file of [path.join(ROOT, "README.md"), ...markdownFiles(path.join(ROOT, "docs")), ...markdownFiles(path.join(ROOT, "examples"))]) {
     for (const block of readFileSync(file, "utf8").matchAll(/```sh\n([\s\S]*?)```/g)) {
       for (const raw of block[1]!.split("\n")) {
-        const match = /(?:^|[\s;&]|&&\s*)(?:npx |sudo )?provision(?=\s|$)(.*)$/.exec(raw.replace(/#.*$/, "").trim());
+        const match = /(?:^|[\s;&]|&&\s*)(?:npx (?:pki-)?|sudo )?provision(?=\s|$)(.*)$/.exec(raw.replace(/#.*$/, "").trim());
         if (!match) continue;
         const rest = match[1]!.split(/\s*(?:\|\||&&|;|>|&$)\s*/)[0]!;
         const argv = rest.trim().split(/\s+/).filter(Boolean).map((w) => w.replace(/^<(.+)>$/, "$1"));

@@ -5,7 +5,7 @@ import { Ajv2020 } from "ajv/dist/2020.js";
 import { parse } from "yaml";
 import { describe, expect, it } from "vitest";
 import { pkiJsonSchema } from "../src/config/json-schema.js";
-import { starterYaml } from "../src/cli/commands/init.js";
+import { starterLinks, starterYaml } from "../src/cli/commands/init.js";
 import { project, provision, ROOT, squirrelsYaml } from "./helpers/cli.js";
 import { opensslVerify, publicKeysOf, verifyLeaf } from "./helpers/openssl.js";
 
@@ -147,11 +147,31 @@ describe("editor schema", () => {
     const p = project("");
     rmSync(path.join(p.dir, "pki.yaml"));
     mkdirSync(path.join(p.dir, "sub"));
-    expect((await provision(["init", "--dir", "sub"], { cwd: p.dir })).code).toBe(0);
+    const init = await provision(["init", "--dir", "sub"], { cwd: p.dir });
+    expect(init.code).toBe(0);
+    // A temp folder is outside this clone: the reference is the published schema of this version, and the
+    // next step names the package (a bare `npx provision` would fetch npm's unrelated "provision").
+    const version = JSON.parse(readFileSync(path.join(ROOT, "package.json"), "utf8")).version;
     const text = readFileSync(path.join(p.dir, "sub/pki.yaml"), "utf8");
-    expect(existsSync(path.resolve(p.dir, "sub", text.split("\n")[0]!.replace("# yaml-language-server: $schema=", "")))).toBe(true);
+    expect(text.split("\n")[0]).toBe(`# yaml-language-server: $schema=https://unpkg.com/pki-provision@${version}/pki.schema.json`);
+    expect(init.stdout).toContain("next: cd sub && npx pki-provision");
     expect((await provision(["-f", "sub/pki.yaml"], { cwd: p.dir })).code).toBe(0);
     expect((await verifyLeaf(path.join(p.dir, "sub/pki"), "servers", "localhost", ["-verify_hostname", "localhost"])).ok).toBe(true);
+  });
+});
+
+describe("init's links to the schema and the CLI", () => {
+  it("inside the project that installed the package: a relative path into node_modules, and npx provision", () => {
+    const links = starterLinks("/home/me/app/config", "/home/me/app/node_modules/pki-provision", "1.2.3");
+    expect(links).toEqual({ schema: "../node_modules/pki-provision/pki.schema.json", run: "npx provision" });
+  });
+  it("inside this clone: a relative path to its schema", () => {
+    expect(starterLinks(path.join(ROOT, "examples/x"))).toEqual({ schema: "../../pki.schema.json", run: "npx provision" });
+  });
+  it("elsewhere (npx's cache, a global install): the versioned URL, and npx pki-provision", () => {
+    for (const root of ["/root/.npm/_npx/0a1b/node_modules/pki-provision", "/usr/lib/node_modules/pki-provision", "/home/me/app/node_modules/pki-provision"]) {
+      expect(starterLinks("/home/me/other", root, "1.2.3")).toEqual({ schema: "https://unpkg.com/pki-provision@1.2.3/pki.schema.json", run: "npx pki-provision" });
+    }
   });
 });
 

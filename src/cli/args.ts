@@ -1,4 +1,5 @@
-import { parseArgs } from "node:util";
+import { parseArgs, type ParseArgsConfig } from "node:util";
+import { closest } from "../suggest.js";
 import { ProvisionError } from "../errors.js";
 
 export const COMMANDS = ["apply", "plan", "status", "exec", "serve", "init", "inspect", "csr", "sign", "trust", "export", "help"] as const;
@@ -56,6 +57,48 @@ const ALLOWED: Record<CommandName, readonly string[]> = {
   help: ["help", "version"],
 };
 
+const OPTIONS = {
+  file: { type: "string", short: "f" },
+  json: { type: "boolean" },
+  "dry-run": { type: "boolean" },
+  now: { type: "string" },
+  "rotate-ca-key": { type: "string", multiple: true },
+  "adopt-ca-key": { type: "string", multiple: true },
+  prune: { type: "boolean" },
+  strict: { type: "boolean" },
+  within: { type: "string" },
+  dir: { type: "string" },
+  engine: { type: "string" },
+  out: { type: "string", short: "o" },
+  csr: { type: "string" },
+  issuer: { type: "string" },
+  profile: { type: "string" },
+  validity: { type: "string" },
+  ca: { type: "string" },
+  store: { type: "string" },
+  nssdb: { type: "string" },
+  namespace: { type: "string", short: "n" },
+  "cluster-issuer": { type: "boolean" },
+  "include-root-key": { type: "boolean" },
+  help: { type: "boolean", short: "h" },
+  version: { type: "boolean", short: "V" },
+} as const satisfies ParseArgsConfig["options"];
+
+/** parseArgs's errors in our words (its own text quotes unevenly and suggests `--` for a typo). */
+function usageError(error: Error & { code?: string }): ProvisionError {
+  const hint = "run provision --help for the options";
+  const unknown = /^Unknown option '([^']+)'/.exec(error.message);
+  if (error.code === "ERR_PARSE_ARGS_UNKNOWN_OPTION" && unknown) {
+    const typed = unknown[1]!;
+    const guess = typed.startsWith("--") ? closest(typed.slice(2).split("=")[0]!, Object.keys(OPTIONS)) : undefined;
+    return new ProvisionError("usage", `unknown option ${typed}${guess ? `; did you mean --${guess}?` : ""}`, { hint });
+  }
+  const option = /^Option '(?:-\w, )?(--[\w-]+)/.exec(error.message)?.[1];
+  if (option && /argument missing/.test(error.message)) return new ProvisionError("usage", `${option} needs a value`, { hint });
+  if (option && /does not take an argument/.test(error.message)) return new ProvisionError("usage", `${option} takes no value`, { hint });
+  return new ProvisionError("usage", error.message.split("\n")[0]!, { hint });
+}
+
 /** Parses argv (without node and the script). Unknown options are errors, as in every strict CLI. */
 export function parseCliArgs(argv: readonly string[]): CliOptions {
   const dashDash = argv.indexOf("--");
@@ -63,39 +106,9 @@ export function parseCliArgs(argv: readonly string[]): CliOptions {
   const rest = dashDash === -1 ? [] : argv.slice(dashDash + 1);
   let parsed;
   try {
-    parsed = parseArgs({
-      args: own,
-      allowPositionals: true,
-      strict: true,
-      options: {
-        file: { type: "string", short: "f" },
-        json: { type: "boolean" },
-        "dry-run": { type: "boolean" },
-        now: { type: "string" },
-        "rotate-ca-key": { type: "string", multiple: true },
-        "adopt-ca-key": { type: "string", multiple: true },
-        prune: { type: "boolean" },
-        strict: { type: "boolean" },
-        within: { type: "string" },
-        dir: { type: "string" },
-        engine: { type: "string" },
-        out: { type: "string", short: "o" },
-        csr: { type: "string" },
-        issuer: { type: "string" },
-        profile: { type: "string" },
-        validity: { type: "string" },
-        ca: { type: "string" },
-        store: { type: "string" },
-        nssdb: { type: "string" },
-        namespace: { type: "string", short: "n" },
-        "cluster-issuer": { type: "boolean" },
-        "include-root-key": { type: "boolean" },
-        help: { type: "boolean", short: "h" },
-        version: { type: "boolean", short: "V" },
-      },
-    });
+    parsed = parseArgs({ args: own, allowPositionals: true, strict: true, options: OPTIONS });
   } catch (error) {
-    throw new ProvisionError("usage", (error as Error).message.split("\n")[0]!, { hint: "run provision --help for the options" });
+    throw usageError(error as Error & { code?: string });
   }
   const { values, positionals } = parsed;
   // A NUL cannot reach argv from a shell, but can from a program calling main(): no path may hold one.
@@ -110,7 +123,8 @@ export function parseCliArgs(argv: readonly string[]): CliOptions {
   let command: CommandName = "apply";
   if (positionals.length && (COMMANDS as readonly string[]).includes(positionals[0]!)) command = positionals.shift() as CommandName;
   else if (positionals.length) {
-    throw new ProvisionError("usage", `unknown command "${positionals[0]}"`, { hint: `commands: ${COMMANDS.join(", ")}` });
+    const guess = closest(positionals[0]!, COMMANDS);
+    throw new ProvisionError("usage", `unknown command "${positionals[0]}"${guess ? `; did you mean ${guess}?` : ""}`, { hint: `commands: ${COMMANDS.join(", ")}` });
   }
   for (const option of Object.keys(values)) {
     if (!ALLOWED[command].includes(option)) {

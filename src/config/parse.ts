@@ -7,7 +7,9 @@ import { makeLocator, type Locate } from "./locate.js";
 import { normalizeIdentities } from "./normalize.js";
 import { runRules, sortByIssuer } from "./rules.js";
 import { parseDuration } from "./duration.js";
-import { pkiSchema } from "./schema.js";
+import { declaredEffects, pkiSchema } from "./schema.js";
+import { closest } from "../suggest.js";
+import { yamlSyntaxDiagnostics } from "./yaml-errors.js";
 import type { Config } from "./types.js";
 
 export interface ParseResult {
@@ -26,12 +28,9 @@ export function parseConfig(text: string, file: string, options: { cwd?: string 
   // yaml's own uniqueKeys check is quadratic in the size of a map; duplicateKeys() below is linear.
   // merge: YAML 1.1 merge keys (<<: *anchor), which people use to share settings between identities.
   const doc = parseDocument(text, { lineCounter, uniqueKeys: false, prettyErrors: false, merge: true });
-  for (const error of doc.errors) {
-    const pos = lineCounter.linePos(error.pos[0]);
-    const excerpt = pos ? text.split(/\r?\n/)[pos.line - 1]?.trim() : undefined;
-    const message = error.message.split("\n")[0]!.replace(/ at line \d+, column \d+:?$/, "");
-    diagnostics.push({ severity: "error", file, line: pos.line, col: pos.col, message: excerpt ? `${message}\n    ${excerpt}` : message });
-  }
+  diagnostics.push(...yamlSyntaxDiagnostics(doc.errors, text, lineCounter, file));
+  if (diagnostics.length) return { diagnostics };
+  diagnostics.push(...unresolvedAliases(doc, lineCounter, file));
   if (diagnostics.length) return { diagnostics };
   diagnostics.push(...duplicateKeys(doc, lineCounter, file));
   if (diagnostics.length) return { diagnostics };
@@ -50,9 +49,10 @@ export function parseConfig(text: string, file: string, options: { cwd?: string 
   }
 
   // Top-level keys starting with "x-" are for the user (YAML anchors), as in docker-compose files.
-  const parsed = pkiSchema.safeParse(Object.fromEntries(Object.entries(raw).filter(([key]) => !key.startsWith("x-"))));
+  const input = Object.fromEntries(Object.entries(raw).filter(([key]) => !key.startsWith("x-")));
+  const parsed = pkiSchema.safeParse(input);
   if (!parsed.success) {
-    for (const issue of parsed.error.issues) diagnostics.push(issueToDiagnostic(issue, locate));
+    diagnostics.push(...issuesToDiagnostics(parsed.error.issues, input, locate));
     return { diagnostics: sortDiagnostics(diagnostics) };
   }
 
@@ -70,6 +70,25 @@ export function parseConfig(text: string, file: string, options: { cwd?: string 
     identities: sortByIssuer(identities),
   };
   return { config, diagnostics: sortDiagnostics(diagnostics) };
+}
+
+/**
+ * `*name` with no `&name` before it. YAML reads an unquoted wildcard (`[*.example.test]`) as such an alias, and
+ * the library throws when converting it, so it is found here first.
+ */
+function unresolvedAliases(doc: Document, lineCounter: LineCounter, file: string): Diagnostic[] {
+  const found: Diagnostic[] = [];
+  visit(doc, {
+    Alias(_key, alias) {
+      if (alias.resolve(doc)) return;
+      const { line, col } = lineCounter.linePos(alias.range?.[0] ?? 0);
+      const message = alias.source.startsWith(".")
+        ? `*${alias.source} must be quoted ("*${alias.source}"): an unquoted * starts a YAML alias`
+        : `no anchor &${alias.source} is defined before this *${alias.source}; define it first, or quote the value ("*${alias.source}")`;
+      found.push({ severity: "error", file, line, col, message });
+    },
+  });
+  return found;
 }
 
 /** Keys that appear twice in one map, each reported where it appears again. */
@@ -103,16 +122,103 @@ function aliasDiagnostic({ culprit, cyclic }: Expansion, lineCounter: LineCounte
   return { severity: "error", file, line, col, message };
 }
 
-function issueToDiagnostic(issue: z.core.$ZodIssue, locate: Locate): Diagnostic {
-  const path = issue.path.filter((p): p is string | number => typeof p !== "symbol");
-  if (issue.code === "unrecognized_keys") {
-    const key = issue.keys[0]!;
-    const more = issue.keys.length > 1 ? ` (and ${issue.keys.slice(1).map((k) => JSON.stringify(k)).join(", ")})` : "";
-    return { severity: "error", ...locate([...path, key], { key: true }), message: `unknown field ${JSON.stringify(key)}${more}` };
+/** Words people carry over from other tools or specs, folded (lower case, no `_`/`-`), and the field they mean. */
+const FIELD_ALIASES = new Map<string, string>([
+  ...["san", "sans", "subjectaltname", "subjectaltnames", "dnsnames", "hosts", "hostnames", "domains", "names"].map((w) => [w, "altNames"] as const),
+  ...["cn", "name"].map((w) => [w, "commonName"] as const),
+  ...["ca", "issuedby", "signedby", "parent", "signer"].map((w) => [w, "issuer"] as const),
+  ...["keytype", "algorithm", "keyalgorithm", "alg"].map((w) => [w, "key"] as const),
+  ...["lifetime", "expiry", "expires", "duration", "ttl", "days", "validfor"].map((w) => [w, "validity"] as const),
+  ...["pathlen", "maxpathlength", "pathlenconstraint"].map((w) => [w, "pathLength"] as const),
+  ...["constraints", "nameconstraint"].map((w) => [w, "nameConstraints"] as const),
+  ...["password", "passphrase", "passwordenv"].map((w) => [w, "passphraseEnv"] as const),
+  ...["o", "org", "organisation"].map((w) => [w, "organization"] as const),
+  ...["ou", "orgunit", "organisationalunit"].map((w) => [w, "organizationalUnit"] as const),
+  ["c", "country"], ["st", "state"], ["province", "state"], ["l", "locality"], ["city", "locality"],
+  ...["permit", "allow", "allowed", "include", "included"].map((w) => [w, "permitted"] as const),
+  ...["exclude", "deny", "denied", "forbidden"].map((w) => [w, "excluded"] as const),
+  ["format", "formats"], ["outputs", "formats"], ["mtls", "clientAuth"],
+]);
+
+/** The sections whose keys are names the user chose (their children share one schema). */
+const NAMED_SECTIONS = new Set(["cas", "servers", "clients"]);
+
+/** The fields the schema allows in the map at `path` (["servers", "web"] → issuer, altNames, ...). */
+function allowedFields(path: readonly (string | number)[]): string[] {
+  const pattern = path.map((segment, i) => (i === 1 && NAMED_SECTIONS.has(String(path[0])) ? "*" : String(segment))).join(".");
+  const prefix = pattern ? `${pattern}.` : "";
+  return [...declaredEffects().keys()].filter((key) => key.startsWith(prefix) && !key.slice(prefix.length).includes("."))
+    .map((key) => key.slice(prefix.length));
+}
+
+/** The value at `path` in the parsed YAML, and whether the last key is there at all (`key:` with no value is). */
+function valueAt(root: unknown, path: readonly (string | number)[]): { present: boolean; value: unknown } {
+  let current: unknown = root;
+  for (const segment of path) {
+    if (current === null || typeof current !== "object" || !Object.prototype.hasOwnProperty.call(current, segment)) return { present: false, value: undefined };
+    current = (current as Record<string | number, unknown>)[segment];
   }
-  let message = issue.message;
-  if (issue.code === "invalid_type" && issue.input === undefined) message = `missing required field: ${message}`;
-  return { severity: "error", ...locate(path), message };
+  return { present: true, value: current };
+}
+
+/** A value as the user would name it: `a string ("web.test")`, `a list`, `nothing`. */
+function describeValue(value: unknown): string {
+  if (value === null || value === undefined) return "nothing (the field is empty)";
+  if (typeof value === "string") return `a string (${JSON.stringify(value.length > 40 ? `${value.slice(0, 37)}...` : value)})`;
+  if (typeof value === "number") return `a number (${value})`;
+  if (typeof value === "boolean") return `${value} (a yes/no value)`;
+  if (Array.isArray(value)) return "a list";
+  return "a map";
+}
+
+const TYPE_NAMES: Record<string, string> = { object: "a map", array: "a list", string: "a string", number: "a number", boolean: "true or false", int: "a whole number" };
+
+/**
+ * One diagnostic per zod issue, in the user's terms: unknown fields with the closest allowed field, wrong types
+ * with what was found, and a missing field only when it is really absent. A missing field that an unknown
+ * field's suggestion already names (`altName` for `altNames`) is left out: one problem, one message.
+ */
+function issuesToDiagnostics(issues: readonly z.core.$ZodIssue[], input: unknown, locate: Locate): Diagnostic[] {
+  const out: Diagnostic[] = [];
+  const suggested = new Set<string>();
+  for (const issue of issues) {
+    if (issue.code !== "unrecognized_keys") continue;
+    const path = issue.path.filter((p): p is string | number => typeof p !== "symbol");
+    const allowed = allowedFields(path);
+    for (const key of issue.keys) {
+      const guess = closest(key, allowed, FIELD_ALIASES);
+      if (guess) suggested.add(formatPath([...path, guess]));
+      const message = guess
+        ? `unknown field ${JSON.stringify(key)}; did you mean ${guess}?`
+        : `unknown field ${JSON.stringify(key)}; ${path.length ? "fields here" : "top-level fields"}: ${allowed.join(", ")}`;
+      out.push({ severity: "error", ...locate([...path, key], { key: true }), message });
+    }
+  }
+  for (const issue of issues) {
+    if (issue.code === "unrecognized_keys") continue;
+    const path = issue.path.filter((p): p is string | number => typeof p !== "symbol");
+    const { present, value } = valueAt(input, path);
+    let message = issue.message;
+    if (issue.code === "invalid_type" && !present) {
+      if (suggested.has(formatPath(path))) continue;
+      message = `missing required field ${JSON.stringify(String(path[path.length - 1]))}: ${expectedPart(issue)}`;
+    } else if (issue.code === "invalid_type") {
+      message = `${expectedPart(issue)}, got ${describeValue(value)}`;
+      // `key:rsa-2048` is one string to YAML: a map entry needs a space after its colon.
+      if (typeof value === "string" && /^[\w-]+:\S/.test(value) && issue.expected === "object") message += `; put a space after the colon (${value.replace(":", ": ")})`;
+    } else if (issue.code === "invalid_value" && typeof value === "string" && /^Invalid option/.test(issue.message)) {
+      const guess = closest(value, issue.values.map(String));
+      message = `${JSON.stringify(value)} is not one of ${issue.values.map(String).join(", ")}${guess ? `; did you mean ${guess}?` : ""}`;
+    }
+    out.push({ severity: "error", ...locate(path), message });
+  }
+  return out;
+}
+
+/** "expected a list of names" from the schema's own message, or zod's generic "Invalid input: expected array". */
+function expectedPart(issue: z.core.$ZodIssueInvalidType): string {
+  if (!/^Invalid input/.test(issue.message)) return issue.message;
+  return `expected ${TYPE_NAMES[issue.expected] ?? issue.expected}`;
 }
 
 function sortDiagnostics(list: Diagnostic[]): Diagnostic[] {

@@ -1,4 +1,4 @@
-import type { Diagnostic } from "../errors.js";
+import { formatPath, type Diagnostic } from "../errors.js";
 import { sanFor } from "./san.js";
 import { formatDuration, renewalWindowSeconds } from "./duration.js";
 import { issuerChain } from "./issuers.js";
@@ -227,7 +227,13 @@ export const RULES: readonly Rule[] = [
 
 export function runRules(identities: IdentitySpec[], locate: Locate, diagnostics: Diagnostic[], lint: LintSpec = { maxLeafValiditySeconds: null }, rules: readonly Rule[] = RULES): void {
   const byName = new Map(identities.map((id) => [id.name, id] as const));
-  const report: RuleContext["report"] = (path, message, options) => diagnostics.push({ severity: "error", ...locate(path, options), message });
+  // One problem, one message: a rule about a whole list (a server with no alt names left) says nothing when an
+  // entry of that list was already reported (the invalid alt name that was dropped is the cause).
+  const report: RuleContext["report"] = (path, message, options) => {
+    const listEntry = `${formatPath(path)}[`;
+    if (diagnostics.some((d) => d.severity === "error" && d.path?.startsWith(listEntry))) return;
+    diagnostics.push({ severity: "error", ...locate(path, options), message });
+  };
   const warn: RuleContext["warn"] = (path, message) => diagnostics.push({ severity: "warning", ...locate(path), message });
   for (const rule of rules) rule({ identities, lint, byName, locate, report, warn });
 }

@@ -1,6 +1,7 @@
 import { z } from "zod";
 import { DURATION_HINT, parseDuration, parseRenewBefore } from "./duration.js";
 import { serveFields } from "./serve.js";
+import { closest } from "../suggest.js";
 
 /**
  * What changing a field does to what is already issued, declared next to each field as terraform-provider-tls
@@ -31,7 +32,7 @@ const keyType = z.string({ error: `expected a key type: ${KEY_TYPES.join(" | ")}
   const message =
     rsa && Number(rsa[1]) < 2048
       ? `RSA keys below 2048 bits are refused (${value}); use rsa-2048 or larger, or ecdsa-p256`
-      : `unknown key type "${value}"; expected one of ${KEY_TYPES.join(", ")}`;
+      : `unknown key type "${value}"; ${((guess) => (guess ? `did you mean ${guess}?` : `expected one of ${KEY_TYPES.join(", ")}`))(closest(value, KEY_TYPES))}`;
   ctx.addIssue({ code: "custom", message });
 }).meta({ enum: [...KEY_TYPES] });
 

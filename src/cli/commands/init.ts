@@ -1,4 +1,4 @@
-import { existsSync, mkdirSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { hostname, userInfo } from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
@@ -6,13 +6,34 @@ import { ProvisionError, withFs } from "../../errors.js";
 import type { CliOptions } from "../args.js";
 import { EXIT, type Io } from "../io.js";
 
-const SCHEMA = fileURLToPath(new URL("../../../pki.schema.json", import.meta.url));
+/** The installed package's folder (the clone when run from source), which ships pki.schema.json. */
+const PACKAGE_ROOT = fileURLToPath(new URL("../../../", import.meta.url));
+const PACKAGE_NAME = "pki-provision";
+
+/**
+ * How a new pki.yaml in `dir` should reach the schema and the CLI. When `dir` is inside the project that holds
+ * this package (installed with npm i -D, or this clone), `npx provision` finds the local bin and a relative path
+ * into the package keeps working across upgrades. Anywhere else (npx's throwaway cache, a global install), a
+ * path into the package would break when the cache is cleaned: point at the published, versioned schema, and
+ * name the package for npx (a bare `npx provision` would fetch the unrelated npm package "provision").
+ */
+export function starterLinks(dir: string, packageRoot = PACKAGE_ROOT, version = packageVersion(packageRoot)): { schema: string; run: string } {
+  const root = path.resolve(packageRoot);
+  const project = path.basename(path.dirname(root)) === "node_modules" ? path.dirname(path.dirname(root)) : root;
+  const inside = !path.relative(project, path.resolve(dir)).startsWith("..");
+  if (inside) return { schema: path.relative(dir, path.join(root, "pki.schema.json")).split(path.sep).join("/"), run: "npx provision" };
+  return { schema: `https://unpkg.com/${PACKAGE_NAME}@${version}/pki.schema.json`, run: `npx ${PACKAGE_NAME}` };
+}
+
+function packageVersion(packageRoot: string): string {
+  return (JSON.parse(readFileSync(path.join(packageRoot, "package.json"), "utf8")) as { version: string }).version;
+}
 
 /** The starter pki.yaml: a name-constrained development root, an intermediate, and a localhost server. */
-export function starterYaml(schemaPath: string, owner: string): string {
+export function starterYaml(schemaPath: string, owner: string, run = "npx provision"): string {
   return `# yaml-language-server: $schema=${schemaPath}
-# Your private PKI. Edit this file, then run \`provision\` to create or refresh everything under ./pki.
-# Reference: the README of provision (fields, commands, exit codes).
+# Your private PKI. Edit this file, then run \`${run}\` to create or refresh everything under ./pki.
+# Reference: https://www.npmjs.com/package/pki-provision (fields, commands, exit codes).
 version: 1
 output: ./pki
 defaults:
@@ -63,7 +84,14 @@ export async function runInit(options: CliOptions, io: Io): Promise<number> {
   } catch {
     owner = hostname();
   }
-  withFs("write", path.relative(io.cwd, target), () => writeFileSync(target, starterYaml(path.relative(dir, SCHEMA), owner), { flag: "wx" }));
-  io.stdout(`wrote ${path.relative(io.cwd, target) || target}\nnext: ${options.dir ? `cd ${options.dir} && ` : ""}provision   (creates ./pki)\n`);
+  const links = starterLinks(dir);
+  withFs("write", path.relative(io.cwd, target), () => writeFileSync(target, starterYaml(links.schema, owner, links.run), { flag: "wx" }));
+  const cd = path.resolve(io.cwd) === dir ? "" : `cd ${shellWord(path.relative(io.cwd, dir) || dir)} && `;
+  io.stdout(`wrote ${path.relative(io.cwd, target) || target}\nnext: ${cd}${links.run}   (creates ./pki)\n`);
   return EXIT.ok;
+}
+
+/** Quotes a folder name for the printed `cd` when it holds anything a shell would split or expand. */
+function shellWord(word: string): string {
+  return /^[\w./@%+=:,-]+$/.test(word) ? word : `'${word.replace(/'/g, "'\\''")}'`;
 }
