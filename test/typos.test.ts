@@ -52,7 +52,7 @@ const FILE_TYPOS: [string, string, number, RegExp][] = [
   ["defaults 'defualts'", BASE.replace("cas:", "defualts: { key: ecdsa-p256 }\ncas:"), 2, /did you mean defaults\?/],
   ["nameConstraint singular", replaceLine("    pathLength: 1", "    nameConstraint: { permitted: [.test] }"), 5, /did you mean nameConstraints\?/],
   ["permited", replaceLine("    pathLength: 1", "    nameConstraints: { permited: [.test] }"), 5, /did you mean permitted\?/],
-  ["clientAuth: require", replaceLine("    serve:", "    serve: { clientAuth: require }"), 11, /^"require" is not one of none, optional, required; did you mean required\?$/],
+  ["clientAuth: require", replaceLine("    serve:", "    serve: { clientAuth: require }"), 11, /^expected none, optional or required, got "require"; did you mean required\?$/],
   ["key: ecdsa-256", replaceLine("    validity: 1y", "    key: ecdsa-256"), 4, /^unknown key type "ecdsa-256"; did you mean ecdsa-p256\?$/],
   ["key: rsa4096", replaceLine("    validity: 1y", "    key: rsa4096"), 4, /did you mean rsa-4096\?$/],
   ["rotateKey: nevr", replaceLine("    validity: 30d", "    rotateKey: nevr"), 10, /did you mean never\?/],

@@ -206,9 +206,10 @@ function issuesToDiagnostics(issues: readonly z.core.$ZodIssue[], input: unknown
       message = `${expectedPart(issue)}, got ${describeValue(value)}`;
       // `key:rsa-2048` is one string to YAML: a map entry needs a space after its colon.
       if (typeof value === "string" && /^[\w-]+:\S/.test(value) && issue.expected === "object") message += `; put a space after the colon (${value.replace(":", ": ")})`;
-    } else if (issue.code === "invalid_value" && typeof value === "string" && /^Invalid option/.test(issue.message)) {
+    } else if (issue.code === "invalid_value" && typeof value === "string") {
       const guess = closest(value, issue.values.map(String));
-      message = `${JSON.stringify(value)} is not one of ${issue.values.map(String).join(", ")}${guess ? `; did you mean ${guess}?` : ""}`;
+      const expected = /^Invalid option/.test(issue.message) ? `expected one of ${issue.values.map(String).join(", ")}` : issue.message;
+      message = `${expected}, got ${JSON.stringify(value)}${guess ? `; did you mean ${guess}?` : ""}`;
     }
     out.push({ severity: "error", ...locate(path), message });
   }
