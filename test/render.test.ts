@@ -88,9 +88,9 @@ describe("serve values are held to a strict grammar at load time, with a located
     [`{ app: "my-app:app" }`, /servers\.web\.serve\.app: "my-app:app" is not a WSGI app reference/],
     [`{ app: "pkg..mod:app" }`, /servers\.web\.serve\.app: .* is not a WSGI app reference/],
     [`{ app: "server:app;rm" }`, /servers\.web\.serve\.app: .* is not a WSGI app reference/],
-    [`{ port: "5683; rm -rf /" }`, /servers\.web\.serve\.port: (missing required field: )?expected a port number \(1-65535\)$/],
+    [`{ port: "5683; rm -rf /" }`, /servers\.web\.serve\.port: expected a port number \(1-65535\), got a string \("5683; rm -rf \/"\)$/],
     [`{ port: 70000 }`, /servers\.web\.serve\.port: /],
-    [`{ clientAuth: "required; x" }`, /servers\.web\.serve\.clientAuth: expected none, optional or required$/],
+    [`{ clientAuth: "required; x" }`, /servers\.web\.serve\.clientAuth: expected none, optional or required, got "required; x"; did you mean required\?$/],
     [`{ clientAuth: required, client: "../x" }`, /servers\.web\.serve\.client: client "\.\.\/x" is not defined under clients$/],
   ])("%s is refused", (serve, message) => {
     const result = served(serve);
