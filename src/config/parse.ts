@@ -101,6 +101,12 @@ function duplicateKeys(doc: Document, lineCounter: LineCounter, file: string): D
       for (const pair of map.items) {
         const key = isScalar(pair.key) ? String(pair.key.value) : JSON.stringify(pair.key);
         const offset = isScalar(pair.key) ? (pair.key.range?.[0] ?? 0) : 0;
+        if (key === "__proto__") {
+          // toJS() would turn it into the object's prototype rather than a key: refuse it by name.
+          const { line, col } = lineCounter.linePos(offset);
+          found.push({ severity: "error", file, line, col, path: formatPath([...path, key]), message: `"__proto__" cannot be used as a key or name` });
+          continue;
+        }
         const first = seen.get(key);
         if (first === undefined) {
           seen.set(key, offset);

@@ -145,7 +145,7 @@ function identityMap<T extends z.ZodType>(item: T) {
 export const pkiSchema = z.strictObject({
   version: effect("none", z.literal(1, { error: "version must be 1 (the only pki.yaml format so far)" })),
   // A new output folder starts empty, so everything is issued there.
-  output: effect("reissue", z.string().min(1).optional().describe("Folder everything is written to, relative to pki.yaml. Default ./pki.")),
+  output: effect("reissue", z.string().min(1).refine((value) => !value.includes("\0"), "the output path contains a NUL character").optional().describe("Folder everything is written to, relative to pki.yaml. Default ./pki.")),
   defaults: effect("reissue", defaultsSchema.optional()),
   lint: effect(
     "none",

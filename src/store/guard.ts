@@ -180,19 +180,33 @@ export const MAX_READ_BYTES = 16 * 1024 * 1024;
  * `maxBytes`. null when there is no such file.
  */
 export function readOutputFile(file: string, maxBytes: number = MAX_READ_BYTES): string | null {
+  return readBounded(file, { maxBytes, followSymlink: false, missingIsNull: true });
+}
+
+/**
+ * Reads a file the user named (inspect, sign --csr, pki.yaml): symlinks are followed, but only a regular
+ * file of at most `maxBytes` is read, so a device (`/dev/zero`) or a FIFO is refused instead of hanging.
+ */
+export function readUserFile(file: string, maxBytes: number = MAX_READ_BYTES, shownAs: string = file): string {
+  return readBounded(file, { maxBytes, followSymlink: true, missingIsNull: false, shownAs })!;
+}
+
+function readBounded(file: string, options: { maxBytes: number; followSymlink: boolean; missingIsNull: boolean; shownAs?: string }): string | null {
+  const shown = options.shownAs ?? file;
   let fd: number;
   try {
-    fd = openSync(file, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK);
+    // O_NONBLOCK: opening a FIFO must not wait for a writer.
+    fd = openSync(file, constants.O_RDONLY | constants.O_NONBLOCK | (options.followSymlink ? 0 : constants.O_NOFOLLOW));
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
-    if (code === "ENOENT" || code === "ENOTDIR") return null;
-    if (code === "ELOOP") throw new ProvisionError("unsafe-path", `refusing to read ${file}: it is a symlink`, { hint: "provision never follows symlinks inside the output folder; remove the link and run again" });
-    throw fsError("read", file, error);
+    if (options.missingIsNull && (code === "ENOENT" || code === "ENOTDIR")) return null;
+    if (code === "ELOOP" && !options.followSymlink) throw new ProvisionError("unsafe-path", `refusing to read ${shown}: it is a symlink`, { hint: "provision never follows symlinks inside the output folder; remove the link and run again" });
+    throw fsError("read", shown, error);
   }
   try {
     const info = fstatSync(fd);
-    if (!info.isFile()) throw new ProvisionError("unsafe-path", `refusing to read ${file}: not a regular file`, { hint: "remove what stands there and run again" });
-    if (info.size > maxBytes) throw new ProvisionError("unsafe-path", `refusing to read ${file}: ${info.size} bytes is too large for a file provision wrote`);
+    if (!info.isFile()) throw new ProvisionError(options.followSymlink ? "unreadable" : "unsafe-path", `refusing to read ${shown}: not a regular file`, { hint: options.followSymlink ? "name a file" : "remove what stands there and run again" });
+    if (info.size > options.maxBytes) throw new ProvisionError("unreadable", `refusing to read ${shown}: ${info.size} bytes is more than the ${options.maxBytes} provision reads`);
     const buffer = Buffer.alloc(info.size);
     let offset = 0;
     while (offset < info.size) {
@@ -202,7 +216,7 @@ export function readOutputFile(file: string, maxBytes: number = MAX_READ_BYTES):
     }
     return buffer.subarray(0, offset).toString("utf8");
   } catch (error) {
-    throw fsError("read", file, error);
+    throw fsError("read", shown, error);
   } finally {
     closeSync(fd);
   }

@@ -1,6 +1,6 @@
 import { hostname } from "node:os";
 import { open, readFile, stat, unlink } from "node:fs/promises";
-import { ProvisionError } from "../errors.js";
+import { fsError, ProvisionError } from "../errors.js";
 
 export interface Lock {
   release(): Promise<void>;
@@ -29,7 +29,7 @@ export async function acquireLock(file: string, { waitMs = 2000, pollMs = 100 } 
       await handle.close();
       return { release: () => unlink(file).catch(() => undefined) };
     } catch (error) {
-      if ((error as NodeJS.ErrnoException).code !== "EEXIST") throw error;
+      if ((error as NodeJS.ErrnoException).code !== "EEXIST") throw fsError("create", file, error);
     }
     const holder = await readFile(file, "utf8").catch(() => "");
     const [pidText, host] = holder.trim().split(" ");

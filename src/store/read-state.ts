@@ -1,5 +1,6 @@
 import { createHash, X509Certificate, type KeyObject } from "node:crypto";
-import { lstatSync, readdirSync } from "node:fs";
+import { lstatSync, readdirSync, statSync } from "node:fs";
+import path from "node:path";
 import { issuerChain } from "../config/issuers.js";
 import type { Config, IdentityKind, IdentitySpec } from "../config/types.js";
 import { isSafeName } from "../config/rules.js";
@@ -90,6 +91,31 @@ function stampsMatch(record: StateRecord | undefined, id: IdentitySpec, stamps: 
   return recorded.cert === stamps.cert && recorded.key === stamps.key && recorded.chain === stamps.chain && recorded.fullchain === stamps.fullchain;
 }
 
+/** The output folder may be a symlink the user made, but must be a folder (or not exist yet). */
+function checkOutputForRead(out: string): void {
+  let info;
+  try {
+    info = statSync(out, { throwIfNoEntry: false });
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== "ENOTDIR") throw fsError("read", out, error);
+  }
+  if (info === undefined ? !parentsAreFolders(out) : !info.isDirectory()) {
+    throw new ProvisionError("unsafe-path", `the output folder ${out} is not a folder (a file stands on its path)`, { hint: "point output: in pki.yaml at a folder" });
+  }
+}
+
+function parentsAreFolders(dir: string): boolean {
+  for (let at = path.dirname(dir); ; at = path.dirname(at)) {
+    try {
+      const info = statSync(at, { throwIfNoEntry: false });
+      if (info) return info.isDirectory();
+    } catch {
+      return false;
+    }
+    if (path.dirname(at) === at) return true;
+  }
+}
+
 /** Refuses a symlink (or a file) where a folder of the output tree should be, before anything is read from it. */
 function checkFolderForRead(dir: string): void {
   let info;
@@ -113,8 +139,10 @@ function checkFolderForRead(dir: string): void {
  */
 export async function readObservedState(config: Config, env: NodeJS.ProcessEnv): Promise<ObservedState> {
   const out = config.outputDir;
+  checkOutputForRead(out);
   for (const kind of KINDS) checkFolderForRead(kindDir(out, kind));
-  const stateText = readOutputFile(statePath(out));
+  // state.json grows with the identities (about 1.5 kB each); other files are a few kB.
+  const stateText = readOutputFile(statePath(out), 256 * 1024 * 1024);
   const { state, problems } = parseState(stateText);
   const recordOf = (id: Pick<IdentitySpec, "name" | "kind">) => {
     const record = state.identities.get(id.name);

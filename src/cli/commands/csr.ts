@@ -1,4 +1,4 @@
-import { readFileSync, writeFileSync } from "node:fs";
+import { writeFileSync } from "node:fs";
 import path from "node:path";
 import { loadConfig } from "../../config/load.js";
 import { parseDuration } from "../../config/duration.js";
@@ -9,6 +9,7 @@ import { requestCertificate } from "../../sign/request.js";
 import { signCsr } from "../../sign/sign-csr.js";
 import { identityPaths } from "../../store/layout.js";
 import { serialFrom } from "../../x509/issue.js";
+import { MAX_READ_BYTES, readUserFile } from "../../store/guard.js";
 import type { CliOptions } from "../args.js";
 import { EXIT, type Io } from "../io.js";
 
@@ -47,7 +48,7 @@ export async function runSign(options: CliOptions, io: Io): Promise<number> {
   const { config } = await loadConfig(options.file, { cwd: io.cwd, env: io.env });
   const deps = realDeps({ env: io.env, ...io.deps });
   const issuer = loadIssuer(config, options.issuer, deps.env);
-  const csrPem = withFs("read", options.csr, () => readFileSync(path.resolve(io.cwd, options.csr!), "utf8"));
+  const csrPem = readUserFile(path.resolve(io.cwd, options.csr), MAX_READ_BYTES, options.csr);
   const { pem, spec } = signCsr(issuer, {
     pem: csrPem,
     source: options.csr,

@@ -1,9 +1,9 @@
-import { readFileSync } from "node:fs";
 import path from "node:path";
 import { SUBJECT_FIELDS } from "../../config/types.js";
-import { ProvisionError, withFs } from "../../errors.js";
+import { ProvisionError } from "../../errors.js";
 import { inspectCertificate } from "../../x509/inspect.js";
 import { pemBlocks } from "../../x509/pem.js";
+import { MAX_READ_BYTES, readUserFile } from "../../store/guard.js";
 import type { CliOptions } from "../args.js";
 import { EXIT, type Io } from "../io.js";
 
@@ -11,7 +11,7 @@ import { EXIT, type Io } from "../io.js";
 export async function runInspect(options: CliOptions, io: Io): Promise<number> {
   const file = options.positionals[0];
   if (!file) throw new ProvisionError("usage", "missing file", { hint: "usage: provision inspect <cert.pem>" });
-  const text = withFs("read", file, () => readFileSync(path.resolve(io.cwd, file), "utf8"));
+  const text = readUserFile(path.resolve(io.cwd, file), MAX_READ_BYTES, file);
   const blocks = pemBlocks(text).filter((b) => b.label === "CERTIFICATE");
   if (blocks.length === 0) {
     throw new ProvisionError("not-a-certificate", `${file} holds no PEM certificate`, { hint: /PRIVATE KEY/.test(text) ? "that is a private key; inspect its cert.pem" : undefined });
