@@ -95,10 +95,12 @@ const retiredSchema = z.strictObject({
   file: z.string().optional(),
 });
 
+// A plain JSON object, kept as parsed: z.record would rebuild it and silently drop a "__proto__" key.
+const jsonObject = z.custom<Record<string, unknown>>((v) => typeof v === "object" && v !== null && !Array.isArray(v), "expected an object");
 const topSchema = z.strictObject({
   version: z.literal(1),
-  identities: z.record(z.string(), z.unknown()),
-  retired: z.record(z.string(), z.unknown()).optional(),
+  identities: jsonObject,
+  retired: jsonObject.optional(),
 });
 
 export function emptyState(): StateFile {
