@@ -1,5 +1,6 @@
 import { chmodSync, chownSync, existsSync, mkdirSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from "node:fs";
 import { execFileSync } from "node:child_process";
+import { createHash } from "node:crypto";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { provision, squirrelsYaml, type CliResult } from "./helpers/cli.js";
@@ -23,7 +24,7 @@ beforeAll(async () => {
 }, 60_000);
 afterAll(() => template?.remove());
 
-type State = { version: unknown; identities: Record<string, Record<string, unknown>>; retired?: unknown };
+type State = { version: unknown; identities: { [name: string]: Record<string, unknown> }; retired?: unknown };
 const readState = (sb: Sandbox) => JSON.parse(readFileSync(path.join(sb.out, "state.json"), "utf8")) as State;
 const writeState = (sb: Sandbox, state: unknown) => writeFileSync(path.join(sb.out, "state.json"), typeof state === "string" ? state : JSON.stringify(state));
 const editState = (sb: Sandbox, edit: (s: State) => void) => {
@@ -153,8 +154,8 @@ const CASES: Case[] = [
     name: "orphans named constructor and toString; --prune deletes only their folders",
     setup: (sb) => {
       editState(sb, (s) => {
-        s.identities.constructor = { ...s.identities.alice };
-        s.identities.toString = { ...s.identities.alice };
+        s.identities["constructor"] = { ...s.identities.alice };
+        s.identities["toString"] = { ...s.identities.alice };
       });
       mkdirSync(path.join(sb.out, "clients/constructor"));
       writeFileSync(path.join(sb.out, "clients/constructor/cert.pem"), "x");
@@ -194,7 +195,6 @@ const CASES: Case[] = [
     setup: (sb) => {
       const key = readFileSync(path.join(sb.out, "cas/intermediate/key.pem"), "utf8");
       writeFileSync(path.join(sb.out, "cas/intermediate/cert.pem"), key);
-      const { createHash } = require("node:crypto") as typeof import("node:crypto");
       editState(sb, (s) => void (s.identities.intermediate!.certSha256 = createHash("sha256").update(key).digest("hex")));
     },
     code: 0,
