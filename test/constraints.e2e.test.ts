@@ -102,9 +102,9 @@ servers:
     const before = snapshotTree(p.out);
     const plan = await provision(["plan"], { cwd: p.dir });
     expect(plan.code).toBe(0);
-    expect(plan.stderr).toMatch(/^pki\.yaml:5:56 servers\.web\.validity: warning: validity 900d exceeds 825 days, the most Apple platforms accept/m);
+    expect(plan.stderr).toMatch(/^pki\.yaml:5:56 servers\.web\.validity: warning: validity 900d makes a certificate that lives longer than 825 days \(notBefore is backdated 5 minutes for clock skew\), the most Apple platforms accept/m);
     const again = await provision([], { cwd: p.dir });
-    expect(again.stderr).toMatch(/warning: validity 900d exceeds 825 days/);
+    expect(again.stderr).toMatch(/warning: validity 900d makes a certificate that lives longer than 825 days/);
     const strict = await provision(["plan", "--strict"], { cwd: p.dir });
     expect(strict.code).toBe(1);
     expect(strict.stderr).toMatch(/error: pki\.yaml has 1 warning and --strict is set/);
@@ -120,11 +120,11 @@ cas:
 servers:
   web: { issuer: root, altNames: [web.test], validity: 400d }
 clients:
-  bot: { issuer: root, validity: 398d }
+  bot: { issuer: root, validity: 397d }
 `);
     const plan = await provision(["plan"], { cwd: p.dir });
     expect(plan.code).toBe(2);
-    expect(plan.stderr).toMatch(/^pki\.yaml:6:\d+ servers\.web\.validity: warning: validity 400d exceeds lint\.maxLeafValidity 398d$/m);
+    expect(plan.stderr).toMatch(/^pki\.yaml:6:\d+ servers\.web\.validity: warning: validity 400d makes a certificate that lives longer than lint\.maxLeafValidity 398d \(notBefore is backdated 5 minutes for clock skew\); use 397d or less$/m);
     expect(plan.stderr).not.toMatch(/clients\.bot/);
     expect((await provision(["--strict"], { cwd: p.dir })).code).toBe(1);
     expect(snapshotTree(p.out)).toEqual({});

@@ -1,6 +1,7 @@
 import { parseArgs, type ParseArgsConfig } from "node:util";
 import { closest } from "../suggest.js";
 import { ProvisionError } from "../errors.js";
+import { parseNow, type NowOption } from "./now.js";
 
 export const COMMANDS = ["apply", "plan", "status", "exec", "serve", "init", "inspect", "csr", "sign", "trust", "export", "help"] as const;
 export type CommandName = (typeof COMMANDS)[number];
@@ -10,7 +11,8 @@ export interface CliOptions {
   file: string;
   json: boolean;
   dryRun: boolean;
-  now: Date | null;
+  /** --now: a fixed time or an offset from the clock; resolve it with resolveNow(). */
+  now: NowOption | null;
   rotateCaKeys: string[];
   /** CAs whose existing key.pem (without a certificate or record) the user says is theirs. */
   adoptCaKeys: string[];
@@ -131,13 +133,7 @@ export function parseCliArgs(argv: readonly string[]): CliOptions {
       throw new ProvisionError("usage", `--${option} does not apply to provision ${command}`, { hint: `run provision ${command} --help for its options` });
     }
   }
-  let now: Date | null = null;
-  if (values.now !== undefined) {
-    now = new Date(values.now);
-    if (Number.isNaN(now.getTime())) {
-      throw new ProvisionError("usage", `--now ${values.now}: not an ISO-8601 time`, { hint: "use a time such as 2027-03-01T09:00:00Z" });
-    }
-  }
+  const now = values.now === undefined ? null : parseNow(values.now);
   if (values.engine !== undefined && values.engine !== "uwsgi" && values.engine !== "node") {
     throw new ProvisionError("usage", `--engine ${values.engine}: expected uwsgi or node`);
   }

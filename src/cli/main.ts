@@ -23,7 +23,7 @@ Options:
   -f, --file FILE        the pki.yaml to use (default ./pki.yaml)
       --dry-run          show the plan, write nothing
       --json             machine-readable output on stdout
-      --now TIME         evaluate as if at this ISO-8601 time (rehearse renewals)
+      --now TIME         evaluate as if at this time: 2027-03-01T09:00:00Z, or +30d from now
       --rotate-ca-key CA replace that CA's key; everything it signed is re-issued
       --adopt-ca-key CA  use the key.pem found for that CA although provision has no record of it
       --prune            delete the files of identities no longer in pki.yaml

@@ -1,11 +1,10 @@
 import { formatPath, type Diagnostic } from "../errors.js";
-import { sanFor } from "./san.js";
-import { formatDuration, renewalWindowSeconds } from "./duration.js";
+import { commonNameMeaning, constrainedNamesFor } from "./san.js";
+import { CLOCK_SKEW_SECONDS, formatDuration, renewalWindowSeconds } from "./duration.js";
 import { issuerChain } from "./issuers.js";
 import { constraintViolation, subtreeText, subtreeWithin } from "./name-constraints.js";
 import type { Locate } from "./locate.js";
 import type { IdentitySpec, LintSpec } from "./types.js";
-import { CLOCK_SKEW_SECONDS } from "../x509/spec.js";
 
 export interface RuleContext {
   identities: IdentitySpec[];
@@ -163,18 +162,28 @@ const servePointsAtIdentities: Rule = ({ identities, byName, report }) => {
  */
 const namesWithinConstraints: Rule = ({ identities, byName, locate, report }) => {
   for (const id of identities) {
-    const names = sanFor(id);
+    const names = constrainedNamesFor(id);
     for (const ca of issuerChain(id, byName)) {
       if (!ca.nameConstraints) continue;
       const where = locate([...ca.yamlPath, "nameConstraints"]);
-      for (const name of names) {
+      for (const { name, fromCommonName } of names) {
         const why = constraintViolation(name, ca.nameConstraints);
         if (!why) continue;
         const index = id.altNames.findIndex((n) => n.type === name.type && n.value === name.value);
         const path = index >= 0 ? [...id.yamlPath, "altNames", index] : [...id.yamlPath, "commonName"];
-        report(path, `"${name.value}" is outside the name constraints of CA ${ca.name} (${where.path}, line ${where.line}): ${why}`);
+        const what = fromCommonName && index < 0 ? `commonName "${id.subject.commonName}" (verifiers hold a commonName that reads as a host, IP or email to the constraints too)` : `"${name.value}"`;
+        report(path, `${what} is outside the name constraints of CA ${ca.name} (${where.path}, line ${where.line}): ${why}`);
       }
     }
+  }
+};
+
+/** A server's commonName that reads as a host name goes into the SAN, so it must be a valid one. */
+const serverCommonNames: Rule = ({ identities, report }) => {
+  for (const id of identities) {
+    if (id.kind !== "server") continue;
+    const meaning = commonNameMeaning(id.subject.commonName);
+    if (meaning.kind === "invalid") report([...id.yamlPath, "commonName"], `commonName looks like a host name but is not a valid one: ${meaning.message}`);
   }
 };
 
@@ -195,19 +204,26 @@ const constraintsOnlyNarrow: Rule = ({ identities, byName, report }) => {
 
 const SHORTEST_SENSIBLE_VALIDITY = 5 * 60;
 
-/** Leaf lifetimes clients refuse: Apple platforms reject TLS certificates valid for more than 825 days. */
+/**
+ * Leaf lifetimes clients refuse: Apple platforms reject TLS certificates valid for more than 825 days. The
+ * lifetime judged is notAfter − notBefore as written, so it includes the clock-skew backdate.
+ */
 const leafLifetimes: Rule = ({ identities, lint, warn }) => {
+  const skew = `notBefore is backdated ${CLOCK_SKEW_SECONDS / 60} minutes for clock skew`;
   for (const id of identities) {
     if (id.kind === "ca") continue;
-    if (lint.maxLeafValiditySeconds !== null && id.validitySeconds > lint.maxLeafValiditySeconds) {
-      warn([...id.yamlPath, "validity"], `validity ${formatDuration(id.validitySeconds)} exceeds lint.maxLeafValidity ${formatDuration(lint.maxLeafValiditySeconds)}`);
+    const lifetime = id.validitySeconds + CLOCK_SKEW_SECONDS;
+    if (lint.maxLeafValiditySeconds !== null && lifetime > lint.maxLeafValiditySeconds) {
+      warn([...id.yamlPath, "validity"], `validity ${formatDuration(id.validitySeconds)} makes a certificate that lives longer than lint.maxLeafValidity ${formatDuration(lint.maxLeafValiditySeconds)} (${skew}); use ${Math.floor((lint.maxLeafValiditySeconds - CLOCK_SKEW_SECONDS) / 86_400)}d or less`);
     } else if (id.validitySeconds < SHORTEST_SENSIBLE_VALIDITY) {
       warn([...id.yamlPath, "validity"], `validity ${formatDuration(id.validitySeconds)} is under 5 minutes: a server may hand out a certificate that expires before a client has finished using it`);
-    } else if (id.kind === "server" && id.validitySeconds > 825 * 86_400) {
-      warn([...id.yamlPath, "validity"], `validity ${formatDuration(id.validitySeconds)} exceeds 825 days, the most Apple platforms accept for TLS server certificates (also from private roots); browsers cap publicly trusted ones at 398 days`);
+    } else if (id.kind === "server" && lifetime > APPLE_MAX_SECONDS) {
+      warn([...id.yamlPath, "validity"], `validity ${formatDuration(id.validitySeconds)} makes a certificate that lives longer than 825 days (${skew}), the most Apple platforms accept for TLS server certificates (also from private roots); use 824d or less (browsers cap publicly trusted ones at 398 days)`);
     }
   }
 };
+
+const APPLE_MAX_SECONDS = 825 * 86_400;
 
 export const RULES: readonly Rule[] = [
   safeNames,
@@ -219,6 +235,7 @@ export const RULES: readonly Rule[] = [
   caLifetimesInHours,
   pathLengthsHold,
   serversHaveNames,
+  serverCommonNames,
   servePointsAtIdentities,
   namesWithinConstraints,
   constraintsOnlyNarrow,

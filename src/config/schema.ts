@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { DURATION_HINT, parseDuration, parseRenewBefore } from "./duration.js";
+import { DURATION_HINT, durationProblem, parseRenewBefore } from "./duration.js";
 import { serveFields } from "./serve.js";
 import { closest } from "../suggest.js";
 
@@ -38,7 +38,10 @@ const keyType = z.string({ error: `expected a key type: ${KEY_TYPES.join(" | ")}
 
 const duration = z
   .string({ error: `expected ${DURATION_HINT}` })
-  .refine((value) => parseDuration(value) !== undefined, { error: (issue) => `malformed duration "${String(issue.input)}": expected ${DURATION_HINT}` })
+  .superRefine((value, ctx) => {
+    const problem = durationProblem(value);
+    if (problem) ctx.addIssue({ code: "custom", message: problem });
+  })
   .meta({ pattern: "^[1-9][0-9]{0,5}[mhdwy]$", examples: ["90d", "2y"] });
 
 const renewBefore = z

@@ -1,4 +1,4 @@
-import { formatApproxDuration, renewalWindowSeconds } from "../config/duration.js";
+import { formatApproxDuration, formatDuration, renewalWindowSeconds } from "../config/duration.js";
 import type { Config, IdentitySpec } from "../config/types.js";
 import { ProvisionError } from "../errors.js";
 import { bundlePath, identityPaths, MODES, retiredCertPath } from "../store/layout.js";
@@ -23,6 +23,7 @@ export interface PlanOptions {
 }
 
 const DAY = 86_400_000;
+const LATEST_NOT_AFTER = Date.UTC(9999, 11, 31, 23, 59, 59);
 
 function days(ms: number): string {
   const n = Math.floor(Math.abs(ms) / DAY);
@@ -258,7 +259,10 @@ function ensureIssuersOutliveChildren(config: Config, actions: Map<string, Ident
 function setValidity(action: IdentityAction, id: IdentitySpec, nowMs: number): void {
   if (!ISSUING.has(action.action)) return;
   action.notBefore = new Date(nowMs - CLOCK_SKEW_SECONDS * 1000).toISOString();
-  action.notAfter = new Date(nowMs + id.validitySeconds * 1000).toISOString();
+  const notAfter = nowMs + id.validitySeconds * 1000;
+  // Unreachable from the CLI (durations and --now are bounded); a library caller gets an error, not a bad certificate.
+  if (!(notAfter <= LATEST_NOT_AFTER)) throw new ProvisionError("invalid-config", `${id.name}: a ${formatDuration(id.validitySeconds)} certificate issued at ${new Date(nowMs).toISOString()} would end after 9999-12-31T23:59:59Z, the last time X.509 can express`);
+  action.notAfter = new Date(notAfter).toISOString();
 }
 
 /**

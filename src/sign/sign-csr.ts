@@ -2,7 +2,7 @@ import type { KeyObject } from "node:crypto";
 import { classifyAltName, type AltName } from "../config/alt-names.js";
 import { formatDuration, parseRenewBefore } from "../config/duration.js";
 import { constraintViolation } from "../config/name-constraints.js";
-import { sanFor } from "../config/san.js";
+import { commonNameMeaning, constrainedNamesFor, sanFor } from "../config/san.js";
 import type { IdentitySpec } from "../config/types.js";
 import { ProvisionError } from "../errors.js";
 import { readCertificationRequest, type VerifiedRequest } from "../x509/csr.js";
@@ -72,12 +72,16 @@ export function specForRequest(request: VerifiedRequest, source: string, issuer:
 export function signCsr(issuer: CsrIssuer, csr: CsrToSign): { pem: string; spec: IdentitySpec } {
   const request = readCertificationRequest(csr.pem, csr.source);
   const spec = specForRequest(request, csr.source, issuer.spec, csr.profile, csr.validitySeconds);
-  const names = sanFor(spec);
-  if (csr.profile === "server" && names.length === 0) throw new ProvisionError("bad-csr", `${csr.source}: a server certificate needs at least one alt name`);
+  const cn = commonNameMeaning(spec.subject.commonName);
+  if (csr.profile === "server" && cn.kind === "invalid") {
+    throw new ProvisionError("bad-csr", `${csr.source}: commonName "${spec.subject.commonName}" looks like a host name but is not a valid one: ${cn.message}`);
+  }
+  if (csr.profile === "server" && sanFor(spec).length === 0) throw new ProvisionError("bad-csr", `${csr.source}: a server certificate needs at least one alt name`);
   for (const ca of [issuer.spec, ...issuer.above]) {
-    for (const name of names) {
+    for (const { name, fromCommonName } of constrainedNamesFor(spec)) {
       const why = ca.nameConstraints && constraintViolation(name, ca.nameConstraints);
-      if (why) throw new ProvisionError("outside-constraints", `"${name.value}" is outside the name constraints of CA ${ca.name}: ${why}`, { hint: "nothing was issued" });
+      const what = fromCommonName ? `the commonName "${spec.subject.commonName}" (verifiers hold a commonName that reads as a host, IP or email to the constraints too)` : `"${name.value}"`;
+      if (why) throw new ProvisionError("outside-constraints", `${csr.source}: ${what} is outside the name constraints of CA ${ca.name}: ${why}`, { hint: "nothing was issued" });
     }
   }
   const notAfter = new Date(csr.now.getTime() + csr.validitySeconds * 1000);

@@ -6,6 +6,7 @@ import type forgeTypes from "node-forge";
 import { bytesToIp, ipToBytes, type AltName } from "../config/alt-names.js";
 import { maskPrefix, networkBytes, prefixMask } from "../config/cidr.js";
 import { SUBJECT_FIELDS, type AltNameConstraint, type SubjectSpec } from "../config/types.js";
+import { InternalError } from "../errors.js";
 import type { CertTemplate, ExtKeyUsageName, KeyUsageName, SignatureAlgorithm } from "./spec.js";
 
 // Loaded on first use: a run where nothing changed never encodes or decodes a certificate.
@@ -77,11 +78,19 @@ export function encodeName(subject: SubjectSpec): Asn1 {
   return seq(rdns);
 }
 
-/** UTCTime through 2049, GeneralizedTime from 2050 (RFC 5280 §4.1.2.5). */
-function encodeTime(date: Date): Asn1 {
-  return date.getUTCFullYear() < 2050
-    ? asn1.create(U, T.UTCTIME, false, asn1.dateToUtcTime(date))
-    : asn1.create(U, T.GENERALIZEDTIME, false, asn1.dateToGeneralizedTime(date));
+/**
+ * RFC 5280 §4.1.2.5: UTCTime (YYMMDDHHMMSSZ) for 1950 through 2049, GeneralizedTime (YYYYMMDDHHMMSSZ)
+ * otherwise; always UTC, whole seconds. Written here rather than by forge, whose GeneralizedTime does not
+ * pad years below 1000 and writes five digits after 9999.
+ */
+export function encodeTime(date: Date): Asn1 {
+  const year = date.getUTCFullYear();
+  if (!Number.isFinite(date.getTime()) || year < 0 || year > 9999) throw new InternalError(`time ${date.getTime()} ms cannot be encoded in a certificate`);
+  const two = (n: number) => String(n).padStart(2, "0");
+  const rest = `${two(date.getUTCMonth() + 1)}${two(date.getUTCDate())}${two(date.getUTCHours())}${two(date.getUTCMinutes())}${two(date.getUTCSeconds())}Z`;
+  return year >= 1950 && year <= 2049
+    ? asn1.create(U, T.UTCTIME, false, `${two(year % 100)}${rest}`)
+    : asn1.create(U, T.GENERALIZEDTIME, false, `${String(year).padStart(4, "0")}${rest}`);
 }
 
 function encodeGeneralName(name: AltName): Asn1 {

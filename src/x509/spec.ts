@@ -1,8 +1,7 @@
 import type { AltName } from "../config/alt-names.js";
 import type { AltNameConstraint, KeyType, SubjectSpec } from "../config/types.js";
 
-/** notBefore is set this far before "now" so clients with a slightly slow clock accept a new certificate. */
-export const CLOCK_SKEW_SECONDS = 300;
+export { CLOCK_SKEW_SECONDS } from "../config/duration.js";
 
 /** KeyUsage bits by RFC 5280 name. */
 export type KeyUsageName = "digitalSignature" | "keyEncipherment" | "keyCertSign" | "cRLSign";

@@ -1,7 +1,7 @@
 import { writeFileSync } from "node:fs";
 import path from "node:path";
 import { loadConfig } from "../../config/load.js";
-import { parseDuration } from "../../config/duration.js";
+import { durationProblem, parseDuration } from "../../config/duration.js";
 import { realDeps } from "../../deps.js";
 import { ProvisionError, withFs } from "../../errors.js";
 import { loadIssuer } from "../../sign/load-issuer.js";
@@ -12,6 +12,7 @@ import { serialFrom } from "../../x509/issue.js";
 import { MAX_READ_BYTES, readUserFile } from "../../store/guard.js";
 import type { CliOptions } from "../args.js";
 import { EXIT, type Io } from "../io.js";
+import { resolveNow } from "../now.js";
 
 function writeOut(options: CliOptions, io: Io, pem: string, what: string): void {
   if (options.out) {
@@ -42,8 +43,9 @@ export async function runSign(options: CliOptions, io: Io): Promise<number> {
   const usage = "provision sign --csr req.pem --issuer <ca> --profile server|client [--validity 90d] [--out cert.pem]";
   if (!options.csr || !options.issuer || !options.profile) throw new ProvisionError("usage", "sign needs --csr, --issuer and --profile", { hint: `usage: ${usage}` });
   if (options.profile !== "server" && options.profile !== "client") throw new ProvisionError("usage", `--profile ${options.profile}: expected server or client`);
-  const validitySeconds = parseDuration(options.validity ?? "90d");
-  if (validitySeconds === undefined) throw new ProvisionError("usage", `--validity ${options.validity}: expected a duration such as 90d`);
+  const validityProblem = durationProblem(options.validity ?? "90d");
+  if (validityProblem) throw new ProvisionError("usage", `--validity ${options.validity}: ${validityProblem}`);
+  const validitySeconds = parseDuration(options.validity ?? "90d")!;
 
   const { config } = await loadConfig(options.file, { cwd: io.cwd, env: io.env });
   const deps = realDeps({ env: io.env, ...io.deps });
@@ -54,7 +56,7 @@ export async function runSign(options: CliOptions, io: Io): Promise<number> {
     source: options.csr,
     profile: options.profile,
     validitySeconds,
-    now: options.now ?? deps.now(),
+    now: resolveNow(options.now, deps.now),
     serial: serialFrom(deps.randomBytes(16)),
   });
   writeOut(options, io, pem, `a ${options.profile} certificate for ${spec.subject.commonName}`);

@@ -7,6 +7,7 @@ import { checkNamespace, renderDocuments } from "../../export/kubernetes.js";
 import { readCaMaterial } from "../../export/read-ca.js";
 import { writeFilesAtomically } from "../../store/atomic-write.js";
 import type { CliOptions } from "../args.js";
+import { resolveNow } from "../now.js";
 import { EXIT, type Io } from "../io.js";
 
 /** `provision export cert-manager`: pki.yaml in cert-manager's and trust-manager's terms, for kubectl apply. */
@@ -21,7 +22,7 @@ export async function runExport(options: CliOptions, io: Io): Promise<number> {
   const { config } = await loadConfig(options.file, { cwd: io.cwd, env: io.env });
   const ca = chooseExportCa(config, options.ca, options.includeRootKey);
   const deps = realDeps({ env: io.env, ...io.deps });
-  const { material, bundlePem } = readCaMaterial(config, ca, deps.env, deps.now());
+  const { material, bundlePem } = readCaMaterial(config, ca, deps.env, resolveNow(options.now, deps.now));
   const result = exportCertManager(config, ca, material, bundlePem, { namespace, clusterIssuer: options.clusterIssuer });
   const yaml = renderDocuments(result.documents, ` provision export cert-manager: from ${options.file}, CA ${ca.name}.\n Holds the private key of CA ${ca.name}: apply it, do not commit it.`);
 

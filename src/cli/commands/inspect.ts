@@ -5,6 +5,7 @@ import { inspectCertificate } from "../../x509/inspect.js";
 import { pemBlocks } from "../../x509/pem.js";
 import { MAX_READ_BYTES, readUserFile } from "../../store/guard.js";
 import type { CliOptions } from "../args.js";
+import { resolveNow } from "../now.js";
 import { EXIT, type Io } from "../io.js";
 
 /** `provision inspect <file.pem>`: a short summary of each certificate in a PEM file (or --json). */
@@ -16,7 +17,7 @@ export async function runInspect(options: CliOptions, io: Io): Promise<number> {
   if (blocks.length === 0) {
     throw new ProvisionError("not-a-certificate", `${file} holds no PEM certificate`, { hint: /PRIVATE KEY/.test(text) ? "that is a private key; inspect its cert.pem" : undefined });
   }
-  const now = options.now ?? new Date();
+  const now = resolveNow(options.now, () => new Date());
   const summaries = blocks.map((block) => {
     let parsed;
     try {

@@ -7,6 +7,7 @@ import type { Plan } from "../../plan/types.js";
 import { launchWarnings } from "../../serve/launch-warnings.js";
 import { readObservedState, type ObservedState } from "../../store/read-state.js";
 import type { CliOptions } from "../args.js";
+import { resolveNow } from "../now.js";
 import type { Io } from "../io.js";
 import { readPendingHooks } from "../../store/pending-hooks.js";
 
@@ -34,7 +35,7 @@ export async function loadAndPlan(options: CliOptions, io: Io, loaded?: LoadedCo
   }
   const observed = await readObservedState(config, deps.env);
   const pendingHooks = await readPendingHooks(config.outputDir);
-  const now = options.now ?? deps.now();
+  const now = resolveNow(options.now, deps.now);
   const plan = buildPlan(config, observed, now, {
     rotateCaKeys: new Set(options.rotateCaKeys),
     adoptCaKeys: new Set(options.adoptCaKeys),

@@ -1,0 +1,3 @@
+module provision/test/go-verify
+
+go 1.19
