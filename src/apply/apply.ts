@@ -13,9 +13,9 @@ import { pemToDer } from "../x509/pem.js";
 import { readCertificatePem, readDerivedFile, readKeyPem, type ObservedState } from "../store/read-state.js";
 import { stampOf, type FileStamps } from "../store/stamp.js";
 import { serializeState, type RetiredCert, type StateFile, type StateRecord } from "../store/state-file.js";
-import { factsFromTemplate, type CertFacts } from "../x509/inspect.js";
-import { subjectKeyIdOf, serialFrom, signCertificate, templateFor } from "../x509/issue.js";
-import { decodePrivateKeyWithAny, encodePrivateKey, encodePrivateKeyDer, KEY_KDF, spkiOf, type KeyMaterial } from "../x509/keys.js";
+import { generatePlannedKeys } from "./keys.js";
+import { signPlanned } from "./sign.js";
+import { decodePrivateKeyWithAny, encodePrivateKey, encodePrivateKeyDer, KEY_KDF } from "../x509/keys.js";
 import { passphraseCandidates, passphraseOf } from "../store/passphrase.js";
 
 export interface ApplyResult {
@@ -55,14 +55,7 @@ export async function applyPlan(
   const actionOf = (name: string) => actionsByName.get(name) as IdentityAction;
   const seenOf = (name: string) => observed.identities.get(name)!;
 
-  const generated = new Map<string, KeyMaterial>();
-  const toGenerate = plan.actions.filter((a) => a.key === "generate");
-  await Promise.all(
-    toGenerate.map(async (a) => {
-      generated.set(a.name, await deps.generateKey(byName.get(a.name)!.key));
-      onKeyGenerated?.(generated.size, toGenerate.length);
-    }),
-  );
+  const generated = await generatePlannedKeys(config, plan, deps, onKeyGenerated);
 
   const recordOf = (id: IdentitySpec) => {
     const record = observed.state.identities.get(id.name);
@@ -89,26 +82,7 @@ export async function applyPlan(
     return key;
   };
 
-  const certs = new Map<string, string>();
-  const newFacts = new Map<string, CertFacts>();
-  for (const id of config.identities) {
-    const action = actionOf(id.name);
-    if (!ISSUING.has(action.action)) continue;
-    const ownKey = keyOf(id);
-    const issuer = id.issuer === null ? null : byName.get(id.issuer)!;
-    const issuerKey = issuer ? keyOf(issuer) : ownKey;
-    const template = templateFor({
-      identity: id,
-      spki: spkiOf(ownKey),
-      serial: serialFrom(deps.randomBytes(16)),
-      notBefore: new Date(action.notBefore!),
-      notAfter: new Date(action.notAfter!),
-      issuer: issuer ? { subject: issuer.subject, keyType: issuer.key, subjectKeyId: subjectKeyIdOf(spkiOf(issuerKey)) } : null,
-    });
-    const { der, pem } = signCertificate(template, issuerKey);
-    certs.set(id.name, pem);
-    newFacts.set(id.name, factsFromTemplate(template, der, id.key));
-  }
+  const { certs, facts: newFacts } = signPlanned(config, plan, keyOf, deps);
   // Unchanged certificates are read from disk only if a chain, a format file or the bundle needs them.
   const certOf = (name: string): string => {
     const known = certs.get(name) ?? seenOf(name).cert!.pem;

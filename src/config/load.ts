@@ -30,6 +30,17 @@ export async function loadConfig(file: string, options: { cwd?: string; env?: No
   const cached = readConfigCache(env, absFile, key);
   if (cached) return { config: { file, ...cached.config }, warnings: cached.warnings };
 
+  const { config, warnings } = await loadConfigText(text, file, options);
+  const { file: _file, ...rest } = config;
+  writeConfigCache(env, absFile, { key, config: rest, warnings });
+  return { config, warnings };
+}
+
+/**
+ * Validates pki.yaml text (named `file` in messages; relative paths resolve against `cwd`): the same checks
+ * as loadConfig, without the file or the cache. Throws a ProvisionError carrying every diagnostic.
+ */
+export async function loadConfigText(text: string, file: string, options: { cwd?: string } = {}): Promise<LoadedConfig> {
   const { parseConfig } = await import("./parse.js");
   const { config, diagnostics } = parseConfig(text, file, options);
   const errors = diagnostics.filter((d) => d.severity === "error");
@@ -39,8 +50,5 @@ export async function loadConfig(file: string, options: { cwd?: string; env?: No
       hint: "fix the lines above and run again; nothing was written",
     });
   }
-  const warnings = diagnostics.filter((d) => d.severity === "warning");
-  const { file: _file, ...rest } = config;
-  writeConfigCache(env, absFile, { key, config: rest, warnings });
-  return { config, warnings };
+  return { config, warnings: diagnostics.filter((d) => d.severity === "warning") };
 }

@@ -194,6 +194,8 @@ function unwrap(schema: z.ZodType): z.ZodType {
 }
 
 export type PkiInput = z.infer<typeof pkiSchema>;
+/** The object pki.yaml describes, as a program writes it (defaults may be left out). */
+export type PkiSpec = z.input<typeof pkiSchema>;
 export type CaInput = z.infer<typeof caSchema>;
 export type ServerInput = z.infer<typeof serverSchema>;
 export type ClientInput = z.infer<typeof clientSchema>;

@@ -11,7 +11,7 @@ import { readOutputFile } from "./guard.js";
 import { bundlePath, formatFiles, identityPaths, kindDir, KINDS, retiredCertPath, statePath, type IdentityPaths } from "./layout.js";
 import { passphraseCandidates } from "./passphrase.js";
 import { statFile, type FileStamps } from "./stamp.js";
-import { parseState, type StateFile, type StateRecord } from "./state-file.js";
+import { emptyState, parseState, type StateFile, type StateRecord } from "./state-file.js";
 
 export type KeyStatus = "ok" | "missing" | "unreadable" | "mismatch" | "locked";
 
@@ -242,6 +242,33 @@ export async function readObservedState(config: Config, env: NodeJS.ProcessEnv):
     retired: readRetired(out, state, problems),
     orphans: findOrphans(config, state),
   };
+}
+
+/**
+ * What an empty output folder looks like to the planner: nothing issued, nothing recorded. The library's
+ * createPki plans against it (and reads no file).
+ */
+export function nothingObserved(config: Config): ObservedState {
+  const identities = new Map<string, ObservedIdentity>();
+  for (const id of config.identities) {
+    identities.set(id.name, {
+      name: id.name,
+      kind: id.kind,
+      cert: null,
+      certProblem: "missing",
+      keySha256: null,
+      keyEncrypted: false,
+      keyEncryptionWeak: false,
+      keyStatus: "missing",
+      keyDetail: null,
+      signedByIssuer: null,
+      missingFormatFiles: [],
+      loosePrivateFiles: [],
+      trusted: false,
+      stamps: { cert: null, key: null },
+    });
+  }
+  return { identities, state: emptyState(), stateText: null, problems: [], bundlePem: null, retired: [], orphans: [] };
 }
 
 /**

@@ -1,0 +1,145 @@
+/**
+ * The library entry of pki-provision: `createPki` makes a whole PKI in memory (for test suites, as the
+ * `selfsigned` package or certyaml's Go API do), and loadPki → planPki → applyPki do what the CLI does with
+ * files. Both go through the same validation, planner and signing phase as `provision`.
+ */
+import { rmdir } from "node:fs/promises";
+import { stringify } from "yaml";
+import { generatePlannedKeys } from "./apply/keys.js";
+import { applyPlan } from "./apply/apply.js";
+import { signPlanned } from "./apply/sign.js";
+import { loadConfig, loadConfigText, type LoadedConfig } from "./config/load.js";
+import type { PkiSpec } from "./config/schema.js";
+import type { Config, IdentityKind } from "./config/types.js";
+import { realDeps, type Deps } from "./deps.js";
+import { buildPlan } from "./plan/build.js";
+import { composeBundle, composeChain, composeFullchain, issuerPath } from "./plan/compose.js";
+import type { Plan } from "./plan/types.js";
+import { renderLaunchFiles } from "./render/launch.js";
+import { prepareOutputFolder } from "./store/guard.js";
+import { lockPath } from "./store/layout.js";
+import { acquireLock } from "./store/lock.js";
+import { nothingObserved, readObservedState, type ObservedState } from "./store/read-state.js";
+import { encodePrivateKey } from "./x509/keys.js";
+import { ProvisionError } from "./errors.js";
+
+export { ERROR_CODES, ProvisionError, type Diagnostic, type ErrorCode } from "./errors.js";
+export type { Config, IdentityKind, IdentitySpec } from "./config/types.js";
+export type { PkiSpec } from "./config/schema.js";
+export type { IdentityAction, Plan } from "./plan/types.js";
+export type { LoadedConfig } from "./config/load.js";
+export type { ObservedState } from "./store/read-state.js";
+
+/** One identity of an in-memory PKI, every value a PEM string. */
+export interface IssuedIdentity {
+  name: string;
+  kind: IdentityKind;
+  /** The private key, PKCS#8, unencrypted (it never leaves memory unless you write it). */
+  key: string;
+  cert: string;
+  /** The issuers, nearest first, root last (empty for a root): chain.pem. */
+  chain: string;
+  /** The certificate and its intermediates, what a TLS server sends: fullchain.pem (the cert alone for a CA). */
+  fullchain: string;
+}
+
+/** What createPki returns: every identity by name, and the roots to trust. */
+export interface InMemoryPki {
+  identities: ReadonlyMap<string, IssuedIdentity>;
+  /** The root certificates, as ca-bundle.pem holds them: what a client should trust. */
+  caBundle: string;
+  /** identities.get(name), or a ProvisionError naming the identities there are. */
+  get(name: string): IssuedIdentity;
+  /** The plan that was carried out (every action `create`). */
+  plan: Plan;
+}
+
+export interface CreatePkiOptions {
+  /** Issue as of this time (default: now); certificates start 5 minutes before it. */
+  now?: Date;
+  /** Keys, serials and the clock, for tests that want them fixed. */
+  deps?: Partial<Deps>;
+}
+
+/**
+ * createPki makes every CA, server and client that `spec` describes, in memory: no file is read or written.
+ * `spec` is pki.yaml's text or the object it describes. It is validated exactly as pki.yaml is (a
+ * ProvisionError with code `invalid-config` lists every problem). `output`, `formats` and passphrases do not
+ * apply: keys come back unencrypted.
+ */
+export async function createPki(spec: string | PkiSpec, options: CreatePkiOptions = {}): Promise<InMemoryPki> {
+  const text = typeof spec === "string" ? spec : stringify(spec);
+  const { config } = await loadConfigText(text, typeof spec === "string" ? "pki.yaml" : "spec");
+  const deps = realDeps(options.deps);
+  const plan = buildPlan(config, nothingObserved(config), options.now ?? deps.now());
+  const keys = await generatePlannedKeys(config, plan, deps);
+  const keyOf = (name: string) => keys.get(name)!.privateKey;
+  const { certs } = signPlanned(config, plan, (id) => keyOf(id.name), deps);
+  const certOf = (name: string) => certs.get(name)!;
+
+  const identities = new Map<string, IssuedIdentity>();
+  for (const id of config.identities) {
+    const issuers = issuerPath(config, id);
+    identities.set(id.name, {
+      name: id.name,
+      kind: id.kind,
+      key: encodePrivateKey(keyOf(id.name), null),
+      cert: certOf(id.name),
+      chain: composeChain(issuers, certOf),
+      fullchain: id.kind === "ca" ? certOf(id.name) : composeFullchain(id, issuers, certOf),
+    });
+  }
+  const get = (name: string): IssuedIdentity => {
+    const found = identities.get(name);
+    if (!found) throw new ProvisionError("unknown-identity", `no identity named "${name}"; there are ${[...identities.keys()].join(", ")}`);
+    return found;
+  };
+  return { identities, caBundle: composeBundle(config, certOf, []), get, plan };
+}
+
+/** Reads and validates a pki.yaml file (relative to `cwd`), as `provision` does. */
+export async function loadPki(file = "pki.yaml", options: { cwd?: string; env?: NodeJS.ProcessEnv } = {}): Promise<LoadedConfig> {
+  return loadConfig(file, options);
+}
+
+export interface PlanPkiOptions {
+  /** Plan as of this time (default: now), as `--now` does. */
+  now?: Date;
+  /** Where passphrases are read from (default: process.env). */
+  env?: NodeJS.ProcessEnv;
+  /** CAs whose key to replace (`--rotate-ca-key`). */
+  rotateCaKeys?: Iterable<string>;
+  /** Delete the files of identities no longer in pki.yaml (`--prune`). */
+  prune?: boolean;
+  deps?: Partial<Deps>;
+}
+
+/** Reads the output folder and plans, as `provision plan --json` does; writes nothing. */
+export async function planPki(config: Config, options: PlanPkiOptions = {}): Promise<{ plan: Plan; observed: ObservedState }> {
+  const deps = realDeps({ ...(options.env ? { env: options.env } : {}), ...options.deps });
+  const observed = await readObservedState(config, deps.env);
+  const setEnvVars = new Set(Object.keys(deps.env).filter((name) => deps.env[name] !== undefined && deps.env[name] !== ""));
+  const plan = buildPlan(config, observed, options.now ?? deps.now(), { rotateCaKeys: new Set(options.rotateCaKeys ?? []), prune: options.prune ?? false, setEnvVars });
+  return { plan, observed };
+}
+
+/**
+ * Plans and writes, as `provision` does: under the output folder's lock, keys 0600, each file written
+ * atomically, state.json last, launch config rendered. Returns the plan and the files written and deleted.
+ */
+export async function applyPki(config: Config, options: PlanPkiOptions = {}): Promise<{ plan: Plan; written: string[]; deleted: string[] }> {
+  const deps = realDeps({ ...(options.env ? { env: options.env } : {}), ...options.deps });
+  const created = prepareOutputFolder(config.outputDir);
+  const lock = await acquireLock(lockPath(config.outputDir));
+  let failed = true;
+  try {
+    const { plan, observed } = await planPki(config, { ...options, deps });
+    const result = await applyPlan(config, plan, observed, deps, { renderExtra: (certOf) => renderLaunchFiles(config, certOf) });
+    failed = false;
+    return { plan, ...result };
+  } finally {
+    await lock.release();
+    // A first run that failed leaves no empty output folder behind.
+    if (failed && created) await rmdir(config.outputDir).catch(() => undefined);
+  }
+}

@@ -1,0 +1,44 @@
+import type { KeyObject } from "node:crypto";
+import type { Config, IdentitySpec } from "../config/types.js";
+import type { Deps } from "../deps.js";
+import { ISSUING, type Plan } from "../plan/types.js";
+import { factsFromTemplate, type CertFacts } from "../x509/inspect.js";
+import { serialFrom, signCertificate, subjectKeyIdOf, templateFor } from "../x509/issue.js";
+import { spkiOf } from "../x509/keys.js";
+
+/**
+ * Phase "sign": issues every certificate the plan creates, reissues or renews, issuer first (config order),
+ * with the validity the plan fixed. `keyOf` gives an identity's key (new or loaded). In memory only: both
+ * applyPlan and the library's createPki go through here.
+ */
+export function signPlanned(
+  config: Config,
+  plan: Plan,
+  keyOf: (id: IdentitySpec) => KeyObject,
+  deps: Pick<Deps, "randomBytes">,
+): { certs: Map<string, string>; facts: Map<string, CertFacts> } {
+  const byName = new Map(config.identities.map((id) => [id.name, id] as const));
+  // Orphans are listed by kind and name; a name moved to another section has an orphan and an action.
+  const actions = new Map(plan.actions.filter((a) => a.action !== "orphaned").map((a) => [a.name, a] as const));
+  const certs = new Map<string, string>();
+  const facts = new Map<string, CertFacts>();
+  for (const id of config.identities) {
+    const action = actions.get(id.name)!;
+    if (!ISSUING.has(action.action)) continue;
+    const ownKey = keyOf(id);
+    const issuer = id.issuer === null ? null : byName.get(id.issuer)!;
+    const issuerKey = issuer ? keyOf(issuer) : ownKey;
+    const template = templateFor({
+      identity: id,
+      spki: spkiOf(ownKey),
+      serial: serialFrom(deps.randomBytes(16)),
+      notBefore: new Date(action.notBefore!),
+      notAfter: new Date(action.notAfter!),
+      issuer: issuer ? { subject: issuer.subject, keyType: issuer.key, subjectKeyId: subjectKeyIdOf(spkiOf(issuerKey)) } : null,
+    });
+    const { der, pem } = signCertificate(template, issuerKey);
+    certs.set(id.name, pem);
+    facts.set(id.name, factsFromTemplate(template, der, id.key));
+  }
+  return { certs, facts };
+}
