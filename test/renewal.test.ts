@@ -179,7 +179,7 @@ describe("plan, status and their exit codes", () => {
     expect((await provision(["status", "--within", "7d", ...at], { cwd: p.dir })).code).toBe(0);
     const soon = await provision(["status", "--within", "31d", ...at], { cwd: p.dir });
     expect(soon.code).toBe(2);
-    expect(soon.stdout).toMatch(/web\s+server\s+intermediate\s+ecdsa-p256\s+\S+ \S+\s+30\s+ok \(due\)/);
+    expect(soon.stdout).toMatch(/web\s+server\s+intermediate\s+ecdsa-p256\s+\S+ \S+\s+30\s+\S+ \S+\s+ok \(due\)/);
     expect((await provision(["status", "--within", "3 weeks"], { cwd: p.dir })).code).toBe(1);
 
     const later = new Date(T0 + 25 * DAY).toISOString();

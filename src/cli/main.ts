@@ -28,7 +28,7 @@ Options:
       --adopt-ca-key CA  use the key.pem found for that CA although provision has no record of it
       --prune            delete the files of identities no longer in pki.yaml
       --strict           treat warnings (lifetimes clients refuse) as errors
-      --within DURATION  status: exit 2 if anything needs renewal within DURATION
+      --within DURATION  status: exit 2 if any renewal falls due within DURATION (by renewBefore)
   -h, --help             this help
   -V, --version          print the version
 
@@ -73,8 +73,10 @@ Examples:
 
 Usage: provision status [-f pki.yaml] [--json] [--now TIME] [--within DURATION]
 
-States: ok, renew soon, expired, spec changed, missing, orphaned. With --within, exit 2 if anything needs
-renewal within DURATION (30d, 12h, 2w), else 0.
+States: ok, renew soon, expired, spec changed, missing, orphaned. RENEW FROM is when the renewal window
+opens (notAfter minus renewBefore): from then on provision renews the certificate. With --within, exit 2 and
+mark "(due)" whatever needs work now or whose renewal window opens within DURATION (30d, 12h, 2w), else 0.
+It asks "will provision renew anything in that time?", not "does anything expire in that time?".
 
 Example:
   provision status --within 14d || echo "renewals due"

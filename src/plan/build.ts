@@ -1,5 +1,6 @@
 import { formatApproxDuration, formatDuration, renewalWindowSeconds } from "../config/duration.js";
 import type { Config, IdentitySpec } from "../config/types.js";
+import type { CertFacts } from "../x509/inspect.js";
 import { ProvisionError } from "../errors.js";
 import { bundlePath, identityPaths, MODES, retiredCertPath } from "../store/layout.js";
 import type { ObservedIdentity, ObservedState } from "../store/read-state.js";
@@ -207,8 +208,7 @@ function decide(
 
   const facts = seen.cert!.facts;
   const notAfter = Date.parse(facts.notAfter);
-  const lifetimeSeconds = issuedValiditySeconds(facts) + CLOCK_SKEW_SECONDS;
-  const window = renewalWindowSeconds(id.renewBefore, lifetimeSeconds) * 1000;
+  const { lifetimeSeconds, window } = renewalWindow(id, facts);
   const freshKey = !isCa && id.rotateKey === "always" ? "generate" : "reuse";
   if (nowMs >= notAfter) return { ...base, action: "renew", reasons: [`expired ${days(nowMs - notAfter)} ago`], key: freshKey };
   if (nowMs >= notAfter - window) {
@@ -216,6 +216,16 @@ function decide(
     return { ...base, action: "renew", reasons: [`expires in ${days(notAfter - nowMs)} (window ${windowText})`], key: freshKey };
   }
   return { ...base, action: "unchanged", reasons: [], key: "none" };
+}
+
+/**
+ * The renewal window of an issued certificate: `renewBefore` as a duration, or as a fraction of the lifetime the
+ * certificate really has (notAfter − notBefore). The certificate is renewed from `notAfter - window` on.
+ */
+export function renewalWindow(id: Pick<IdentitySpec, "renewBefore">, facts: Pick<CertFacts, "notBefore" | "notAfter">): { lifetimeSeconds: number; window: number; startsAt: number } {
+  const lifetimeSeconds = issuedValiditySeconds(facts) + CLOCK_SKEW_SECONDS;
+  const window = renewalWindowSeconds(id.renewBefore, lifetimeSeconds) * 1000;
+  return { lifetimeSeconds, window, startsAt: Date.parse(facts.notAfter) - window };
 }
 
 /** A CA's key is never replaced silently: a missing, unreadable or foreign key stops the run. */

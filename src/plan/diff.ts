@@ -17,7 +17,7 @@ function constraintKeys(c: IdentitySpec["nameConstraints"]): string {
 }
 
 /** Lifetime a certificate was issued with, in seconds, skew allowance excluded. */
-export function issuedValiditySeconds(facts: CertFacts): number {
+export function issuedValiditySeconds(facts: Pick<CertFacts, "notBefore" | "notAfter">): number {
   return Math.round((Date.parse(facts.notAfter) - Date.parse(facts.notBefore)) / 1000) - CLOCK_SKEW_SECONDS;
 }
 

@@ -1,5 +1,6 @@
 import { parseDuration } from "../../config/duration.js";
 import { ProvisionError } from "../../errors.js";
+import { renewalWindow } from "../../plan/build.js";
 import { formatTable } from "../../plan/format.js";
 import type { IdentityAction, Plan } from "../../plan/types.js";
 import type { CliOptions } from "../args.js";
@@ -16,9 +17,11 @@ export interface StatusRow {
   names: string[];
   notAfter: string | null;
   daysLeft: number | null;
+  /** When the renewal window opens (notAfter minus renewBefore): from then on `provision` renews it. */
+  renewAt: string | null;
   state: IdentityState;
   reasons: string[];
-  /** True when --within was given and this identity needs work inside it. */
+  /** True when --within was given and this identity needs work now, or its renewal falls due within it. */
   due: boolean;
 }
 
@@ -39,17 +42,19 @@ export async function runStatus(options: CliOptions, io: Io): Promise<number> {
   const { plan, observed, config } = await loadAndPlan(options, io);
   const rows = statusRows(plan, withinSeconds, (name) => {
     const facts = observed.identities.get(name)?.cert?.facts ?? observed.state.identities.get(name)?.facts;
+    const spec = config.identities.find((i) => i.name === name);
     return {
-      key: facts?.keyType ?? config.identities.find((i) => i.name === name)?.key ?? null,
+      key: facts?.keyType ?? spec?.key ?? null,
       names: facts?.altNames.map((n) => n.slice(n.indexOf(":") + 1)) ?? [],
       notAfter: facts?.notAfter ?? null,
+      renewAt: facts && spec ? new Date(renewalWindow(spec, facts).startsAt).toISOString() : null,
     };
   });
   if (options.json) io.stdout(`${JSON.stringify({ version: 1, now: plan.now, identities: rows }, null, 2)}\n`);
   else {
     const table = formatTable([
-      ["NAME", "KIND", "ISSUER", "KEY", "NOT AFTER", "DAYS LEFT", "STATE", "NAMES"],
-      ...rows.map((r) => [r.name, r.kind, r.issuer ?? "-", r.key ?? "-", r.notAfter?.slice(0, 16).replace("T", " ") ?? "-", r.daysLeft === null ? "-" : String(r.daysLeft), r.state + (r.due && r.state === "ok" ? " (due)" : ""), r.names.join(",")]),
+      ["NAME", "KIND", "ISSUER", "KEY", "NOT AFTER", "DAYS LEFT", "RENEW FROM", "STATE", "NAMES"],
+      ...rows.map((r) => [r.name, r.kind, r.issuer ?? "-", r.key ?? "-", minute(r.notAfter), r.daysLeft === null ? "-" : String(r.daysLeft), minute(r.renewAt), r.state + (r.due && r.state === "ok" ? " (due)" : ""), r.names.join(",")]),
     ]);
     io.stdout(`${table.join("\n")}\n`);
   }
@@ -57,20 +62,29 @@ export async function runStatus(options: CliOptions, io: Io): Promise<number> {
   return withinSeconds !== null && rows.some((r) => r.due) ? EXIT.changesPending : EXIT.ok;
 }
 
-/** Rows describe the certificates on disk now (not the ones a run would issue). */
+function minute(iso: string | null): string {
+  return iso?.slice(0, 16).replace("T", " ") ?? "-";
+}
+
+/**
+ * Rows describe the certificates on disk now (not the ones a run would issue). With --within, a row is due when
+ * it needs work now or when its renewal window (renewBefore, not its expiry) opens within the duration: the
+ * moment `provision` would renew it, matching the plan's own rule (renew once now >= notAfter - window).
+ */
 export function statusRows(
   plan: Plan,
   withinSeconds: number | null,
-  details: (name: string) => { key: string | null; names: string[]; notAfter: string | null },
+  details: (name: string) => { key: string | null; names: string[]; notAfter: string | null; renewAt: string | null },
 ): StatusRow[] {
   const now = Date.parse(plan.now);
   return plan.actions.map((action) => {
     const state = stateOf(action);
-    const { notAfter, ...rest } = details(action.name);
+    const { notAfter, renewAt, ...rest } = details(action.name);
     const msLeft = notAfter === null ? null : Date.parse(notAfter) - now;
     const needsWork = state !== "ok" && state !== "orphaned";
-    const due = withinSeconds !== null && (needsWork || (msLeft !== null && msLeft <= withinSeconds * 1000));
+    const renewsWithin = renewAt !== null && withinSeconds !== null && Date.parse(renewAt) - now <= withinSeconds * 1000;
+    const due = withinSeconds !== null && state !== "orphaned" && (needsWork || renewsWithin);
     const daysLeft = msLeft === null ? null : Math.floor(msLeft / 86_400_000);
-    return { name: action.name, kind: action.kind, issuer: action.issuer, ...rest, notAfter, daysLeft, state, reasons: action.reasons, due };
+    return { name: action.name, kind: action.kind, issuer: action.issuer, ...rest, notAfter, daysLeft, renewAt, state, reasons: action.reasons, due };
   });
 }
