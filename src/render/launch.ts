@@ -74,7 +74,7 @@ function uwsgiIni(facts: LaunchFacts): string {
 plugins = python3,http
 master = true
 die-on-term = true
-; Workers die with the master, and the master dies with provision serve (which runs it under setpriv --pdeathsig).
+; Workers die with the master, and the master dies with provision serve (which runs it under setpriv --pdeathsig SIGKILL).
 no-orphans = true
 processes = 1
 ; Mozilla intermediate TLS: 1.2 and 1.3 only (uwsgi already refuses SSLv3 and TLS 1.0; ${OPENSSL_OP_NO_TLSV1_1} is

@@ -67,7 +67,7 @@ function stopRequested(): { stopped: Promise<string>; dispose: () => void } {
  * `provision serve <server>`: uwsgi with the rendered ini when serve.app is set and uwsgi is installed,
  * otherwise the bundled Node secret server. The server stops when provision is told to stop (SIGINT,
  * SIGTERM, SIGHUP) or its parent dies; uwsgi runs in its own process group, which is killed as a whole,
- * and on Linux under `setpriv --pdeathsig SIGTERM`, so it also goes when provision is killed outright.
+ * and on Linux under `setpriv --pdeathsig SIGKILL`, so it also goes when provision is killed outright.
  */
 export async function runServe(options: CliOptions, io: Io): Promise<number> {
   const facts = await factsFor(options, io, "provision serve <server>");
@@ -88,7 +88,9 @@ async function serveWithUwsgi(facts: LaunchFacts, options: CliOptions, io: Io, p
   const ini = path.join(facts.dir, "uwsgi.ini");
   io.stderr(`starting uwsgi --ini ${ini} (${facts.bind.map((a) => `${hostForUrl(a)}:${facts.port}`).join(", ")}; ${facts.url})\n`);
   const uwsgi = ["uwsgi", "--ini", ini];
-  const [file, ...args] = process.platform === "linux" && onPath("setpriv", io.env) ? ["setpriv", "--pdeathsig", "SIGTERM", "--", ...uwsgi] : uwsgi;
+  // SIGKILL, not SIGTERM: uwsgi ignores SIGTERM while it starts (until its master installs handlers), and
+  // the parent-death signal is sent once. Its workers and http router follow the master (no-orphans).
+  const [file, ...args] = process.platform === "linux" && onPath("setpriv", io.env) ? ["setpriv", "--pdeathsig", "SIGKILL", "--", ...uwsgi] : uwsgi;
   // detached: uwsgi leads its own process group, so one kill reaches the master and its workers, and a
   // Ctrl-C in the terminal reaches provision only (which stops uwsgi once, cleanly).
   const child = execa(file!, args, { stdio: "inherit", reject: false, env: io.env, extendEnv: false, detached: true, cleanup: false });
@@ -105,6 +107,7 @@ async function serveWithUwsgi(facts: LaunchFacts, options: CliOptions, io: Io, p
     return result.exitCode ?? EXIT.error;
   }
   io.stderr(`stopping uwsgi (${reason})\n`);
+  // uwsgi ignores SIGTERM until it has started: SIGKILL after a grace period covers that window.
   killGroup("SIGTERM");
   const timer = setTimeout(() => killGroup("SIGKILL"), 5000);
   await child;
