@@ -232,3 +232,34 @@ describe("rendered launch files under a hostile output folder", () => {
     expect(rendered.text("server.env")).toContain(`TLS_CERT_FILE='/tmp/pki $HOME/servers/web/fullchain.pem'`);
   });
 });
+
+describe("nginx reads the rendered snippet", () => {
+  // nginx -t loads the certificate and key files named in the snippet, so they must exist at the (odd) paths.
+  async function nginxTest(outputDir: string): Promise<{ ok: boolean; output: string; snippet: string }> {
+    const { config } = served(`{ host: localhost, clientAuth: required }`, outputDir);
+    const files = renderLaunchFiles(config!, () => "<pem>\n");
+    const snippet = String(files.find((f) => f.path.endsWith("nginx.conf"))!.content);
+    const facts = launchFacts(config!, "web");
+    for (const file of [facts.files.cert, facts.files.key, facts.files.clientCa!]) mkdirSync(path.dirname(file), { recursive: true });
+    await execa("openssl", ["req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-subj", "/CN=web", "-days", "1", "-keyout", facts.files.key, "-out", facts.files.cert]);
+    copyFileSync(facts.files.cert, facts.files.clientCa!);
+    const conf = path.join(path.dirname(outputDir), "nginx-test.conf");
+    writeFileSync(path.join(path.dirname(outputDir), "snippet.conf"), snippet);
+    writeFileSync(conf, `pid ${path.join(path.dirname(outputDir), "nginx.pid")};\nerror_log stderr;\nevents {}\nhttp {\n  access_log off;\n  server {\n    include ${JSON.stringify(path.join(path.dirname(outputDir), "snippet.conf"))};\n  }\n}\n`);
+    const run = await execa("nginx", ["-t", "-q", "-c", conf], { reject: false });
+    return { ok: run.exitCode === 0, output: `${run.stdout}${run.stderr}`, snippet };
+  }
+
+  it("nginx -t accepts it, TLS profile included, for a folder with spaces, quotes, ;, { and a backslash; and refuses a broken twin", async () => {
+    const base = mkdtempSync(path.join(tmpdir(), "provision-nginx-"));
+    onTestFinished(() => rmSync(base, { recursive: true, force: true }));
+    const good = await nginxTest(path.join(base, `pki 'q' "dq" ;{x} \\b`));
+    expect(good.snippet).toMatch(/^ssl_certificate "[^\n]*\\"dq\\" ;\{x\} \\\\b\/servers\/web\/fullchain\.pem";$/m);
+    expect(good.ok, good.output).toBe(true);
+    // The same snippet with the quoting removed is what nginx would have read before: it fails to parse.
+    const broken = good.snippet.replace(/^(ssl_certificate(?:_key)?) "(.*)";$/gm, (_m, d: string, v: string) => `${d} ${v.replace(/\\(.)/g, "$1")};`);
+    writeFileSync(path.join(base, "snippet.conf"), broken);
+    const twin = await execa("nginx", ["-t", "-q", "-c", path.join(base, "nginx-test.conf")], { reject: false });
+    expect(twin.exitCode).not.toBe(0);
+  });
+});
