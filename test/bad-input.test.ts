@@ -1,6 +1,7 @@
-import { existsSync, writeFileSync } from "node:fs";
+import { cpSync, existsSync, mkdtempSync, realpathSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
 import path from "node:path";
-import { beforeAll, describe, expect, it } from "vitest";
+import { beforeAll, describe, expect, it, onTestFinished } from "vitest";
 import { project, provision } from "./helpers/cli.js";
 import { snapshotTree } from "./helpers/files.js";
 
@@ -86,6 +87,8 @@ const CASES: Case[] = [
   { name: "fractional duration", yaml: edit("    validity: 30d", "    validity: 1.5y"), expect: [13, "servers.web.validity", /malformed duration "1.5y"/] },
   { name: "renewBefore fraction of 2", yaml: edit("    validity: 30d", "    validity: 30d\n    renewBefore: 2/1"), expect: [14, "servers.web.renewBefore", /malformed renewBefore/] },
   { name: "renewBefore longer than validity", yaml: edit("    validity: 30d", "    validity: 30d\n    renewBefore: 40d"), expect: [14, "servers.web.renewBefore", /not shorter than the validity 30d/] },
+  { name: "validity over 1000y", yaml: edit("    validity: 1y", "    validity: 9999y"), expect: [4, "cas.root.validity", /duration 9999y is longer than 1000y, the longest provision accepts/] },
+  { name: "validity that overflows a date", yaml: edit("    validity: 1y", "    validity: 999999y"), expect: [4, "cas.root.validity", /duration 999999y is longer than 1000y/] },
   // issuers
   { name: "unknown issuer", yaml: edit("    issuer: sub", "    issuer: subb"), expect: [11, "servers.web.issuer", /unknown issuer "subb"; defined CAs: root, sub/] },
   { name: "issuer is a server", yaml: `${BASE}    altNames: [bob@x.test]\n  eve:\n    issuer: web\n`, expect: [19, "clients.eve.issuer", /issuer "web" is a server, not a CA/] },
@@ -122,6 +125,11 @@ const CASES: Case[] = [
   { name: "an alt name that is a number", yaml: alt("1.5"), expect: [12, "servers.web.altNames[0]", /expected a host name/] },
   { name: "leading hyphen label", yaml: alt("-web.test"), expect: [12, "servers.web.altNames[0]", /not a valid DNS name/] },
   // cross references and constraints
+  { name: "server commonName with a leading hyphen", yaml: edit("    validity: 30d", '    validity: 30d\n    commonName: "-a.test"'), expect: [14, "servers.web.commonName", /commonName looks like a host name but is not a valid one: "-a\.test"/] },
+  { name: "server commonName with a trailing hyphen", yaml: edit("    validity: 30d", "    validity: 30d\n    commonName: a-.test"), expect: [14, "servers.web.commonName", /not a valid one: "a-\.test"/] },
+  { name: "server commonName with a hyphen label", yaml: edit("    validity: 30d", "    validity: 30d\n    commonName: x.-.test"), expect: [14, "servers.web.commonName", /not a valid one: "x\.-\.test"/] },
+  { name: "client commonName outside the constraints", yaml: edit("    validity: 1y", "    validity: 1y\n    nameConstraints: { permitted: [.test] }").replace("  bob:\n", "  bob.corp.example.com:\n"), expect: [16, 'clients["bob.corp.example.com"].commonName', /commonName "bob\.corp\.example\.com" .*is outside the name constraints of CA root/] },
+  { name: "DNS suffix without its leading dot", yaml: edit("    validity: 1y", "    validity: 1y\n    nameConstraints: { permitted: [example.test, 127.0.0.0/8] }").replace("[web.test, 127.0.0.1]", "[badexample.test, 127.0.0.1]"), expect: [13, "servers.web.altNames[0]", /"badexample\.test" is outside the name constraints of CA root/] },
   { name: "nameConstraints with a bad CIDR", yaml: edit("    validity: 1y", "    validity: 1y\n    nameConstraints: { permitted: [10.0.0.0/33] }"), expect: [5, "cas.root.nameConstraints.permitted[0]", /not a valid IP range/] },
   { name: "serve.clientCa is not a CA", yaml: edit("    validity: 30d", "    validity: 30d\n    serve: { clientAuth: required, clientCa: bob }"), expect: [14, "servers.web.serve.clientCa", /not a CA/] },
   { name: "serve.client unknown", yaml: edit("    validity: 30d", "    validity: 30d\n    serve: { clientAuth: required, client: carol }"), expect: [14, "servers.web.serve.client", /not defined under clients/] },
@@ -134,26 +142,33 @@ function escape(text: string): string {
 }
 
 describe("bad input: a clear error with file, line and YAML path; exit 1; nothing written", () => {
-  let base: ReturnType<typeof project>;
-  let before: ReturnType<typeof snapshotTree>;
+  let template: string;
 
   beforeAll(async () => {
-    // One provisioned tree shared by every case: it must stay byte- and mtime-identical throughout.
-    const { mkdtempSync, realpathSync, rmSync } = await import("node:fs");
-    const { tmpdir } = await import("node:os");
+    // BASE is provisioned once; each case runs on its own copy, so one failing case cannot leave a changed
+    // tree (or pki.yaml) behind for the next.
     const dir = realpathSync(mkdtempSync(path.join(tmpdir(), "provision-bad-")));
     writeFileSync(path.join(dir, "pki.yaml"), BASE);
     expect((await provision([], { cwd: dir })).code).toBe(0);
-    base = { dir, out: path.join(dir, "pki"), write: (t: string) => writeFileSync(path.join(dir, "pki.yaml"), t) };
-    before = snapshotTree(base.out);
+    template = dir;
     return () => rmSync(dir, { recursive: true, force: true });
   });
+
+  /** A fresh copy of the provisioned BASE tree, removed when the test ends; `before` is its snapshot. */
+  function freshTree(): { dir: string; out: string; write: (yaml: string) => void; before: ReturnType<typeof snapshotTree> } {
+    const dir = realpathSync(mkdtempSync(path.join(tmpdir(), "provision-bad-case-")));
+    onTestFinished(() => rmSync(dir, { recursive: true, force: true }));
+    cpSync(template, dir, { recursive: true, preserveTimestamps: true });
+    const out = path.join(dir, "pki");
+    return { dir, out, write: (t: string) => writeFileSync(path.join(dir, "pki.yaml"), t), before: snapshotTree(out) };
+  }
 
   it(`has at least 50 cases (${CASES.length})`, () => {
     expect(CASES.length).toBeGreaterThanOrEqual(50);
   });
 
   it.each(CASES)("$name", async ({ yaml, expect: [line, yamlPath, message] }) => {
+    const base = freshTree();
     base.write(yaml);
     const result = await provision([], { cwd: base.dir });
     expect(result.code).toBe(1);
@@ -162,7 +177,7 @@ describe("bad input: a clear error with file, line and YAML path; exit 1; nothin
     expect(result.stderr).toMatch(new RegExp(`^${location}${pathPart}: .*${message.source}`, "m"));
     expect(result.stderr).toMatch(/^error: pki\.yaml is not valid \(\d+ problems?\)$/m);
     expect(result.stderr).toMatch(/nothing was written/);
-    expect(snapshotTree(base.out)).toEqual(before);
+    expect(snapshotTree(base.out)).toEqual(base.before);
 
     const json = await provision(["plan", "--json"], { cwd: base.dir });
     expect(json.code).toBe(1);
@@ -173,6 +188,7 @@ describe("bad input: a clear error with file, line and YAML path; exit 1; nothin
   });
 
   it("reports every schema problem at once, sorted by line", async () => {
+    const base = freshTree();
     base.write(edit("    validity: 1y", "    validity: 1y\n    key: rsa-1024\n    bogus: 1").replace("    validity: 30d", "    validity: 90days"));
     const result = await provision([], { cwd: base.dir });
     const lines = result.stderr.split("\n").filter((l) => l.startsWith("pki.yaml:"));

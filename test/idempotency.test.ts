@@ -43,6 +43,28 @@ describe("idempotency", () => {
     expect((await verifyLeaf(p.out, "servers", "secret-server", ["-verify_hostname", "api.squirrels.test"])).ok).toBe(true);
   });
 
+  it("removing one altName re-issues exactly that server, and the old name no longer verifies", async () => {
+    const p = project(squirrelsYaml());
+    expect((await provision([], { cwd: p.dir })).code).toBe(0);
+    expect((await verifyLeaf(p.out, "servers", "secret-server", ["-verify_hostname", "x.squirrels.test"])).ok).toBe(true);
+    const before = snapshotTree(p.out);
+    p.write(squirrelsYaml({ serverAltNames: ["my-site.com", "localhost", "127.0.0.1", "::1"] }));
+    const planned = await provision(["plan"], { cwd: p.dir });
+    expect(planned.code).toBe(2);
+    expect(planned.stdout).toMatch(/secret-server\s+server\s+reissue\s+altNames changed \(-\*\.squirrels\.test\)/);
+    expect((await provision([], { cwd: p.dir })).code).toBe(0);
+    expect(changedFiles(before, snapshotTree(p.out))).toEqual([
+      "servers/secret-server/cert.pem",
+      "servers/secret-server/fullchain.pem",
+      "servers/secret-server/key.pem",
+      "state.json",
+    ]);
+    const gone = await verifyLeaf(p.out, "servers", "secret-server", ["-verify_hostname", "x.squirrels.test"]);
+    expect(gone.ok).toBe(false);
+    expect(gone.output).toMatch(/hostname mismatch/);
+    expect((await provision(["plan"], { cwd: p.dir })).code).toBe(0);
+  });
+
   it("changing the intermediate's validity re-issues it and its children, not the root", async () => {
     const p = project(squirrelsYaml());
     expect((await provision([], { cwd: p.dir })).code).toBe(0);

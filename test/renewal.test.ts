@@ -104,6 +104,31 @@ describe("renewal over two years of nightly runs", () => {
   }, 240_000);
 });
 
+describe("the renewal window's first second", () => {
+  it("renews at exactly notAfter − window, not one second earlier (durations and fractions)", async () => {
+    const p = project(`version: 1
+cas:
+  root: { validity: 10y }
+servers:
+  fixed: { issuer: root, altNames: [fixed.test], validity: 30d, renewBefore: 10d }
+  third: { issuer: root, altNames: [third.test], validity: 30d }
+`);
+    expect((await provision(["--now", new Date(T0).toISOString()], { cwd: p.dir })).code).toBe(0);
+    const notAfter = T0 + 30 * DAY;
+    // renewBefore 10d: the window opens 10 days before notAfter. 1/3: a third of notAfter − notBefore as
+    // written (30 days and the 5-minute backdate), rounded down to whole seconds.
+    const opens = { fixed: notAfter - 10 * DAY, third: notAfter - Math.floor((30 * 86_400 + 300) / 3) * 1000 };
+    const actionsAt = async (ms: number) => {
+      const run = await provision(["plan", "--json", "--now", new Date(ms).toISOString()], { cwd: p.dir });
+      return Object.fromEntries(JSON.parse(run.stdout).actions.map((a: { name: string; action: string }) => [a.name, a.action]));
+    };
+    expect(await actionsAt(opens.third - 1000)).toMatchObject({ fixed: "unchanged", third: "unchanged" });
+    expect(await actionsAt(opens.third)).toMatchObject({ fixed: "unchanged", third: "renew" });
+    expect(await actionsAt(opens.fixed - 1000)).toMatchObject({ fixed: "unchanged", third: "renew" });
+    expect(await actionsAt(opens.fixed)).toMatchObject({ fixed: "renew", root: "unchanged" });
+  });
+});
+
 describe("root renewal keeps clients working", () => {
   it("the renewed root goes into ca-bundle.pem beside the old one until the old one expires", async () => {
     const p = project(`version: 1
