@@ -17,6 +17,7 @@ import { generatePlannedKeys } from "./keys.js";
 import { signPlanned } from "./sign.js";
 import { decodePrivateKeyWithAny, encodePrivateKey, encodePrivateKeyDer, KEY_KDF } from "../x509/keys.js";
 import { passphraseCandidates, passphraseOf } from "../store/passphrase.js";
+import { identitiesByName } from "../config/issuers.js";
 
 export interface ApplyResult {
   /** Absolute paths written, in write order. */
@@ -49,7 +50,7 @@ export async function applyPlan(
   options: ApplyOptions = {},
 ): Promise<ApplyResult> {
   const { renderExtra = () => [], onKeyGenerated } = options;
-  const byName = new Map(config.identities.map((id) => [id.name, id] as const));
+  const byName = identitiesByName(config);
   // Orphans are listed by kind and name; a name moved to another section has an orphan and an action.
   const actionsByName = new Map(plan.actions.filter((a) => a.action !== "orphaned").map((a) => [a.name, a] as const));
   const actionOf = (name: string) => actionsByName.get(name) as IdentityAction;

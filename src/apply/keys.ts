@@ -2,6 +2,7 @@ import type { Config } from "../config/types.js";
 import type { Deps } from "../deps.js";
 import type { Plan } from "../plan/types.js";
 import type { KeyMaterial } from "../x509/keys.js";
+import { identitiesByName } from "../config/issuers.js";
 
 /** Phase "keys": every key the plan marks `generate`, made in parallel (RSA generation runs off the main thread). */
 export async function generatePlannedKeys(
@@ -14,7 +15,7 @@ export async function generatePlannedKeys(
   const toGenerate = plan.actions.filter((a) => a.key === "generate");
   await Promise.all(
     toGenerate.map(async (a) => {
-      generated.set(a.name, await deps.generateKey(config.identities.find((id) => id.name === a.name)!.key));
+      generated.set(a.name, await deps.generateKey(identitiesByName(config).get(a.name)!.key));
       onKeyGenerated?.(generated.size, toGenerate.length);
     }),
   );

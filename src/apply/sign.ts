@@ -5,6 +5,7 @@ import { ISSUING, type Plan } from "../plan/types.js";
 import { factsFromTemplate, type CertFacts } from "../x509/inspect.js";
 import { serialFrom, signCertificate, subjectKeyIdOf, templateFor } from "../x509/issue.js";
 import { spkiOf } from "../x509/keys.js";
+import { identitiesByName } from "../config/issuers.js";
 
 /**
  * Phase "sign": issues every certificate the plan creates, reissues or renews, issuer first (config order),
@@ -17,7 +18,7 @@ export function signPlanned(
   keyOf: (id: IdentitySpec) => KeyObject,
   deps: Pick<Deps, "randomBytes">,
 ): { certs: Map<string, string>; facts: Map<string, CertFacts> } {
-  const byName = new Map(config.identities.map((id) => [id.name, id] as const));
+  const byName = identitiesByName(config);
   // Orphans are listed by kind and name; a name moved to another section has an orphan and an action.
   const actions = new Map(plan.actions.filter((a) => a.action !== "orphaned").map((a) => [a.name, a] as const));
   const certs = new Map<string, string>();

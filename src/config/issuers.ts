@@ -1,4 +1,4 @@
-import type { IdentitySpec } from "./types.js";
+import type { Config, IdentitySpec } from "./types.js";
 
 /** The issuers of an identity, nearest first; stops at a missing issuer or a cycle (rules report those). */
 export function issuerChain(id: IdentitySpec, byName: ReadonlyMap<string, IdentitySpec>): IdentitySpec[] {
@@ -7,4 +7,13 @@ export function issuerChain(id: IdentitySpec, byName: ReadonlyMap<string, Identi
     chain.push(cur);
   }
   return chain;
+}
+
+const indexes = new WeakMap<Config, ReadonlyMap<string, IdentitySpec>>();
+
+/** Every identity of a config by name, built once per config (a Config is never changed after loading). */
+export function identitiesByName(config: Config): ReadonlyMap<string, IdentitySpec> {
+  let index = indexes.get(config);
+  if (!index) indexes.set(config, (index = new Map(config.identities.map((id) => [id.name, id] as const))));
+  return index;
 }

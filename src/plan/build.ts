@@ -9,6 +9,7 @@ import { CLOCK_SKEW_SECONDS } from "../x509/spec.js";
 import { issuedValiditySeconds, specDifferences } from "./diff.js";
 import { plannedHooks, type PendingHook } from "./hooks.js";
 import { ISSUING, type IdentityAction, type Plan, type RetiredAction } from "./types.js";
+import { identitiesByName } from "../config/issuers.js";
 
 export interface PlanOptions {
   /** CAs whose key the user explicitly asked to replace (--rotate-ca-key). */
@@ -43,7 +44,7 @@ function days(ms: number): string {
 export function buildPlan(config: Config, observed: ObservedState, now: Date, options: PlanOptions = {}): Plan {
   const rotate = options.rotateCaKeys ?? new Set<string>();
   const adopt = options.adoptCaKeys ?? new Set<string>();
-  const byName = new Map(config.identities.map((id) => [id.name, id] as const));
+  const byName = identitiesByName(config);
   for (const [flag, names] of [["--rotate-ca-key", rotate], ["--adopt-ca-key", adopt]] as const) {
     for (const name of names) {
       if (byName.get(name)?.kind !== "ca") throw new ProvisionError("bad-flag", `${flag} ${name}: no CA of that name in ${config.file}`);
@@ -111,7 +112,7 @@ export function buildPlan(config: Config, observed: ObservedState, now: Date, op
 function planRetired(config: Config, actions: Map<string, IdentityAction>, observed: ObservedState, nowMs: number): RetiredAction[] {
   const out: RetiredAction[] = [];
   const isRoot = (name: string) => {
-    const id = config.identities.find((i) => i.name === name);
+    const id = identitiesByName(config).get(name);
     return id?.kind === "ca" && id.issuer === null;
   };
   for (const entry of observed.retired) {
@@ -280,7 +281,7 @@ function setValidity(action: IdentityAction, id: IdentitySpec, nowMs: number): v
  * variable is not set (or did not decrypt it) stops the plan here, before anything is generated.
  */
 function checkSignersAreUsable(config: Config, actions: Map<string, IdentityAction>, observed: ObservedState, setEnvVars: ReadonlySet<string> | undefined): void {
-  const byName = new Map(config.identities.map((id) => [id.name, id] as const));
+  const byName = identitiesByName(config);
   const unusable = (spec: IdentitySpec) => {
     const seen = observed.identities.get(spec.name)!;
     if (seen.keyStatus === "locked") return true;

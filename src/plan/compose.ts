@@ -1,4 +1,4 @@
-import { issuerChain } from "../config/issuers.js";
+import { identitiesByName, issuerChain } from "../config/issuers.js";
 import type { Config, IdentitySpec } from "../config/types.js";
 
 /**
@@ -11,7 +11,7 @@ const pathsByConfig = new WeakMap<Config, Map<string, IdentitySpec[]>>();
 export function issuerPath(config: Config, identity: IdentitySpec): IdentitySpec[] {
   let paths = pathsByConfig.get(config);
   if (!paths) {
-    const byName = new Map(config.identities.map((id) => [id.name, id] as const));
+    const byName = identitiesByName(config);
     paths = new Map(config.identities.map((id) => [id.name, issuerChain(id, byName)] as const));
     pathsByConfig.set(config, paths);
   }

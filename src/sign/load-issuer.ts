@@ -8,13 +8,14 @@ import { parseState } from "../store/state-file.js";
 import { inspectCertificate } from "../x509/inspect.js";
 import { decodePrivateKeyWithAny, spkiOf } from "../x509/keys.js";
 import type { CsrIssuer } from "./sign-csr.js";
+import { identitiesByName } from "../config/issuers.js";
 
 // Files of the output tree: never through a symlink, only regular files (store/guard.ts).
 const readIfPresent = (file: string): string | null => readOutputFile(file);
 
 /** Reads a CA of pki.yaml from the output folder for signing: its certificate, and its key (decrypted, checked to match). */
 export function loadIssuer(config: Config, name: string, env: NodeJS.ProcessEnv): CsrIssuer {
-  const spec = config.identities.find((id) => id.name === name);
+  const spec = identitiesByName(config).get(name);
   if (spec?.kind !== "ca") throw new ProvisionError("unknown-issuer", `no CA named "${name}" in ${config.file}`);
   const paths = identityPaths(config.outputDir, "ca", name);
   const certPem = readIfPresent(paths.cert);

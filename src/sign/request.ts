@@ -8,6 +8,7 @@ import { identityPaths, MODES } from "../store/layout.js";
 import { passphraseCandidates, passphraseOf } from "../store/passphrase.js";
 import { createCertificationRequest } from "../x509/csr.js";
 import { decodePrivateKeyWithAny, encodePrivateKey } from "../x509/keys.js";
+import { identitiesByName } from "../config/issuers.js";
 
 /**
  * requestCertificate makes a CSR for an identity of pki.yaml, signed with its local key. When the key does not
@@ -15,7 +16,7 @@ import { decodePrivateKeyWithAny, encodePrivateKey } from "../x509/keys.js";
  * Returns the CSR and the key it generated (null when it used the existing one).
  */
 export async function requestCertificate(config: Config, name: string, deps: Pick<Deps, "env" | "generateKey">): Promise<{ pem: string; generatedKey: { file: string; keyType: KeyType } | null }> {
-  const id = config.identities.find((i) => i.name === name);
+  const id = identitiesByName(config).get(name);
   if (!id) throw new ProvisionError("unknown-identity", `no identity named "${name}" in ${config.file}`);
   const paths = identityPaths(config.outputDir, id.kind, id.name);
   const keyPem = readOutputFile(paths.key);

@@ -1,7 +1,7 @@
 import { createHash, X509Certificate, type KeyObject } from "node:crypto";
 import { lstatSync, readdirSync, statSync } from "node:fs";
 import path from "node:path";
-import { issuerChain } from "../config/issuers.js";
+import { identitiesByName, issuerChain } from "../config/issuers.js";
 import type { Config, IdentityKind, IdentitySpec } from "../config/types.js";
 import { isSafeName } from "../config/rules.js";
 import { fsError, ProvisionError } from "../errors.js";
@@ -204,7 +204,7 @@ export async function readObservedState(config: Config, env: NodeJS.ProcessEnv):
   }
 
   // Chains are compared only where an identity or one of its issuers is not exactly as last written.
-  const byName = new Map(config.identities.map((id) => [id.name, id] as const));
+  const byName = identitiesByName(config);
   for (const id of config.identities) {
     if (id.kind === "ca") continue;
     const observed = identities.get(id.name)!;

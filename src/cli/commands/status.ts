@@ -6,6 +6,7 @@ import type { IdentityAction, Plan } from "../../plan/types.js";
 import type { CliOptions } from "../args.js";
 import { EXIT, type Io } from "../io.js";
 import { loadAndPlan } from "./prepare.js";
+import { identitiesByName } from "../../config/issuers.js";
 
 export type IdentityState = "ok" | "renew soon" | "expired" | "spec changed" | "missing" | "orphaned";
 
@@ -42,7 +43,7 @@ export async function runStatus(options: CliOptions, io: Io): Promise<number> {
   const { plan, observed, config } = await loadAndPlan(options, io);
   const rows = statusRows(plan, withinSeconds, (name) => {
     const facts = observed.identities.get(name)?.cert?.facts ?? observed.state.identities.get(name)?.facts;
-    const spec = config.identities.find((i) => i.name === name);
+    const spec = identitiesByName(config).get(name);
     return {
       key: facts?.keyType ?? spec?.key ?? null,
       names: facts?.altNames.map((n) => n.slice(n.indexOf(":") + 1)) ?? [],
