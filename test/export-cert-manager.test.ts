@@ -242,6 +242,11 @@ describe("provision export cert-manager", () => {
     expect(notes("elsewhere")).toMatch(/issued by other, not by intermediate: not exported \(export with --ca other\)/);
     expect(notes("other")).toMatch(/CA not exported \(export it with --ca other\)/);
     expect(notes("alice")).toBe("");
+    // Grouped per identity, issuers first.
+    const order = stderr.split("\n").filter((l) => l.startsWith("note: ")).map((l) => l.split(":")[1]!.trim());
+    const groups = order.filter((name, i) => name !== order[i - 1]);
+    expect(new Set(groups).size).toBe(groups.length);
+    expect(groups.slice(0, 3)).toEqual(["root", "intermediate", "other"]);
     expect(stderr).toMatch(/warning: the output holds the private key of CA intermediate \(Secret default\/intermediate-ca-key-pair\); keep it out of git/);
   });
 
@@ -407,7 +412,8 @@ ${servers}`);
   c: { issuer: ca, altNames: [c.test], validity: 90d, renewBefore: 2/3 }
   d: { issuer: ca, altNames: [d.test], validity: 1h, renewBefore: 1/50 }
   e: { issuer: ca, altNames: [e.test], validity: 7h, renewBefore: 1/3 }
-  f: { issuer: ca, altNames: [f.test], validity: 1h, renewBefore: 49/50 }
+  f: { issuer: ca, altNames: [f.test], validity: 247m, renewBefore: 49/50 }
+  g: { issuer: ca, altNames: [g.test], validity: 30m, afterChange: "systemctl reload nginx" }
 `);
     const r = result();
     expect(spec(r, "a")).toMatchObject({ duration: "2160h0m0s", renewBefore: "720h0m0s" });
@@ -416,9 +422,16 @@ ${servers}`);
     expect(spec(r, "d")).toMatchObject({ duration: "1h0m0s", renewBefore: "5m0s" });
     expect(r.notes).toContainEqual({ identity: "d", message: expect.stringMatching(/renewBefore 1\/50 is 1m12s, below cert-manager's minimum: exported as renewBefore 5m0s/) });
     expect(spec(r, "e")).toMatchObject({ renewBefore: "2h20m0s" });
-    // 98% of 1h: cert-manager's webhook computes 2% (72s) and refuses it, so the window is fixed instead.
-    expect(spec(r, "f")).toMatchObject({ renewBefore: "58m48s" });
+    // 98% of 247m: cert-manager's webhook computes 2% (4m56s) and refuses it, so the window is fixed instead.
+    expect(spec(r, "f")).toMatchObject({ duration: "4h7m0s", renewBefore: "4h2m3s" });
     expect(spec(r, "f").renewBeforePercentage).toBeUndefined();
+    // Below cert-manager's minimum lifetime of 1h: raised, said, and the fraction applies to what is exported.
+    expect(spec(r, "g")).toMatchObject({ duration: "1h0m0s", renewBefore: "20m0s" });
+    expect(r.notes.filter((n) => n.identity === "g").map((n) => n.message)).toEqual([
+      expect.stringMatching(/afterChange: not exported; cert-manager updates the Secret in place/),
+      "validity 30m0s is below cert-manager's minimum duration: exported as duration 1h0m0s",
+    ]);
+    expect(r.notes.filter((n) => n.identity === "a")).toEqual([]);
     expect(checkCertManagerRules(r.documents)).toEqual([]);
   });
 

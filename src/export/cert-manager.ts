@@ -41,6 +41,30 @@ export interface CertManagerExport {
   secret: { namespace: string; name: string };
 }
 
+/**
+ * Where each pki.yaml field of an identity goes. Typed by IdentitySpec's keys, so a field added to pki.yaml
+ * does not compile until it is mapped here or reported as a note: nothing is dropped silently.
+ */
+export const FIELD_MAPPING: Readonly<Record<keyof IdentitySpec, string>> = {
+  name: "metadata.name and secretName (RFC 1123)",
+  kind: "usages: server auth or client auth",
+  issuer: "issuerRef; identities under another CA are noted",
+  subject: "commonName and subject",
+  altNames: "dnsNames, ipAddresses, emailAddresses, uris (as sanFor issues them)",
+  key: "privateKey.algorithm and size",
+  validitySeconds: "duration",
+  renewBefore: "renewBefore or renewBeforePercentage",
+  rotateKey: "privateKey.rotationPolicy",
+  formats: "additionalOutputFormats (DER, CombinedPEM); p12 noted",
+  p12PassphraseEnv: "noted with p12",
+  passphraseEnv: "noted (Secrets hold keys unencrypted)",
+  serve: "noted (launch config is not exported)",
+  afterChange: "noted (cert-manager updates the Secret in place; reloading the workload is up to the cluster)",
+  nameConstraints: "noted (kept in the CA certificate; cert-manager does not check them)",
+  pathLength: "kept in the CA certificate",
+  yamlPath: "not exported (where the identity is declared)",
+};
+
 /** A ClusterIssuer reads its Secret from cert-manager's cluster resource namespace (by default its own). */
 export const CLUSTER_RESOURCE_NAMESPACE = "cert-manager";
 /** The Bundle's name, which is also the name of the ConfigMap it writes into every namespace. */
@@ -48,6 +72,7 @@ export const BUNDLE_NAME = "provision-ca-bundle";
 export const BUNDLE_KEY = "ca-bundle.pem";
 // cert-manager's webhook limits (pkg/apis/certmanager/v1/const.go, internal/.../validation/certificate.go).
 const MIN_RENEW_BEFORE_SECONDS = 5 * 60;
+const MIN_DURATION_SECONDS = 3600;
 const MAX_COMMON_NAME = 64;
 
 /**
@@ -107,17 +132,17 @@ const USAGE = { digitalSignature: "digital signature", keyEncipherment: "key enc
  * (renewBeforePercentage), else the window is fixed for the certificate's duration. cert-manager's webhook
  * refuses windows under 5 minutes, so those are raised to 5 minutes, with a note.
  */
-function renewal(id: IdentitySpec, note: (message: string) => void): { renewBefore: string } | { renewBeforePercentage: number } {
+function renewal(id: IdentitySpec, durationSeconds: number, note: (message: string) => void): { renewBefore: string } | { renewBeforePercentage: number } {
   const rb = id.renewBefore;
   if (rb.kind === "fraction") {
     const percent = Math.round(rb.value * 100);
     const whole = Math.abs(rb.value * 100 - percent) < 1e-9;
     // The webhook checks duration·(100−pct)/100 ≥ 5m (internal/apis/certmanager/validation/certificate.go),
     // while renewal uses duration·pct/100 (pkg/util/pki/renewaltime.go): both must clear the minimum.
-    const accepted = Math.min(100 - percent, percent) * id.validitySeconds >= MIN_RENEW_BEFORE_SECONDS * 100;
+    const accepted = Math.min(100 - percent, percent) * durationSeconds >= MIN_RENEW_BEFORE_SECONDS * 100;
     if (whole && accepted) return { renewBeforePercentage: percent };
   }
-  const window = renewalWindowSeconds(rb, id.validitySeconds);
+  const window = renewalWindowSeconds(rb, durationSeconds);
   if (window < MIN_RENEW_BEFORE_SECONDS) {
     note(`renewBefore ${rb.text} is ${goDuration(window)}, below cert-manager's minimum: exported as renewBefore 5m0s`);
     return { renewBefore: goDuration(MIN_RENEW_BEFORE_SECONDS) };
@@ -153,9 +178,15 @@ function certificateFor(id: IdentitySpec, issuerRef: Record<string, string>, nam
   }
   if (id.formats.includes("p12")) note("formats p12: not exported; add spec.keystores.pkcs12 with a passwordSecretRef to a Secret you create");
   if (id.passphraseEnv !== null) note(`passphraseEnv ${id.passphraseEnv}: cert-manager keeps keys unencrypted in the Secret; protect it with RBAC and encryption at rest`);
+  if (id.afterChange !== null) note("afterChange: not exported; cert-manager updates the Secret in place, so reload the workload with something that watches Secrets");
   if (id.serve !== null) note(`serve (launch config): not exported; mount Secret ${kubernetesName(id.name, "-tls")} (tls.crt, tls.key, ca.crt) into the pod instead`);
   const commonName = id.subject.commonName.length <= MAX_COMMON_NAME ? id.subject.commonName : undefined;
   if (commonName === undefined) note(`commonName is longer than cert-manager's ${MAX_COMMON_NAME} characters: left out (the alt names identify it)`);
+  let duration = id.validitySeconds;
+  if (duration < MIN_DURATION_SECONDS) {
+    note(`validity ${goDuration(duration)} is below cert-manager's minimum duration: exported as duration 1h0m0s`);
+    duration = MIN_DURATION_SECONDS;
+  }
   const spec: Record<string, unknown> = {
     secretName: kubernetesName(id.name, "-tls"),
     issuerRef,
@@ -165,8 +196,8 @@ function certificateFor(id: IdentitySpec, issuerRef: Record<string, string>, nam
     ipAddresses: of("ip"),
     emailAddresses: of("email"),
     uris: of("uri"),
-    duration: goDuration(id.validitySeconds),
-    ...renewal(id, note),
+    duration: goDuration(duration),
+    ...renewal(id, duration, note),
     privateKey: { ...PRIVATE_KEY[id.key], encoding: "PKCS8", rotationPolicy: id.rotateKey === "always" ? "Always" : "Never" },
     usages: [...profile.keyUsage, ...profile.extKeyUsage].map((u) => USAGE[u]),
     additionalOutputFormats: formats,
@@ -218,6 +249,7 @@ export function exportCertManager(config: Config, ca: IdentitySpec, material: Ca
     noteFor(constrained)("nameConstraints: kept in the CA certificate, so clients still enforce them, but cert-manager does not check a Certificate's names against them before issuing");
   }
   if (ca.passphraseEnv !== null) noteCa(`passphraseEnv ${ca.passphraseEnv}: the key is encrypted on disk but decrypted in the Secret; protect it with RBAC and encryption at rest`);
+  if (ca.afterChange !== null) noteCa("afterChange: not exported; after provision renews this CA, export and apply again");
   if (ca.issuer === null) noteCa("this is a root: its private key is in the output (--include-root-key)");
 
   const issuerRef = { name: issuerName, kind: issuerKind, group: "cert-manager.io" };
@@ -250,5 +282,8 @@ export function exportCertManager(config: Config, ca: IdentitySpec, material: Ca
     metadata: { name: BUNDLE_NAME },
     spec: { sources: roots.map((b) => ({ inLine: b.pem })), target: { configMap: { key: BUNDLE_KEY } } },
   });
+  // Grouped per identity, in pki.yaml's order (issuers first); a stable sort keeps each one's notes in order.
+  const order = new Map(config.identities.map((id, index) => [id.name, index] as const));
+  notes.sort((a, b) => order.get(a.identity)! - order.get(b.identity)!);
   return { documents, notes, secret };
 }
