@@ -107,10 +107,13 @@ async function serveWithUwsgi(facts: LaunchFacts, options: CliOptions, io: Io, p
     return result.exitCode ?? EXIT.error;
   }
   io.stderr(`stopping uwsgi (${reason})\n`);
-  // uwsgi ignores SIGTERM until it has started: SIGKILL after a grace period covers that window.
+  // uwsgi ignores SIGTERM until its master has started: SIGTERM is repeated each second, and SIGKILL
+  // after a grace period covers a uwsgi that never gets there.
   killGroup("SIGTERM");
+  const again = setInterval(() => killGroup("SIGTERM"), 1000);
   const timer = setTimeout(() => killGroup("SIGKILL"), 5000);
   await child;
+  clearInterval(again);
   clearTimeout(timer);
   killGroup("SIGKILL"); // a worker that outlived its master
   return EXIT.ok;
