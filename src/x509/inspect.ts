@@ -55,7 +55,7 @@ export function inspectCertificate(pem: string): { facts: CertFacts; x509: X509C
 
 /**
  * The facts of a certificate provision just built, taken from its template instead of parsing it back.
- * test/x509.test.ts checks that this equals inspectCertificate() of the same certificate.
+ * test/x509/x509.test.ts checks that this equals inspectCertificate() of the same certificate.
  */
 export function factsFromTemplate(template: CertTemplate, der: Buffer, keyType: Key): CertFacts {
   const constraints = template.nameConstraints;

@@ -1,8 +1,8 @@
 import path from "node:path";
 import { describe, expect, it } from "vitest";
-import { parseConfig } from "../src/config/parse.js";
-import { project, provision } from "./helpers/cli.js";
-import { certText, verifyLeaf } from "./helpers/openssl.js";
+import { parseConfig } from "../../src/config/parse.js";
+import { project, provision } from "../helpers/cli.js";
+import { certText, verifyLeaf } from "../helpers/openssl.js";
 
 describe("pki.yaml as people write it", () => {
   it("anchors with merge keys, x- keys for them, IDN and upper-case names, Unicode subjects, several roots", async () => {

@@ -1,10 +1,10 @@
 import { randomBytes } from "node:crypto";
 import { describe, expect, it } from "vitest";
-import { parseConfig } from "../src/config/parse.js";
-import type { KeyType } from "../src/config/types.js";
-import { factsFromTemplate, inspectCertificate } from "../src/x509/inspect.js";
-import { serialFrom, signCertificate, subjectKeyIdOf, templateFor } from "../src/x509/issue.js";
-import { generateKey } from "../src/x509/keys.js";
+import { parseConfig } from "../../src/config/parse.js";
+import type { KeyType } from "../../src/config/types.js";
+import { factsFromTemplate, inspectCertificate } from "../../src/x509/inspect.js";
+import { serialFrom, signCertificate, subjectKeyIdOf, templateFor } from "../../src/x509/issue.js";
+import { generateKey } from "../../src/x509/keys.js";
 
 describe("factsFromTemplate agrees with parsing the certificate", () => {
   for (const key of ["ecdsa-p256", "ecdsa-p384", "rsa-2048"] as KeyType[]) {
