@@ -9,6 +9,8 @@ Usage:
   provision [apply] [-f pki.yaml] [--dry-run] [--json] [--now TIME] [--rotate-ca-key CA]... [--prune]
   provision plan    [-f pki.yaml] [--json] [--now TIME]
   provision status  [-f pki.yaml] [--json] [--now TIME] [--within 30d]
+  provision watch   [-f pki.yaml]              stay running: apply on every change and renewal
+  provision schedule [-f pki.yaml] [--out DIR]  a daily systemd timer and cron line for hosts without CI
   provision exec <server> -- <command...>     run a command with that server's client environment
   provision serve <server> [--engine uwsgi|node]  start the server its launch config describes
   provision init [--dir DIR]                  write a starter pki.yaml
@@ -136,6 +138,31 @@ Examples:
   provision trust install --store nss        only your browsers, no root needed
   provision trust status --json
 `,
+  watch: `provision watch: keep the PKI current while it runs
+
+Usage: provision watch [-f pki.yaml]
+
+Applies now, then again whenever pki.yaml or a file in the output folder changes (debounced) and whenever a
+certificate enters its renewal window: it sleeps until then, it does not poll. A bad edit prints its located
+errors and the last good files stay in place. afterChange hooks run as in provision apply; failed ones are
+retried with a growing delay. One watch per output folder. SIGINT or SIGTERM end it (exit 0) after the run
+in progress.
+
+Example:
+  provision watch &        # in a dev container, beside provision serve
+`,
+  schedule: `provision schedule: renew daily on a host without CI
+
+Usage: provision schedule [-f pki.yaml] [--out DIR]
+
+Writes provision.service and provision.timer (systemd: daily, randomized delay of up to an hour, catches up
+after downtime) and provision.cron (the same as one crontab line) into DIR (default <output>/schedule), each
+running provision apply -f <pki.yaml> with its afterChange hooks, and prints how to install them.
+
+Examples:
+  provision schedule && sudo cp pki/schedule/provision.service pki/schedule/provision.timer /etc/systemd/system/
+  provision schedule --out ~/units
+`,
   export: `provision export cert-manager: hand pki.yaml to cert-manager and trust-manager
 
 Usage: provision export cert-manager [-f pki.yaml] [-n|--namespace NS] [--ca NAME] [--cluster-issuer]
@@ -181,6 +208,8 @@ async function dispatch(options: CliOptions, io: Io): Promise<number> {
     case "sign": return (await import("./commands/csr.js")).runSign(options, io);
     case "trust": return (await import("./commands/trust.js")).runTrust(options, io);
     case "export": return (await import("./commands/export.js")).runExport(options, io);
+    case "watch": return (await import("./commands/watch.js")).runWatch(options, io);
+    case "schedule": return (await import("./commands/schedule.js")).runSchedule(options, io);
     case "init": return (await import("./commands/init.js")).runInit(options, io);
     case "help": io.stdout(HELP); return EXIT.ok;
     default: throw new ProvisionError("usage", `provision ${options.command} is not available yet`);
@@ -200,7 +229,8 @@ export async function main(argv: readonly string[], io: Io): Promise<number> {
   }
 }
 
-function reportError(error: unknown, json: boolean, io: Io): number {
+/** Prints an error for people (or as JSON) and returns the exit code; `provision watch` reports failed runs with it too. */
+export function reportError(error: unknown, json: boolean, io: Io): number {
   if (error instanceof ProvisionError) {
     if (json) {
       io.stdout(`${JSON.stringify({ error: { code: error.code, message: error.message, hint: error.hint ?? null, diagnostics: error.diagnostics } }, null, 2)}\n`);

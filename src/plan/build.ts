@@ -31,7 +31,8 @@ function days(ms: number): string {
   const n = Math.floor(Math.abs(ms) / DAY);
   if (n === 0) {
     const hours = Math.floor(Math.abs(ms) / 3_600_000);
-    return `${hours} hour${hours === 1 ? "" : "s"}`;
+    const minutes = Math.floor(Math.abs(ms) / 60_000);
+    return hours > 0 ? `${hours} hour${hours === 1 ? "" : "s"}` : `${minutes} minute${minutes === 1 ? "" : "s"}`;
   }
   return `${n} day${n === 1 ? "" : "s"}`;
 }

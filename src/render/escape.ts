@@ -63,3 +63,28 @@ export function checkUwsgiValue(value: string, { literal, commaSeparated }: { li
 export function commentText(value: string): string {
   return value.replace(/[\r\n\0]/g, (c) => JSON.stringify(c).slice(1, -1));
 }
+
+/**
+ * One argument of a systemd ExecStart= line. systemd splits on spaces honouring double quotes (with C
+ * escapes inside), expands `%` specifiers and `$VAR`: `%%` and `$$` keep them literal. A line break cannot
+ * be written in a unit file.
+ */
+export function systemdArg(value: string): string {
+  if (/[\n\r\0]/.test(value)) throw new Unrepresentable("systemd unit", value, "a line break cannot be written in a unit file");
+  const literal = value.replace(/%/g, "%%").replace(/\$/g, "$$$$");
+  if (/^[A-Za-z0-9_./:@+,=-]+$/.test(literal)) return literal;
+  return `"${literal.replace(/[\\"]/g, (c) => `\\${c}`)}"`;
+}
+
+/** A systemd setting's value that is a path (WorkingDirectory=): specifiers are doubled; no quoting exists. */
+export function systemdPath(value: string): string {
+  if (/[\n\r\0]/.test(value) || /^\s|\s$/.test(value)) throw new Unrepresentable("systemd unit", value, "a path with a line break or surrounding spaces cannot be written there");
+  return value.replace(/%/g, "%%");
+}
+
+/** A crontab command: a shell line in which cron turns an unescaped `%` into a line break. */
+export function cronCommand(words: readonly string[]): string {
+  const line = words.join(" ");
+  if (/[\n\r\0]/.test(line)) throw new Unrepresentable("crontab", line, "a line break would end the cron entry");
+  return line.replace(/%/g, "\\%");
+}
