@@ -94,8 +94,8 @@ describe("provision watch", () => {
     expect(second.stderr).toMatch(/another provision watch is already running/);
 
     p.write(yaml("web.test, api.test, -bad-.test"));
-    await until(() => /pki\.yaml:5:\d+ .*altNames/.test(output), "the bad edit to be reported");
-    expect(output).toMatch(/last good files stay in place/);
+    await until(() => /last good files stay in place/.test(output), "the bad edit to be reported");
+    expect(output).toMatch(/pki\.yaml:5:\d+ .*altNames/);
     expect(serialOf(cert)).toBe(serial);
     expect(child.exitCode).toBeNull();
 
