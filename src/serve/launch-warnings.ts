@@ -21,12 +21,13 @@ export function launchWarnings(config: Config): Diagnostic[] {
         found.push({
           severity: "warning",
           ...(serve.appAt ?? serve.at),
+          file: config.file, // as this run names it (the location may come from the config cache)
           message: `module of ${serve.app} not found: neither ${candidates.map((c) => path.relative(config.baseDir, c)).join(" nor ")} exists beside ${path.basename(config.file)} (in ${config.baseDir}); uwsgi would start and answer every request with HTTP 500 unless the module is installed`,
         });
       }
     }
     for (const { file, reason } of unrenderableLaunchFiles(launchFacts(config, server.name))) {
-      found.push({ severity: "warning", ...serve.at, message: `${file} is written as an explanation only: ${reason}; rename the folder to use it` });
+      found.push({ severity: "warning", ...serve.at, file: config.file, message: `${file} is written as an explanation only: ${reason}; rename the folder to use it` });
     }
   }
   return found;
