@@ -2,8 +2,9 @@ import { chmodSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { execa } from "execa";
 import { parse } from "yaml";
-import { describe, expect, it } from "vitest";
+import { describe, expect, it, beforeAll } from "vitest";
 import { BIN, project, ROOT } from "./helpers/cli.js";
+import { requireTool } from "./helpers/require-tool.js";
 
 const CI = path.join(ROOT, "examples/ci");
 const PASSPHRASE = { PKI_PASSPHRASE: "nightly ci secret for the test" };
@@ -70,6 +71,7 @@ async function runGithubJob(checkout: string, env: NodeJS.ProcessEnv): Promise<R
 }
 
 describe("the CI examples, run for real against a local git remote", () => {
+  beforeAll(() => { requireTool("git", "git"); requireTool("npm", "npm"); requireTool("openssl", "openssl"); });
   it("GitHub Actions: the first night creates pki-state, a quiet night changes nothing, a changed spec is renewed and pushed", async () => {
     const s = await sandbox();
     const first = await runGithubJob(await s.freshCheckout(), s.env);

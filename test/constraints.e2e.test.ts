@@ -1,15 +1,17 @@
 import { readFileSync, writeFileSync, copyFileSync } from "node:fs";
 import path from "node:path";
 import { execa } from "execa";
-import { describe, expect, it } from "vitest";
+import { describe, expect, it, beforeAll } from "vitest";
 import { project, provision } from "./helpers/cli.js";
 import { snapshotTree } from "./helpers/files.js";
 import { certText, opensslVerify, verifyLeaf } from "./helpers/openssl.js";
 import { httpsGet, startHttpsServer } from "./helpers/tls.js";
+import { requireTool } from "./helpers/require-tool.js";
 
 const DAY = 86_400_000;
 
 describe("name-constrained dev root", () => {
+  beforeAll(() => { requireTool("openssl", "openssl"); });
   it("init → provision gives a root with critical name constraints; leaves inside them verify", async () => {
     const p = project("");
     const { rmSync } = await import("node:fs");
@@ -90,6 +92,7 @@ servers:
 });
 
 describe("lifetime lint", () => {
+  beforeAll(() => { requireTool("openssl", "openssl"); });
   it("warns past 825 days with path and line, changes nothing; --strict fails", async () => {
     const yaml = `version: 1
 cas:
@@ -132,6 +135,7 @@ clients:
 });
 
 describe("CA key rollover with overlap", () => {
+  beforeAll(() => { requireTool("openssl", "openssl"); });
   it("a client holding the mid-rollover bundle verifies both an old-key leaf and a new-key leaf; later the old root leaves the bundle", async () => {
     const T0 = Date.parse("2027-05-01T00:00:00Z");
     const p = project(`version: 1

@@ -1,11 +1,13 @@
 import { readFileSync } from "node:fs";
 import path from "node:path";
 import { execa } from "execa";
-import { describe, expect, it } from "vitest";
+import { describe, expect, it, beforeAll } from "vitest";
 import { project, provision, squirrelsYaml } from "./helpers/cli.js";
 import { certText, opensslVerify, publicKeysOf, verifyLeaf } from "./helpers/openssl.js";
+import { requireTool } from "./helpers/require-tool.js";
 
 describe("a provisioned tree verifies with openssl -x509_strict", () => {
+  beforeAll(() => { requireTool("openssl", "openssl"); });
   it("server certs verify for every DNS name and IP, client certs as clients, keys match", async () => {
     const p = project(squirrelsYaml());
     const run = await provision([], { cwd: p.dir });
@@ -90,6 +92,7 @@ describe("a provisioned tree verifies with openssl -x509_strict", () => {
 });
 
 describe("every key type produces a chain that verifies", () => {
+  beforeAll(() => { requireTool("openssl", "openssl"); });
   for (const key of ["ecdsa-p256", "ecdsa-p384", "rsa-2048", "rsa-3072", "rsa-4096"]) {
     it(key, async () => {
       const p = project(`version: 1

@@ -8,11 +8,13 @@ import { pkiJsonSchema } from "../src/config/json-schema.js";
 import { starterLinks, starterYaml } from "../src/cli/commands/init.js";
 import { project, provision, ROOT, squirrelsYaml } from "./helpers/cli.js";
 import { opensslVerify, publicKeysOf, verifyLeaf } from "./helpers/openssl.js";
+import { requireTool } from "./helpers/require-tool.js";
 
 const blocks = (text: string, label: string) => (text.match(new RegExp(`-----BEGIN ${label}-----`, "g")) ?? []).length;
 
 describe("output formats", () => {
   it("der, p12 and combined are readable by openssl and keytool, and written only when needed", async () => {
+    requireTool("keytool", "default-jre-headless"); requireTool("openssl", "openssl");
     const yaml = squirrelsYaml().replace("    validity: 30d\n", "    validity: 30d\n    formats: [pem, der, p12, combined]\n    p12PassphraseEnv: P12_PASSWORD\n");
     const p = project(yaml);
     const env = { P12_PASSWORD: "s3cret-p12" };
@@ -208,6 +210,7 @@ describe("progress", () => {
 
 describe("colour", () => {
   it("colours actions on a terminal, never with NO_COLOR (a real pseudo-terminal via script(1))", async () => {
+    requireTool("script", "bsdutils");
     const p = project(squirrelsYaml());
     const BIN = path.join(ROOT, "dist/cli/bin.js");
     const onTty = (env: Record<string, string>) =>

@@ -18,6 +18,7 @@ import { project, provision } from "./helpers/cli.js";
 import { OUTPUT_LOG } from "./helpers/output-log.js";
 import { opensslVerify } from "./helpers/openssl.js";
 import { checkCertManagerRules, checkDocuments, parseGoDuration, parseYamlDocuments } from "./k8s/check.js";
+import { requireTool } from "./helpers/require-tool.js";
 
 const PASS = "export-test-passphrase";
 
@@ -168,6 +169,7 @@ describe("provision export cert-manager", () => {
   });
 
   it("Go's standard library reads every value as cert-manager does: key pair, chain, durations, IPs, emails, URIs, roots", { timeout: 180_000 }, async () => {
+    requireTool("go", "golang-go");
     const p = await provisioned();
     const { docs } = await runExport([], p.dir);
     const broken = structuredClone(docs);

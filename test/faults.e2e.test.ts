@@ -2,9 +2,10 @@ import { spawn } from "node:child_process";
 import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { execa } from "execa";
-import { describe, expect, it } from "vitest";
+import { describe, expect, it, beforeAll } from "vitest";
 import { BIN, project, provisionBin } from "./helpers/cli.js";
 import { checkTree, sha256File } from "./helpers/tree-check.js";
+import { requireTool } from "./helpers/require-tool.js";
 
 function bigYaml(servers: number, leafValidity: string, extra = ""): string {
   let yaml = `version: 1\ndefaults: { validity: ${leafValidity} }\ncas:\n  root: { validity: 10y${extra} }\n  sub: { issuer: root, validity: 2y${extra} }\nservers:\n`;
@@ -27,6 +28,7 @@ function runAndKill(cwd: string, delayMs: number, env: NodeJS.ProcessEnv = proce
 }
 
 describe("crash safety", () => {
+  beforeAll(() => { requireTool("openssl", "openssl"); });
   it("SIGKILL at 20 random moments of a 200-identity run: every next run completes and the tree is sound", async () => {
     const p = project(bigYaml(200, "90d"));
     const first = await provisionBin([], { cwd: p.dir });
@@ -55,6 +57,7 @@ describe("crash safety", () => {
 });
 
 describe("concurrency", () => {
+  beforeAll(() => { requireTool("openssl", "openssl"); });
   it("a second run waits for the lock, then fails naming the holder's pid; nothing it wrote", async () => {
     const slow = `version: 1\ncas:\n  root: { key: rsa-4096 }\nservers:\n${Array.from({ length: 6 }, (_, i) => `  s${i}: { issuer: root, key: rsa-4096, altNames: [s${i}.test] }\n`).join("")}`;
     const p = project(slow);

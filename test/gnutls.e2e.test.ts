@@ -1,9 +1,10 @@
 import { readFileSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { execa } from "execa";
-import { describe, expect, it } from "vitest";
+import { describe, expect, it, beforeAll } from "vitest";
 import { project, provision } from "./helpers/cli.js";
 import { startHttpsServer } from "./helpers/tls.js";
+import { requireTool } from "./helpers/require-tool.js";
 
 // GnuTLS shares no code with OpenSSL: a second, independent verifier of what provision writes.
 async function certtoolVerify(out: string, fullchain: string, hostname?: string): Promise<{ ok: boolean; output: string }> {
@@ -23,6 +24,7 @@ clients:
 `;
 
 describe("GnuTLS agrees", () => {
+  beforeAll(() => { requireTool("certtool", "gnutls-bin"); requireTool("gnutls-cli", "gnutls-bin"); requireTool("openssl", "openssl"); });
   for (const key of ["ecdsa-p256", "ecdsa-p384", "rsa-2048"]) {
     it(`certtool verifies the ${key} chain under a name-constrained root, and refuses a foreign name`, async () => {
       const p = project(yamlFor(key));

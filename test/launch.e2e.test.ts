@@ -4,9 +4,10 @@ import { X509Certificate } from "node:crypto";
 import path from "node:path";
 import tls from "node:tls";
 import { execa } from "execa";
-import { describe, expect, it, onTestFinished } from "vitest";
+import { beforeAll, describe, expect, it, onTestFinished } from "vitest";
 import { BIN, project, provision, provisionBin, ROOT, squirrelsYaml } from "./helpers/cli.js";
 import { freePort, startService, waitForPort } from "./helpers/process.js";
+import { requireTool, requireUwsgi } from "./helpers/require-tool.js";
 
 const EXAMPLE = path.join(ROOT, "examples/secret-squirrels");
 const DEBIAN_PYTHON = "/usr/bin/python3";
@@ -48,6 +49,7 @@ function servedCertificate(port: number, ca: string): Promise<string> {
 }
 
 describe("launch config: Node secret server and clients", () => {
+  beforeAll(() => { requireTool("curl", "curl"); });
   it("example server from launch.json, example client via provision exec, curl -K; failures without the CA", async () => {
     const p = await provisioned();
     const launch = JSON.parse(readFileSync(path.join(p.launch, "launch.json"), "utf8"));
@@ -116,6 +118,7 @@ describe("launch config: Node secret server and clients", () => {
 });
 
 describe("launch config: the story under uwsgi with Flask and Python requests", () => {
+  beforeAll(() => { requireUwsgi(); });
   it("uwsgi --ini <rendered ini> serves the Flask app; the requests client prints the secret; without the CA it fails", async () => {
     const p = await provisioned();
     copyFileSync(path.join(EXAMPLE, "client.py"), path.join(p.dir, "client.py"));
@@ -159,6 +162,7 @@ describe("launch config: the story under uwsgi with Flask and Python requests", 
 });
 
 describe("the example README's walkthrough", () => {
+  beforeAll(() => { requireUwsgi(); });
   it("provision, serve, exec: prints the secret through uwsgi and through Node", async () => {
     // A free port instead of the documented 5683: other checkouts may run this test at the same time.
     const port = await freePort();
@@ -217,6 +221,7 @@ async function eventually(check: () => Promise<boolean> | boolean, timeoutMs = 1
 }
 
 describe("provision serve: every loopback family, and stopped with whatever stops it", () => {
+  beforeAll(() => { requireUwsgi(); requireTool("bash", "bash"); requireTool("setpriv", "util-linux"); });
   // As a script runs it: in the background, then `kill $!` (or the script ends and provision is orphaned).
   // bash, for its /dev/tcp wait loop.
   const script = (engine: string, port: number, ending: string) => `
@@ -278,6 +283,7 @@ const TLS11 = ["-tls1_1", "-cipher", "DEFAULT@SECLEVEL=0"];
 const CBC12 = ["-tls1_2", "-cipher", "ECDHE-ECDSA-AES128-SHA256:ECDHE-ECDSA-AES128-SHA:@SECLEVEL=0"];
 
 describe("Mozilla intermediate TLS on the launched servers", () => {
+  beforeAll(() => { requireUwsgi(); requireTool("testssl", "testssl.sh"); requireTool("openssl", "openssl"); });
   it("testssl.sh finds nothing at severity LOW or above on the uwsgi server (protocols, cipher categories, LUCKY13)", async () => {
     const p = await provisionedOn("127.0.0.1", ["localhost", "127.0.0.1"]);
     startService("node", [BIN, "serve", "secret-server", "--engine", "uwsgi"], { cwd: p.dir });
@@ -345,6 +351,7 @@ describe("Mozilla intermediate TLS on the launched servers", () => {
 });
 
 describe("launch files under a hostile output folder, end to end", () => {
+  beforeAll(() => { requireTool("curl", "curl"); requireTool("dash", "dash"); });
   const HOSTILE = `pki $(touch pwned) \`touch pwned2\` 'q' "dq" ;#x`;
 
   it("provision writes them; sh, bash and dash source the env files without running anything; curl -K reaches the Node server; uwsgi is refused with a reason", async () => {

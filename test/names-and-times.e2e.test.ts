@@ -2,11 +2,12 @@ import { X509Certificate } from "node:crypto";
 import { readFileSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { execa } from "execa";
-import { describe, expect, it } from "vitest";
+import { describe, expect, it, beforeAll } from "vitest";
 import { project, provision } from "./helpers/cli.js";
 import { snapshotTree } from "./helpers/files.js";
 import { certText } from "./helpers/openssl.js";
 import { certtoolVerify, goVerify, opensslChain } from "./helpers/verifiers.js";
+import { requireTool } from "./helpers/require-tool.js";
 
 const CONSTRAINED = `version: 1
 cas:
@@ -25,6 +26,7 @@ async function forgeClient(dir: string, out: string, subject: string, san: strin
 }
 
 describe("a commonName cannot escape name constraints", () => {
+  beforeAll(() => { requireTool("openssl", "openssl"); requireTool("certtool", "gnutls-bin"); requireTool("go", "golang-go"); });
   it("a client's host-like or email commonName outside the constraints is a located error; display names are fine", async () => {
     const p = project(`${CONSTRAINED}clients:
   bob.corp.example.com: { issuer: intermediate }
@@ -112,6 +114,7 @@ describe("a commonName cannot escape name constraints", () => {
 });
 
 describe("a server's commonName is a host name like its alt names", () => {
+  beforeAll(() => { requireTool("openssl", "openssl"); });
   it("an IP commonName becomes an IP SAN, not DNS:127.0.0.1; re-running changes nothing", async () => {
     const p = project(`version: 1
 cas:
@@ -143,6 +146,7 @@ async function timeFields(certFile: string): Promise<string[]> {
 }
 
 describe("times at the edges of X.509", () => {
+  beforeAll(() => { requireTool("openssl", "openssl"); requireTool("certtool", "gnutls-bin"); requireTool("go", "golang-go"); });
   it("encodes UTCTime for 1950-2049 and GeneralizedTime otherwise; openssl, GnuTLS and Go read every one; re-runs change nothing", async () => {
     const p = project(TIMES);
     expect((await provision(["--now", "1950-01-01T00:00:00Z"], { cwd: p.dir })).code).toBe(0);
@@ -214,6 +218,7 @@ describe("times at the edges of X.509", () => {
 });
 
 describe("lifetime lint judges notAfter − notBefore as written", () => {
+  beforeAll(() => { requireTool("openssl", "openssl"); });
   it("validity 825d lives 825 days and 5 minutes: a warning, and an error with --strict; 824d passes", async () => {
     const yaml = (validity: string) => `version: 1\ncas:\n  root: { validity: 10y }\nservers:\n  web: { issuer: root, altNames: [web.test], validity: ${validity} }\n`;
     const p = project(yaml("825d"));

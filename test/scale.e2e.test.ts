@@ -1,9 +1,10 @@
 import { readdirSync, readFileSync } from "node:fs";
 import path from "node:path";
 import { execa } from "execa";
-import { describe, expect, it } from "vitest";
+import { describe, expect, it, beforeAll } from "vitest";
 import { BIN, project } from "./helpers/cli.js";
 import { verifyLeaf } from "./helpers/openssl.js";
+import { requireTool } from "./helpers/require-tool.js";
 
 /** n P-256 servers under an intermediate, sharing their settings through a merge key. */
 function serversYaml(n: number, validity = "30d"): string {
@@ -19,6 +20,7 @@ async function provisionLimited(limit: number, args: string[], cwd: string) {
 }
 
 describe("many identities on a small open-file limit", () => {
+  beforeAll(() => { requireTool("bash", "bash"); });
   it("300 servers are created under ulimit -n 256 and all re-issued under ulimit -n 128", async () => {
     const p = project(serversYaml(300));
     const created = await provisionLimited(256, [], p.dir);

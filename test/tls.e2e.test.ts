@@ -1,10 +1,12 @@
 import path from "node:path";
 import { execa } from "execa";
-import { describe, expect, it } from "vitest";
+import { describe, expect, it, beforeAll } from "vitest";
 import { project, provision, squirrelsYaml } from "./helpers/cli.js";
 import { httpsGet, startHttpsServer } from "./helpers/tls.js";
+import { requireTool } from "./helpers/require-tool.js";
 
 describe("a real TLS handshake against the provisioned server", () => {
+  beforeAll(() => { requireTool("curl", "curl"); requireTool("openssl", "openssl"); });
   it("succeeds for each altName and fails for a foreign name, a foreign CA and an expired leaf", async () => {
     const p = project(squirrelsYaml());
     expect((await provision([], { cwd: p.dir })).code).toBe(0);

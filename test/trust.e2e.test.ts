@@ -2,10 +2,11 @@ import { existsSync, mkdirSync, mkdtempSync, realpathSync, rmSync } from "node:f
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { execa } from "execa";
-import { describe, expect, it, onTestFinished } from "vitest";
+import { describe, expect, it, onTestFinished, beforeAll } from "vitest";
 import { starterYaml } from "../src/cli/commands/init.js";
 import { project, provision } from "./helpers/cli.js";
 import { startHttpsServer } from "./helpers/tls.js";
+import { requireTool } from "./helpers/require-tool.js";
 
 function tempHome(): string {
   const dir = realpathSync(mkdtempSync(path.join(tmpdir(), "provision-home-")));
@@ -31,6 +32,7 @@ async function chromiumDom(url: string, home: string): Promise<{ dom: string; lo
 }
 
 describe("trust stores", () => {
+  beforeAll(() => { requireTool("certutil", "libnss3-tools"); });
   it("install → status → uninstall on an NSS database; uninstall leaves it as it was", async () => {
     const p = project(starterYaml("x", "test@host"));
     expect((await provision([], { cwd: p.dir })).code).toBe(0);
@@ -62,6 +64,7 @@ describe("trust stores", () => {
   });
 
   it("headless Chromium loads the local HTTPS server without a certificate error once the root is installed, and shows one before", async () => {
+    requireTool("chromium", "chromium");
     const p = project(starterYaml("x", "test@host"));
     expect((await provision([], { cwd: p.dir })).code).toBe(0);
     const port = await startHttpsServer(path.join(p.out, "servers/localhost"));

@@ -2,8 +2,9 @@ import { mkdirSync, mkdtempSync, readdirSync, realpathSync, rmSync, symlinkSync,
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { execa } from "execa";
-import { describe, expect, it, onTestFinished } from "vitest";
+import { describe, expect, it, onTestFinished, beforeAll } from "vitest";
 import { ROOT } from "../helpers/cli.js";
+import { requireTool } from "../helpers/require-tool.js";
 
 const CONSUMER = `import { createPki, ProvisionError } from "pki-provision";
 const pki = await createPki("version: 1\\ncas:\\n  root: { commonName: Packed Root }\\nservers:\\n  web: { issuer: root, altNames: [localhost] }\\n");
@@ -31,6 +32,7 @@ function tempFolder(): string {
 }
 
 describe("the packed package (pki-provision)", () => {
+  beforeAll(() => { requireTool("npm", "npm"); requireTool("tar", "tar"); });
   it("imports as ESM from another folder and type-checks for a tsc consumer", async () => {
     const work = tempFolder();
     await execa("npm", ["pack", "--ignore-scripts", "--pack-destination", work], { cwd: ROOT });

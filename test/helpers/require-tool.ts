@@ -49,3 +49,18 @@ export function requirePythonModule(module: string, debianPackage: string): void
   }
   if (!found.get(key)) throw new Error(`the Python module ${module} is not installed; this test needs it: ${installLine(debianPackage)}`);
 }
+
+/** The uwsgi plugins the rendered uwsgi.ini loads (Debian ships each as its own package). */
+export function requireUwsgi(): void {
+  requireTool("uwsgi", "uwsgi-core");
+  const dir = "/usr/lib/uwsgi/plugins";
+  for (const [plugin, debianPackage] of [["python3", "uwsgi-plugin-python3"], ["http", "uwsgi-core"]] as const) {
+    try {
+      accessSync(path.join(dir, `${plugin}_plugin.so`));
+    } catch {
+      throw new Error(`the uwsgi ${plugin} plugin is not installed (${dir}/${plugin}_plugin.so); this test needs it: ${installLine(debianPackage)}`);
+    }
+  }
+  requirePythonModule("flask", "python3-flask");
+  requirePythonModule("requests", "python3-requests");
+}
