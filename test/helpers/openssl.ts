@@ -1,5 +1,6 @@
 import { execa } from "execa";
 import path from "node:path";
+import { requireTool } from "./require-tool.js";
 
 export interface VerifyResult {
   ok: boolean;
@@ -8,6 +9,7 @@ export interface VerifyResult {
 
 /** `openssl verify -x509_strict` with the given extra arguments; ok only when openssl says so. */
 export async function opensslVerify(cert: string, args: string[]): Promise<VerifyResult> {
+  requireTool("openssl", "openssl");
   const result = await execa("openssl", ["verify", "-x509_strict", ...args, cert], { reject: false });
   const output = `${result.stdout}\n${result.stderr}`;
   return { ok: result.exitCode === 0 && result.stdout.includes(": OK"), output };
@@ -26,11 +28,13 @@ export function verifyLeaf(out: string, kind: "servers" | "clients", name: strin
 
 /** The public key of a certificate and of a private key, as openssl prints them. */
 export async function publicKeysOf(certFile: string, keyFile: string, passin?: string, env?: NodeJS.ProcessEnv): Promise<{ fromCert: string; fromKey: string }> {
+  requireTool("openssl", "openssl");
   const fromCert = (await execa("openssl", ["x509", "-in", certFile, "-noout", "-pubkey"])).stdout;
   const fromKey = (await execa("openssl", ["pkey", "-in", keyFile, "-pubout", ...(passin ? ["-passin", passin] : [])], { env })).stdout;
   return { fromCert, fromKey };
 }
 
 export async function certText(certFile: string): Promise<string> {
+  requireTool("openssl", "openssl");
   return (await execa("openssl", ["x509", "-in", certFile, "-noout", "-text"])).stdout;
 }

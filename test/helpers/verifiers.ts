@@ -3,9 +3,11 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import { execa } from "execa";
 import { opensslVerify, type VerifyResult } from "./openssl.js";
+import { requireTool } from "./require-tool.js";
 
 /** GnuTLS's certtool: trust `cafile`, verify the leaf followed by its intermediates (`chainFile`). */
 export async function certtoolVerify(cafile: string, chainFile: string): Promise<VerifyResult> {
+  requireTool("certtool", "gnutls-bin");
   const result = await execa("certtool", ["--verify", "--load-ca-certificate", cafile, "--infile", chainFile], { reject: false });
   const output = `${result.stdout}\n${result.stderr}`;
   return { ok: result.exitCode === 0 && /Chain verification output: Verified/.test(output), output };
@@ -19,6 +21,7 @@ function buildGoVerify(): Promise<string> {
     const dir = mkdtempSync(path.join(tmpdir(), "provision-go-"));
     process.once("exit", () => rmSync(dir, { recursive: true, force: true }));
     const binary = path.join(dir, "go-verify");
+    requireTool("go", "golang-go");
     await execa("go", ["build", "-o", binary, "."], {
       cwd: path.join(import.meta.dirname, "go-verify"),
       env: { GOCACHE: path.join(dir, "cache"), GOFLAGS: "-mod=mod", GOPATH: path.join(dir, "gopath"), GOTOOLCHAIN: "local" },
