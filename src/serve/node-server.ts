@@ -1,5 +1,6 @@
 import { readFileSync } from "node:fs";
 import https from "node:https";
+import { withFs } from "../errors.js";
 import type { LaunchFacts } from "../render/launch-facts.js";
 import { INTERMEDIATE_CIPHERS } from "../render/tls-profile.js";
 
@@ -16,14 +17,14 @@ export interface NodeSecretServer {
 export async function startNodeSecretServer(facts: LaunchFacts, message: string): Promise<NodeSecretServer> {
   const mtls = facts.clientAuth !== "none" && facts.files.clientCa !== null;
   const options: https.ServerOptions = {
-    cert: readFileSync(facts.files.cert),
-    key: readFileSync(facts.files.key),
+    cert: withFs("read", facts.files.cert, () => readFileSync(facts.files.cert)),
+    key: withFs("read", facts.files.key, () => readFileSync(facts.files.key)),
     minVersion: "TLSv1.2",
     ciphers: INTERMEDIATE_CIPHERS,
     // Mozilla intermediate: the client's cipher order wins (all offered suites are strong).
     honorCipherOrder: false,
     ALPNProtocols: ["http/1.1"],
-    ...(mtls ? { ca: readFileSync(facts.files.clientCa!), requestCert: true, rejectUnauthorized: facts.clientAuth === "required" } : {}),
+    ...(mtls ? { ca: withFs("read", facts.files.clientCa!, () => readFileSync(facts.files.clientCa!)), requestCert: true, rejectUnauthorized: facts.clientAuth === "required" } : {}),
   };
   const servers: https.Server[] = [];
   const closeAll = () => Promise.all(servers.map((s) => new Promise<void>((resolve) => s.close(() => resolve())))).then(() => undefined);

@@ -5,7 +5,7 @@ import { issuerPath } from "../plan/compose.js";
 import { identityPaths, statePath } from "../store/layout.js";
 import { passphraseCandidates } from "../store/passphrase.js";
 import { parseState } from "../store/state-file.js";
-import { inspectCertificate } from "../x509/inspect.js";
+import { inspectCertificateFile } from "../x509/inspect.js";
 import { decodePrivateKeyWithAny, spkiOf } from "../x509/keys.js";
 import type { CsrIssuer } from "./sign-csr.js";
 import { identitiesByName } from "../config/issuers.js";
@@ -21,7 +21,7 @@ export function loadIssuer(config: Config, name: string, env: NodeJS.ProcessEnv)
   const certPem = readIfPresent(paths.cert);
   const keyPem = readIfPresent(paths.key);
   if (certPem === null || keyPem === null) throw new ProvisionError("not-provisioned", `CA ${name} has no certificate or key yet`, { hint: "run provision first" });
-  const { facts, x509 } = inspectCertificate(certPem);
+  const { facts, x509 } = inspectCertificateFile(certPem, paths.cert);
   const found = parseState(readIfPresent(statePath(config.outputDir))).state.identities.get(name);
   const record = found?.kind === "ca" ? found : undefined;
   const key = decodePrivateKeyWithAny(keyPem, passphraseCandidates(spec, record, env), { file: paths.key, passphraseEnv: spec.passphraseEnv });

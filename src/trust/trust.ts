@@ -4,7 +4,7 @@ import { onPath } from "../on-path.js";
 import type { Config } from "../config/types.js";
 import { ProvisionError, withFs } from "../errors.js";
 import { identityPaths } from "../store/layout.js";
-import { inspectCertificate } from "../x509/inspect.js";
+import { inspectCertificateFile } from "../x509/inspect.js";
 import { nssDatabases, nssStore, systemStore, type TrustRoot, type TrustStore } from "./stores.js";
 
 export type TrustAction = "install" | "uninstall" | "status";
@@ -37,7 +37,7 @@ export function trustRoots(config: Config, ca: string | null): TrustRoot[] {
     .map((id) => {
       const certFile = identityPaths(config.outputDir, "ca", id.name).cert;
       if (!existsSync(certFile)) throw new ProvisionError("not-provisioned", `root CA ${id.name} has no certificate yet`, { hint: "run provision first" });
-      const fingerprint = inspectCertificate(withFs("read", certFile, () => readFileSync(certFile, "utf8"))).facts.fingerprint;
+      const fingerprint = inspectCertificateFile(withFs("read", certFile, () => readFileSync(certFile, "utf8")), certFile).facts.fingerprint;
       return { name: id.name, certFile, fingerprint, label: `provision ${id.name} ${fingerprint.slice(0, 16)}` };
     });
   if (roots.length === 0) throw new ProvisionError("unknown-ca", ca ? `no root CA named "${ca}" in ${config.file}` : `no root CA in ${config.file}`);

@@ -2,6 +2,7 @@ import { createHash, X509Certificate } from "node:crypto";
 import { altNameKey } from "../config/alt-names.js";
 import { subtreeText } from "../config/name-constraints.js";
 import type { KeyType, SubjectSpec } from "../config/types.js";
+import { ProvisionError } from "../errors.js";
 import { decodeCertificate } from "./forge.js";
 import { keyTypeOf } from "./keys.js";
 import type { CertTemplate } from "./spec.js";
@@ -28,6 +29,15 @@ export interface CertFacts {
   subjectKeyId: string | null;
   authorityKeyId: string | null;
   extKeyUsage: string[];
+}
+
+/** inspectCertificate for a file provision wrote: a damaged one is a ProvisionError naming the file. */
+export function inspectCertificateFile(pem: string, file: string): ReturnType<typeof inspectCertificate> {
+  try {
+    return inspectCertificate(pem);
+  } catch {
+    throw new ProvisionError("unreadable", `${file} is not a readable certificate`, { hint: "run provision to repair it" });
+  }
 }
 
 /** Parses a certificate PEM; throws with a short reason when it is not one. */
