@@ -19,8 +19,9 @@ export interface Sandbox {
   remove(): void;
 }
 
-export function makeSandbox(template?: string): Sandbox {
-  const parent = realpathSync(mkdtempSync(path.join(tmpdir(), "provision-sandbox-")));
+/** `base`: where to make the parent folder (the fuzz test uses a tmpfs, where fsync costs nothing). */
+export function makeSandbox(template?: string, base: string = tmpdir()): Sandbox {
+  const parent = realpathSync(mkdtempSync(path.join(base, "provision-sandbox-")));
   const dir = path.join(parent, "project");
   if (template) cpSync(template, dir, { recursive: true, preserveTimestamps: true, verbatimSymlinks: true });
   else mkdirSync(dir);
