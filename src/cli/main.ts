@@ -50,7 +50,7 @@ Examples:
 export const COMMAND_HELP: Record<string, string> = {
   apply: `provision [apply]: create or refresh everything pki.yaml describes
 
-Usage: provision [apply] [-f pki.yaml] [--dry-run] [--json] [--now TIME] [--rotate-ca-key CA]... [--prune] [--strict]
+Usage: provision [apply] [-f pki.yaml] [--dry-run] [--json] [--now TIME] [--rotate-ca-key CA]... [--adopt-ca-key CA]... [--prune] [--strict]
 
 Prints one line per identity (create, reissue, renew, unchanged, orphaned) with the reason, then writes only
 what changed. Exit 0 on success, 1 on any error (nothing is written then).
