@@ -24,6 +24,7 @@ export const ERROR_CODES = [
   "ca-key-missing", // a CA's key.pem is gone
   "ca-key-unreadable", // a CA's key.pem is not a readable key
   "ca-key-unknown", // a CA's key.pem exists without certificate or record: provision did not make it (--adopt-ca-key)
+  "certificate-refused", // import: the certificate is for another key, not signed by the external CA, or expired
   "config-unreadable", // pki.yaml cannot be read (missing, permissions)
   "exec-failed", // provision exec could not start the command
   "exists", // init: pki.yaml already exists
@@ -31,6 +32,7 @@ export const ERROR_CODES = [
   "export-name", // export: a name cannot become a Kubernetes object name, or two names become the same one
   "export-root-key", // export: the CA is a root; its key is exported only with --ca ROOT --include-root-key
   "export-stale", // export: the CA's files are expired, do not fit together or are not in ca-bundle.pem; run provision first
+  "external-ca", // an external CA's files are missing, unreadable, or not a CA chain up to a root
   "fs-error", // a file operation failed; the message names the operation, the file and the cause
   "hook-failed", // an afterChange command failed; the files are committed and the next run retries it
   "invalid-config", // pki.yaml has errors; each is in `diagnostics`

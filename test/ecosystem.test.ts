@@ -130,7 +130,7 @@ describe("editor schema", () => {
   });
 
   it("accepts every example and the init template; rejects known-bad files", () => {
-    const examples = ["pki.yaml", "examples/secret-squirrels/pki.yaml", "examples/ci/pki.yaml", "examples/team/pki.yaml"].map((f) => readFileSync(path.join(ROOT, f), "utf8"));
+    const examples = ["pki.yaml", "examples/secret-squirrels/pki.yaml", "examples/ci/pki.yaml", "examples/team/pki.yaml", "examples/team/member/pki.yaml"].map((f) => readFileSync(path.join(ROOT, f), "utf8"));
     for (const text of [...examples, starterYaml("x", "me@host")]) expect(validate(parse(text)), JSON.stringify(validate.errors)).toBe(true);
     for (const bad of ["version: 2\n", "version: 1\ncolour: red\n", "version: 1\ncas:\n  root: { key: ed25519 }\n", "version: 1\ncas:\n  root: { validity: 90days }\n", "version: 1\nservers:\n  web: { altNames: [a.test] }\n"]) {
       expect(validate(parse(bad)), bad).toBe(false);
@@ -138,7 +138,7 @@ describe("editor schema", () => {
   });
 
   it("every bundled pki.yaml and the init template start with the yaml-language-server modeline", () => {
-    for (const f of ["pki.yaml", "examples/secret-squirrels/pki.yaml", "examples/ci/pki.yaml", "examples/team/pki.yaml"]) {
+    for (const f of ["pki.yaml", "examples/secret-squirrels/pki.yaml", "examples/ci/pki.yaml", "examples/team/pki.yaml", "examples/team/member/pki.yaml"]) {
       const first = readFileSync(path.join(ROOT, f), "utf8").split("\n")[0]!;
       const target = first.replace("# yaml-language-server: $schema=", "");
       expect(existsSync(path.resolve(path.dirname(path.join(ROOT, f)), target)), f).toBe(true);

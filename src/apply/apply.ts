@@ -5,11 +5,12 @@ import type { Deps } from "../deps.js";
 import { InternalError } from "../errors.js";
 import { composeBundle, composeChain, composeFullchain, issuerPath } from "../plan/compose.js";
 import { ISSUING, type IdentityAction, type Plan } from "../plan/types.js";
+import { usableCertificate } from "../plan/build.js";
 import { removeStaleTemps, writeFilesAtomically, type FileWrite } from "../store/atomic-write.js";
 import { chmodPrivate, deleteInside, prepareFolder, readOutputFile } from "../store/guard.js";
 import { bundlePath, formatFiles, identityPaths, MODES, statePath, type IdentityPaths } from "../store/layout.js";
 import { buildPkcs12 } from "../x509/pkcs12.js";
-import { pemToDer } from "../x509/pem.js";
+import { pemBlocks, pemToDer } from "../x509/pem.js";
 import { readCertificatePem, readDerivedFile, readKeyPem, type ObservedState } from "../store/read-state.js";
 import { stampOf, type FileStamps } from "../store/stamp.js";
 import { serializeState, type RetiredCert, type StateFile, type StateRecord } from "../store/state-file.js";
@@ -65,7 +66,8 @@ export async function applyPlan(
   const keyPems = new Map<string, string>();
   const keyPemOf = (id: IdentitySpec): string => {
     let pem = keyPems.get(id.name);
-    if (pem === undefined) keyPems.set(id.name, (pem = readKeyPem(config.outputDir, id.kind, id.name)));
+    // An external CA's key is the user's file, read with its certificate (store/external.ts).
+    if (pem === undefined) keyPems.set(id.name, (pem = observed.externals.get(id.name)?.keyPem ?? readKeyPem(config.outputDir, id.kind, id.name)));
     return pem;
   };
   const loaded = new Map<string, KeyObject>();
@@ -83,7 +85,7 @@ export async function applyPlan(
     return key;
   };
 
-  const { certs, facts: newFacts } = signPlanned(config, plan, keyOf, deps);
+  const { certs, facts: newFacts } = signPlanned(config, plan, keyOf, deps, (name) => observed.externals.get(name));
   // Unchanged certificates are read from disk only if a chain, a format file or the bundle needs them.
   const certOf = (name: string): string => {
     const known = certs.get(name) ?? seenOf(name).cert!.pem;
@@ -92,6 +94,9 @@ export async function applyPlan(
     certs.set(name, pem);
     return pem;
   };
+  const upstreamOf = (name: string) => observed.externals.get(name);
+  // Waiting for a signature elsewhere without a usable certificate: nothing is derived from it or recorded.
+  const idle = (id: IdentitySpec) => actionOf(id.name).action === "waiting" && !usableCertificate(seenOf(id.name));
 
   const writes: FileWrite[] = [];
   const deletes: string[] = [];
@@ -104,6 +109,7 @@ export async function applyPlan(
   };
 
   for (const id of config.identities) {
+    if (id.external) continue; // its files are the user's: never written
     const paths = identityPaths(config.outputDir, id.kind, id.name);
     keyDirs.add(paths.dir);
     if (!generated.has(id.name) && !refresh.has(paths.key)) continue;
@@ -118,21 +124,23 @@ export async function applyPlan(
   }
   // Chains change with a certificate in them; otherwise the plan lists the ones found stale.
   for (const id of config.identities) {
-    if (id.kind === "ca") continue;
+    if (id.kind === "ca" || idle(id)) continue;
     const paths = identityPaths(config.outputDir, id.kind, id.name);
     const issuers = issuerPath(config, id);
     const rewrite = issuing(id.name) || issuers.some((i) => issuing(i.name));
     const seen = seenOf(id.name);
-    if (rewrite || refresh.has(paths.chain)) desire(paths.chain, composeChain(issuers, certOf), seen.chainPem !== undefined ? seen.chainPem : readDerivedFile(paths.chain), MODES.cert);
-    if (rewrite || refresh.has(paths.fullchain)) desire(paths.fullchain, composeFullchain(id, issuers, certOf), seen.fullchainPem !== undefined ? seen.fullchainPem : readDerivedFile(paths.fullchain), MODES.cert);
+    if (rewrite || refresh.has(paths.chain)) desire(paths.chain, composeChain(issuers, certOf, upstreamOf), seen.chainPem !== undefined ? seen.chainPem : readDerivedFile(paths.chain), MODES.cert);
+    if (rewrite || refresh.has(paths.fullchain)) desire(paths.fullchain, composeFullchain(id, issuers, certOf, upstreamOf), seen.fullchainPem !== undefined ? seen.fullchainPem : readDerivedFile(paths.fullchain), MODES.cert);
   }
 
   for (const id of config.identities) {
-    if (id.formats.length === 0) continue;
+    if (id.formats.length === 0 || idle(id)) continue;
     const paths = identityPaths(config.outputDir, id.kind, id.name);
     const keyWritten = writtenKeySha.has(id.name);
     if (!issuing(id.name) && !keyWritten && !id.formats.some((f) => formatFiles(paths, f).some((file) => refresh.has(file)))) continue;
-    writes.push(...formatWrites(id, paths, certOf, issuerPath(config, id), keyOf(id), keyWritten ? writes.find((w) => w.path === paths.key)!.content.toString() : keyPemOf(id), deps));
+    const issuers = issuerPath(config, id);
+    const chains = { chain: composeChain(issuers, certOf, upstreamOf), fullchain: composeFullchain(id, issuers, certOf, upstreamOf) };
+    writes.push(...formatWrites(id, paths, chains, keyOf(id), keyWritten ? writes.find((w) => w.path === paths.key)!.content.toString() : keyPemOf(id), deps));
   }
 
   // Replaced roots, as the plan decided: every path is the plan's, derived from a name and a fingerprint.
@@ -149,7 +157,7 @@ export async function applyPlan(
     retiredPems.push(pem);
     retired.set(r.ca, [...(retired.get(r.ca) ?? []), { fingerprint: r.fingerprint, notAfter: r.notAfter, until: r.until }]);
   }
-  desire(bundlePath(config.outputDir), composeBundle(config, certOf, retiredPems), observed.bundlePem, MODES.cert);
+  desire(bundlePath(config.outputDir), composeBundle(config, certOf, retiredPems, upstreamOf), observed.bundlePem, MODES.cert);
 
   for (const file of renderExtra(certOf)) {
     let current: string | null = null;
@@ -176,7 +184,9 @@ export async function applyPlan(
     };
   };
   const state: StateFile = { version: 1, identities: new Map(), retired };
-  for (const id of config.identities) state.identities.set(id.name, recordFor(id, seenOf(id.name).stamps));
+  // External CAs are not provision's to record; an identity still waiting for a usable certificate has none to record.
+  const recorded = config.identities.filter((id) => !id.external && !idle(id));
+  for (const id of recorded) state.identities.set(id.name, recordFor(id, seenOf(id.name).stamps));
   for (const orphan of observed.orphans) {
     if (plan.prune) deletes.push(identityPaths(config.outputDir, orphan.kind, orphan.name).dir);
     else if (!byName.has(orphan.name)) {
@@ -199,7 +209,7 @@ export async function applyPlan(
 
   // state.json last, with the stamps of the files as they now are.
   const touchedDirs = new Set([...writes.map((w) => path.dirname(w.path)), ...chmods.map((c) => path.dirname(c.file))]);
-  for (const id of config.identities) {
+  for (const id of recorded) {
     const paths = identityPaths(config.outputDir, id.kind, id.name);
     if (!touchedDirs.has(paths.dir)) continue;
     const stamps: FileStamps = { cert: stampOf(paths.cert), key: stampOf(paths.key) };
@@ -213,8 +223,8 @@ export async function applyPlan(
 }
 
 /** cert.der + key.der, identity.p12, combined.pem: the optional formats of pki.yaml's `formats`. */
-function formatWrites(id: IdentitySpec, paths: IdentityPaths, certOf: (name: string) => string, issuers: IdentitySpec[], key: KeyObject, keyPem: string, deps: Deps): FileWrite[] {
-  const certDer = pemToDer(certOf(id.name), "CERTIFICATE")!;
+function formatWrites(id: IdentitySpec, paths: IdentityPaths, chains: { chain: string; fullchain: string }, key: KeyObject, keyPem: string, deps: Deps): FileWrite[] {
+  const certDer = pemToDer(chains.fullchain, "CERTIFICATE")!;
   const passphrase = passphraseOf(id, deps.env);
   const out: FileWrite[] = [];
   if (id.formats.includes("der")) {
@@ -224,13 +234,12 @@ function formatWrites(id: IdentitySpec, paths: IdentityPaths, certOf: (name: str
   if (id.formats.includes("p12")) {
     // mkcert's default password when none is configured: many tools refuse an empty one.
     const password = (id.p12PassphraseEnv === null ? undefined : deps.env[id.p12PassphraseEnv]) ?? "changeit";
-    const chainDers = issuers.map((i) => pemToDer(certOf(i.name), "CERTIFICATE")!);
+    const chainDers = pemBlocks(chains.chain).map((b) => b.der);
     const p12 = buildPkcs12({ certDers: [certDer, ...chainDers], key, password, friendlyName: id.name, random: deps.randomBytes(24) });
     out.push({ path: paths.p12, content: p12, mode: MODES.key });
   }
   if (id.formats.includes("combined")) {
-    const intermediates = issuers.filter((i) => i.issuer !== null).map((i) => certOf(i.name)).join("");
-    out.push({ path: paths.combined, content: certOf(id.name) + intermediates + keyPem, mode: MODES.key });
+    out.push({ path: paths.combined, content: chains.fullchain + keyPem, mode: MODES.key });
   }
   return out;
 }

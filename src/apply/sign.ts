@@ -17,6 +17,8 @@ export function signPlanned(
   plan: Plan,
   keyOf: (id: IdentitySpec) => KeyObject,
   deps: Pick<Deps, "randomBytes">,
+  /** An issuer's certificate when it is an external CA (its name and key id are copied from it). */
+  externalIssuerOf: (name: string) => { certPem: string; facts: { subjectKeyId: string | null } } | undefined = () => undefined,
 ): { certs: Map<string, string>; facts: Map<string, CertFacts> } {
   const byName = identitiesByName(config);
   // Orphans are listed by kind and name; a name moved to another section has an orphan and an action.
@@ -36,6 +38,7 @@ export function signPlanned(
       notBefore: new Date(action.notBefore!),
       notAfter: new Date(action.notAfter!),
       issuer: issuer ? { subject: issuer.subject, keyType: issuer.key, subjectKeyId: subjectKeyIdOf(spkiOf(issuerKey)) } : null,
+      externalIssuer: issuer ? externalIssuerOf(issuer.name) : undefined,
     });
     const { der, pem } = signCertificate(template, issuerKey);
     certs.set(id.name, pem);

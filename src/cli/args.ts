@@ -3,7 +3,7 @@ import { closest } from "../suggest.js";
 import { ProvisionError } from "../errors.js";
 import { parseNow, type NowOption } from "./now.js";
 
-export const COMMANDS = ["apply", "plan", "status", "exec", "serve", "init", "inspect", "csr", "sign", "trust", "export", "watch", "schedule", "help"] as const;
+export const COMMANDS = ["apply", "plan", "status", "exec", "serve", "init", "inspect", "csr", "sign", "import", "trust", "export", "watch", "schedule", "help"] as const;
 export type CommandName = (typeof COMMANDS)[number];
 
 export interface CliOptions {
@@ -54,6 +54,7 @@ const ALLOWED: Record<CommandName, readonly string[]> = {
   inspect: ["json", "now", "help"],
   csr: ["file", "out", "help"],
   sign: ["file", "csr", "issuer", "profile", "validity", "out", "now", "help"],
+  import: ["file", "help"],
   trust: ["file", "json", "ca", "store", "nssdb", "dry-run", "help"],
   export: ["file", "namespace", "ca", "cluster-issuer", "include-root-key", "out", "help"],
   watch: ["file", "help"],

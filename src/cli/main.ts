@@ -17,6 +17,7 @@ Usage:
   provision inspect <cert.pem>                summarise a certificate
   provision csr <identity> [--out req.pem]    a CSR for an identity, signed with its local key
   provision sign --csr req.pem --issuer CA --profile server|client [--validity 90d] [--out cert.pem]
+  provision import <identity> <cert.pem>      take in a certificate an external CA's holder signed
   provision trust install|uninstall|status [--ca ROOT] [--store system,nss] [--nssdb DIR]
   provision export cert-manager [--namespace NS] [--ca NAME] [--cluster-issuer] [--out FILE]
                                               cert-manager and trust-manager YAML for kubectl apply
@@ -125,6 +126,18 @@ state.json: provision does not renew it.
 Example:
   provision sign --csr alice.csr --issuer intermediate --profile client --out alice.pem
 `,
+  import: `provision import: take in a certificate signed by an external CA's holder
+
+Usage: provision import <identity> <cert.pem> [-f pki.yaml]
+
+For an identity whose issuer is an external CA without a key (pki.yaml \`external:\` with no key). The
+certificate must belong to the key provision csr made and be signed by that CA; otherwise it is refused and
+nothing is written. Then provision runs, writing chain.pem, fullchain.pem and the bundle. Copying the file to
+the identity's cert.pem and running provision works too: the same checks decide whether it is used.
+
+Example:
+  provision import alice alice.pem
+`,
   trust: `provision trust: make this machine trust your root CAs (as mkcert -install does)
 
 Usage: provision trust install|uninstall|status [--ca ROOT] [--store system,nss] [--nssdb DIR] [--dry-run] [--json]
@@ -206,6 +219,7 @@ async function dispatch(options: CliOptions, io: Io): Promise<number> {
     case "inspect": return (await import("./commands/inspect.js")).runInspect(options, io);
     case "csr": return (await import("./commands/csr.js")).runCsr(options, io);
     case "sign": return (await import("./commands/csr.js")).runSign(options, io);
+    case "import": return (await import("./commands/import.js")).runImport(options, io);
     case "trust": return (await import("./commands/trust.js")).runTrust(options, io);
     case "export": return (await import("./commands/export.js")).runExport(options, io);
     case "watch": return (await import("./commands/watch.js")).runWatch(options, io);

@@ -17,6 +17,8 @@ export const DEFAULT_HOOK_TIMEOUT = "5m";
 function hookOf(command: string | string[] | undefined, timeout: string | undefined): IdentitySpec["afterChange"] {
   return command === undefined ? null : { command, timeoutSeconds: parseDuration(timeout ?? DEFAULT_HOOK_TIMEOUT)! };
 }
+/** 1000 years: the validity an external CA has until its certificate is read. */
+const EXTERNAL_PLACEHOLDER_VALIDITY = 1000 * 365 * 86_400;
 
 type AnyInput = CaInput | ServerInput | ClientInput;
 
@@ -42,6 +44,7 @@ export function normalizeIdentities(input: PkiInput, locate: Locate, diagnostics
       const commonName = entry.commonName ?? (kind === "server" ? (firstDns ?? name) : name);
       const subject: SubjectSpec = { ...defaults.subject, ...entry.subject, commonName };
       const ca = kind === "ca" ? (entry as CaInput) : undefined;
+      const external = ca?.external ? { cert: ca.external.cert, key: ca.external.key ?? null, chain: ca.external.chain ?? null } : null;
       const serveInput = kind === "server" ? (entry as ServerInput).serve : undefined;
       out.push({
         name,
@@ -50,16 +53,19 @@ export function normalizeIdentities(input: PkiInput, locate: Locate, diagnostics
         subject,
         altNames,
         key: (entry.key ?? defaults.key ?? DEFAULT_KEY) as IdentitySpec["key"],
-        validitySeconds: parseDuration(validityText)!,
+        // An external CA's lifetime is its certificate's (store/external.ts fills it in); until then nothing may outlive it.
+        validitySeconds: external ? EXTERNAL_PLACEHOLDER_VALIDITY : parseDuration(validityText)!,
         renewBefore: parseRenewBefore(renewText) as RenewBefore,
         pathLength: ca?.pathLength ?? null,
         nameConstraints: ca?.nameConstraints ? normalizeConstraints(ca.nameConstraints, [...yamlPath, "nameConstraints"], locate, diagnostics) : null,
         rotateKey: kind === "ca" ? "never" : ((entry as ServerInput).rotateKey ?? defaults.rotateKey ?? "always"),
-        passphraseEnv: entry.passphraseEnv ?? defaults.passphraseEnv ?? null,
+        // A keyless external CA has nothing to decrypt, so the default passphrase is not asked for.
+        passphraseEnv: entry.passphraseEnv ?? (external && external.key === null ? null : (defaults.passphraseEnv ?? null)),
         formats: [...new Set((entry.formats ?? []).filter((f): f is "der" | "p12" | "combined" => f !== "pem"))],
         p12PassphraseEnv: entry.p12PassphraseEnv ?? null,
         serve: serveInput ? normalizeServe(serveInput, [...yamlPath, "serve"], locate) : null,
         afterChange: hookOf(entry.afterChange ?? defaults.afterChange, entry.afterChangeTimeout ?? defaults.afterChangeTimeout),
+        external,
         yamlPath,
       });
     }

@@ -5,7 +5,8 @@ import { formatPath, type Diagnostic } from "../errors.js";
 import { MAX_EXPANDED_NODES, measureExpansion, type Expansion } from "./expansion.js";
 import { makeLocator, type Locate } from "./locate.js";
 import { normalizeIdentities } from "./normalize.js";
-import { runRules, sortByIssuer } from "./rules.js";
+import { RULES, runRules, sortByIssuer } from "./rules.js";
+import { EXTERNAL_RULES } from "./external.js";
 import { parseDuration } from "./duration.js";
 import { declaredEffects, pkiSchema } from "./schema.js";
 import { closest } from "../suggest.js";
@@ -58,7 +59,7 @@ export function parseConfig(text: string, file: string, options: { cwd?: string 
 
   const identities = normalizeIdentities(parsed.data, locate, diagnostics);
   const maxLeaf = parsed.data.lint?.maxLeafValidity;
-  runRules(identities, locate, diagnostics, { maxLeafValiditySeconds: maxLeaf === undefined ? null : parseDuration(maxLeaf)! });
+  runRules(identities, locate, diagnostics, { maxLeafValiditySeconds: maxLeaf === undefined ? null : parseDuration(maxLeaf)! }, [...RULES, ...EXTERNAL_RULES]);
   if (identities.length === 0) diagnostics.push({ severity: "error", ...locate([]), message: "no identities: add at least one CA under cas" });
   if (diagnostics.some((d) => d.severity === "error")) return { diagnostics: sortDiagnostics(diagnostics) };
 

@@ -22,6 +22,7 @@ function effect<T extends z.ZodType>(value: FieldEffect, schema: T): T {
   fieldEffects.add(schema, { effect: value });
   return schema;
 }
+import { externalCaFields } from "./external.js";
 
 export const KEY_TYPES = ["ecdsa-p256", "ecdsa-p384", "rsa-2048", "rsa-3072", "rsa-4096"] as const;
 export type KeyType = (typeof KEY_TYPES)[number];
@@ -93,12 +94,39 @@ const nameConstraints = z.strictObject({
   excluded: effect("reissue", z.array(z.string()).optional()),
 });
 
-const caSchema = z.strictObject({
-  ...common,
-  issuer: effect("reissue", z.string().min(1).optional().describe("The CA that signs this one; omit for a self-signed root.")),
-  pathLength: effect("reissue", z.number().int().min(0).max(16).optional().describe("How many CAs may stand below this one.")),
-  nameConstraints: effect("reissue", nameConstraints.optional().describe("DNS suffixes, IP ranges (CIDR) and email domains this CA may issue for.")),
-});
+const filePath = z.string({ error: "expected a file path, relative to pki.yaml" }).min(1);
+
+// An external CA itself is never issued; what changing each of its files does below it is declared per file.
+const externalSchema = z
+  .strictObject({
+    // Another certificate: what it signed no longer verifies against it, so it is re-issued (or waits for a new one).
+    cert: effect("reissue", filePath.describe("PEM certificate of this CA, relative to pki.yaml (e.g. the team admin's pki/cas/intermediate/cert.pem, or mkcert's rootCA.pem).")),
+    key: effect(
+      "none",
+      filePath
+        .optional()
+        .describe("Its private key (PKCS#8 or traditional PEM, e.g. mkcert's rootCA-key.pem); encrypted keys are decrypted with passphraseEnv. Without it, identities this CA issues get certificate requests (provision csr) instead of certificates."),
+    ),
+    // Other certificates above it: chains and the bundle are rewritten.
+    chain: effect(
+      "rewrite",
+      filePath
+        .optional()
+        .describe("Certificates above this CA up to its root, in one PEM file (e.g. the admin's ca-bundle.pem plus any intermediates); needed when cert is not a self-signed root."),
+    ),
+  })
+  .describe("A CA kept outside provision: its files are read, never created, renewed or rewritten. Paths are relative to pki.yaml.");
+
+const caSchema = z
+  .strictObject({
+    ...common,
+    issuer: effect("reissue", z.string().min(1).optional().describe("The CA that signs this one; omit for a self-signed root.")),
+    pathLength: effect("reissue", z.number().int().min(0).max(16).optional().describe("How many CAs may stand below this one.")),
+    nameConstraints: effect("reissue", nameConstraints.optional().describe("DNS suffixes, IP ranges (CIDR) and email domains this CA may issue for.")),
+    // An external CA is never issued; what it signed is checked against its certificate on every run (read-state).
+    external: effect("none", externalSchema.optional()),
+  })
+  .superRefine(externalCaFields);
 
 // The fields and their grammar live in serve.ts; none of them touches a certificate.
 const serveSchema = z.strictObject({

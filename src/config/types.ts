@@ -2,6 +2,7 @@ import type { SourceLocation } from "../errors.js";
 import type { AltName } from "./alt-names.js";
 import type { RenewBefore } from "./duration.js";
 import type { KeyType } from "./schema.js";
+import type { ExternalSpec } from "./external.js";
 
 export type { KeyType } from "./schema.js";
 export type IdentityKind = "ca" | "server" | "client";
@@ -71,6 +72,11 @@ export interface IdentitySpec {
   p12PassphraseEnv: string | null;
   serve: ServeSpec | null;
   afterChange: HookSpec | null;
+  /**
+   * A CA kept outside provision (pki.yaml `external`): its files, as written, relative to pki.yaml. Its subject,
+   * key type, lifetime, pathLength and nameConstraints are filled from its certificate by store/external.ts.
+   */
+  external: ExternalSpec | null;
   /** Where the identity is declared, e.g. ["servers", "secret-server"]. */
   yamlPath: YamlPath;
 }

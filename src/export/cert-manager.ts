@@ -62,6 +62,7 @@ export const FIELD_MAPPING: Readonly<Record<keyof IdentitySpec, string>> = {
   afterChange: "noted (cert-manager updates the Secret in place; reloading the workload is up to the cluster)",
   nameConstraints: "noted (kept in the CA certificate; cert-manager does not check them)",
   pathLength: "kept in the CA certificate",
+  external: "not exported: export reads a CA's files from the output folder, where an external CA has none",
   yamlPath: "not exported (where the identity is declared)",
 };
 

@@ -1,4 +1,5 @@
 import { formatApproxDuration, formatDuration, renewalWindowSeconds } from "../config/duration.js";
+import { signsElsewhere } from "../config/external.js";
 import type { Config, IdentitySpec } from "../config/types.js";
 import type { CertFacts } from "../x509/inspect.js";
 import { ProvisionError } from "../errors.js";
@@ -57,9 +58,13 @@ export function buildPlan(config: Config, observed: ObservedState, now: Date, op
   for (const id of config.identities) {
     const seen = observed.identities.get(id.name)!;
     const issuer = id.issuer === null ? null : byName.get(id.issuer)!;
-    const action = decide(id, seen, issuer, issuer && actions.get(issuer.name), observed, nowMs, rotate.has(id.name), adopt.has(id.name));
+    const decided = id.external ? decideExternal(id, seen) : decide(id, seen, issuer, issuer && actions.get(issuer.name), observed, nowMs, rotate.has(id.name), adopt.has(id.name));
+    // Below a keyless external CA, someone else signs: what would be issued is asked for instead (provision csr).
+    const action = signsElsewhere(issuer) && ISSUING.has(decided.action) ? awaitSignature(decided, issuer!, seen) : decided;
     const facts = seen.cert?.facts;
-    actions.set(id.name, { ...action, notBefore: facts?.notBefore ?? null, notAfter: facts?.notAfter ?? null, ...describeFiles(config, id) });
+    const external = observed.externals.get(id.name);
+    const files = external ? { files: { cert: external.certFile, key: external.keyFile ?? "" } } : describeFiles(config, id);
+    actions.set(id.name, { ...action, notBefore: facts?.notBefore ?? null, notAfter: facts?.notAfter ?? null, ...files });
   }
 
   ensureIssuersOutliveChildren(config, actions, nowMs);
@@ -160,6 +165,36 @@ function lastExpiryUnder(config: Config, observed: ObservedState, root: string, 
 
 type Decision = Omit<IdentityAction, "files" | "notBefore" | "notAfter">;
 
+/**
+ * An external CA is never created, renewed or replaced: its files are the user's. A key that is there but
+ * does not fit its certificate stops the run, as for a CA provision made.
+ */
+function decideExternal(id: IdentitySpec, seen: ObservedIdentity): Decision {
+  const external = id.external!;
+  if (seen.keyStatus === "mismatch" || seen.keyStatus === "unreadable") {
+    throw new ProvisionError("external-ca", `the key of external CA ${id.name} (${external.key}) ${seen.keyStatus === "mismatch" ? "does not match its certificate" : "cannot be read"}: ${seen.keyDetail ?? ""}`.trim(), {
+      hint: `point external.key at the private key of ${external.cert}, or remove external.key to have its certificates signed elsewhere`,
+    });
+  }
+  const what = external.key === null ? "no key: what it issues is requested with provision csr" : "signs with its own key";
+  return { name: id.name, kind: id.kind, issuer: null, action: "unchanged", reasons: [`external (${external.cert}; ${what})`], key: "none" };
+}
+
+/**
+ * A certificate whose issuer is external without a key cannot be issued here: the identity waits for one signed
+ * by the CA's holder (provision csr, then provision sign on their side). A certificate already there stays.
+ */
+function awaitSignature(decided: Decision, issuer: IdentitySpec, seen: ObservedIdentity): Decision {
+  const fresh = !seen.cert && decided.reasons.every((r) => r === "new" || r === "certificate missing" || r === "key missing");
+  const waitFor = fresh ? `waiting for a certificate signed by ${issuer.name}` : `waiting for a new certificate signed by ${issuer.name}`;
+  return { ...decided, action: "waiting", reasons: [...decided.reasons.filter((r) => r !== "new" && r !== "certificate missing"), waitFor], key: "none" };
+}
+
+/** Whether an identity's certificate on disk can be used (and kept, and chained): it is there, fits its key and its issuer. */
+export function usableCertificate(seen: ObservedIdentity): boolean {
+  return seen.cert !== null && seen.keyStatus === "ok" && seen.signedByIssuer !== false;
+}
+
 function decide(
   id: IdentitySpec,
   seen: ObservedIdentity,
@@ -191,7 +226,8 @@ function decide(
   }
   if (issuerAction && (issuerAction.action === "create" || issuerAction.action === "reissue")) reasons.push(`issuer ${issuerAction.name} reissued`);
   if (seen.cert) {
-    reasons.push(...specDifferences(id, (issuer ?? id).subject, seen.cert.facts));
+    // Whoever signs for a keyless external CA picks the lifetime (provision sign --validity).
+    reasons.push(...specDifferences(id, (issuer ?? id).subject, seen.cert.facts, { validity: !signsElsewhere(issuer) }));
     if (seen.signedByIssuer === false && !reasons.some((r) => r.startsWith("issuer "))) {
       reasons.push(issuer ? `not signed by the current ${issuer.name} certificate` : "not a valid self-signed certificate");
     }
@@ -252,6 +288,7 @@ function assertCaKeyUsable(id: IdentitySpec, seen: ObservedIdentity, everIssued:
 
 /** A new certificate may not outlive its issuer: renew the issuer (same key) first, up the chain. */
 function ensureIssuersOutliveChildren(config: Config, actions: Map<string, IdentityAction>, nowMs: number): void {
+  const byName = new Map(config.identities.map((id) => [id.name, id] as const));
   for (const id of [...config.identities].reverse()) {
     const action = actions.get(id.name)!;
     if (!ISSUING.has(action.action) || id.issuer === null) continue;
@@ -259,6 +296,12 @@ function ensureIssuersOutliveChildren(config: Config, actions: Map<string, Ident
     if (ISSUING.has(issuerAction.action)) continue;
     const issuerNotAfter = issuerAction.notAfter === null ? 0 : Date.parse(issuerAction.notAfter);
     const childNotAfter = nowMs + id.validitySeconds * 1000;
+    const external = byName.get(id.issuer)?.external;
+    if (childNotAfter > issuerNotAfter && external) {
+      throw new ProvisionError("outlives-issuer", `${id.name}'s new certificate (${formatDuration(id.validitySeconds)}) would outlive external CA ${id.issuer}, which expires ${issuerAction.notAfter?.slice(0, 10)}`, {
+        hint: `shorten ${id.name}'s validity, or renew ${id.issuer}'s certificate where it is kept (${external.cert}); provision never renews an external CA`,
+      });
+    }
     if (childNotAfter > issuerNotAfter) {
       issuerAction.action = "renew";
       issuerAction.key = "reuse";
@@ -320,7 +363,7 @@ function recordOf(observed: ObservedState, id: Pick<IdentitySpec, "name" | "kind
 function keysToReencrypt(config: Config, actions: Map<string, IdentityAction>, observed: ObservedState, setEnvVars: ReadonlySet<string> | undefined, notes: string[]): IdentitySpec[] {
   return config.identities.filter((id) => {
     const seen = observed.identities.get(id.name)!;
-    if (actions.get(id.name)!.key === "generate" || seen.keyStatus === "missing") return false;
+    if (id.external || actions.get(id.name)!.key === "generate" || seen.keyStatus === "missing") return false;
     const encrypted = seen.keyEncrypted;
     const recorded = recordOf(observed, id)?.passphraseEnv ?? null;
     const mismatch = encrypted !== (id.passphraseEnv !== null) || (encrypted && recorded !== null && recorded !== id.passphraseEnv);
@@ -368,21 +411,24 @@ function describeFiles(config: Config, id: Pick<IdentitySpec, "kind" | "name">):
 function staleDerivedFiles(config: Config, actions: Map<string, IdentityAction>, observed: ObservedState, retiredPems: string[]): string[] {
   const stale: string[] = [];
   const certOf = (name: string) => observed.identities.get(name)?.cert?.pem ?? "";
+  const upstreamOf = (name: string) => observed.externals.get(name);
   const issuing = (name: string) => ISSUING.has(actions.get(name)!.action);
   for (const id of config.identities) {
-    if (!issuing(id.name)) stale.push(...observed.identities.get(id.name)!.missingFormatFiles);
-    if (id.kind === "ca" || issuing(id.name)) continue;
     const seen = observed.identities.get(id.name)!;
+    // A waiting identity's files are derived only from a certificate it can use (never from a refused one).
+    if (actions.get(id.name)!.action === "waiting" && !usableCertificate(seen)) continue;
+    if (!issuing(id.name)) stale.push(...seen.missingFormatFiles);
+    if (id.kind === "ca" || issuing(id.name)) continue;
     const issuers = issuerPath(config, id);
     const paths = identityPaths(config.outputDir, id.kind, id.name);
     const chainChanges = issuers.some((i) => issuing(i.name));
     // Files exactly as last written, next to issuers exactly as then, compose exactly as then.
     if (!chainChanges && seen.trusted && issuers.every((i) => observed.identities.get(i.name)!.trusted)) continue;
-    if (chainChanges || seen.chainPem !== composeChain(issuers, certOf)) stale.push(paths.chain);
-    if (chainChanges || seen.fullchainPem !== composeFullchain(id, issuers, certOf)) stale.push(paths.fullchain);
+    if (chainChanges || seen.chainPem !== composeChain(issuers, certOf, upstreamOf)) stale.push(paths.chain);
+    if (chainChanges || seen.fullchainPem !== composeFullchain(id, issuers, certOf, upstreamOf)) stale.push(paths.fullchain);
   }
   const roots = config.identities.filter((id) => id.kind === "ca" && id.issuer === null);
   const rootsChange = roots.some((r) => issuing(r.name));
-  if (!rootsChange && observed.bundlePem !== composeBundle(config, certOf, retiredPems)) stale.push(bundlePath(config.outputDir));
+  if (!rootsChange && observed.bundlePem !== composeBundle(config, certOf, retiredPems, upstreamOf)) stale.push(bundlePath(config.outputDir));
   return stale;
 }

@@ -18,15 +18,38 @@ export function issuerPath(config: Config, identity: IdentitySpec): IdentitySpec
   return paths.get(identity.name) ?? [];
 }
 
-export function composeChain(issuers: IdentitySpec[], certOf: (name: string) => string): string {
-  return issuers.map((i) => certOf(i.name)).join("");
+/**
+ * What an external CA brings from outside pki.yaml (store/external.ts): the certificates above it, nearest
+ * first, root last (none for a self-signed root), and the roots ca-bundle.pem publishes for it.
+ */
+export interface Upstream {
+  upstream: readonly string[];
+  roots: readonly string[];
+}
+export type UpstreamOf = (ca: string) => Upstream | undefined;
+const none: UpstreamOf = () => undefined;
+
+/** A root: the top of a path with nothing above it (an external CA with certificates above it is not one). */
+function isRoot(ca: IdentitySpec, upstreamOf: UpstreamOf): boolean {
+  return ca.issuer === null && (upstreamOf(ca.name)?.upstream.length ?? 0) === 0;
 }
 
-export function composeFullchain(identity: IdentitySpec, issuers: IdentitySpec[], certOf: (name: string) => string): string {
-  return certOf(identity.name) + issuers.filter((i) => i.issuer !== null).map((i) => certOf(i.name)).join("");
+/** The certificates above the top issuer of a path, when that issuer is external. */
+function above(issuers: IdentitySpec[], upstreamOf: UpstreamOf): readonly string[] {
+  const top = issuers.at(-1);
+  return top ? (upstreamOf(top.name)?.upstream ?? []) : [];
 }
 
-export function composeBundle(config: Config, certOf: (name: string) => string, retiredPems: string[]): string {
-  const roots = config.identities.filter((id) => id.kind === "ca" && id.issuer === null).map((id) => certOf(id.name));
-  return [...roots, ...retiredPems].join("");
+export function composeChain(issuers: IdentitySpec[], certOf: (name: string) => string, upstreamOf: UpstreamOf = none): string {
+  return issuers.map((i) => certOf(i.name)).join("") + above(issuers, upstreamOf).join("");
+}
+
+export function composeFullchain(identity: IdentitySpec, issuers: IdentitySpec[], certOf: (name: string) => string, upstreamOf: UpstreamOf = none): string {
+  const intermediates = issuers.filter((i) => !isRoot(i, upstreamOf)).map((i) => certOf(i.name));
+  return certOf(identity.name) + intermediates.join("") + above(issuers, upstreamOf).slice(0, -1).join("");
+}
+
+export function composeBundle(config: Config, certOf: (name: string) => string, retiredPems: string[], upstreamOf: UpstreamOf = none): string {
+  const roots = config.identities.filter((id) => id.kind === "ca" && id.issuer === null).flatMap((id) => upstreamOf(id.name)?.roots ?? [certOf(id.name)]);
+  return [...new Set([...roots, ...retiredPems])].join("");
 }

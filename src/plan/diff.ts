@@ -80,6 +80,8 @@ const COMPARISONS: readonly { fields: readonly string[]; compare: Comparison }[]
 export const COMPARED_FIELDS: ReadonlySet<string> = new Set(COMPARISONS.flatMap((c) => c.fields));
 
 /** Every way the certificate on disk differs from what the spec asks for, as plan reasons. */
-export function specDifferences(identity: IdentitySpec, issuerSubject: SubjectSpec, facts: CertFacts): string[] {
-  return COMPARISONS.map((c) => c.compare(identity, issuerSubject, facts)).filter((reason) => reason !== null);
+export function specDifferences(identity: IdentitySpec, issuerSubject: SubjectSpec, facts: CertFacts, options: { validity?: boolean } = {}): string[] {
+  // validity: false when someone else picks the lifetime (the holder of a keyless external CA, with sign --validity).
+  const compared = options.validity === false ? COMPARISONS.filter((c) => !c.fields.includes("validity")) : COMPARISONS;
+  return compared.map((c) => c.compare(identity, issuerSubject, facts)).filter((reason) => reason !== null);
 }

@@ -6,7 +6,7 @@ function table(rows: string[][]): string[] {
   return rows.map((r) => r.map((cell, col) => (col === r.length - 1 ? cell : cell.padEnd(widths[col]!))).join("  ").trimEnd());
 }
 
-const COLOURS: Record<string, string> = { create: "32", reissue: "33", renew: "36", orphaned: "35", unchanged: "2" };
+const COLOURS: Record<string, string> = { create: "32", reissue: "33", renew: "36", orphaned: "35", unchanged: "2", waiting: "33" };
 
 /** One line per identity: name, kind, action and why; actions coloured when `color` is set. */
 export function formatPlan(plan: Plan, outputDir: string, { color = false } = {}): string {

@@ -1,7 +1,8 @@
 import type { IdentityKind } from "../config/types.js";
 import type { PlannedHook } from "./hooks.js";
 
-export type ActionKind = "create" | "reissue" | "renew" | "unchanged" | "orphaned";
+/** `waiting`: the issuer is an external CA without a key, so the certificate must come from its holder (provision csr). */
+export type ActionKind = "create" | "reissue" | "renew" | "unchanged" | "orphaned" | "waiting";
 /** What happens to the private key: a new one, the one on disk, or nothing (no certificate is issued). */
 export type KeyAction = "generate" | "reuse" | "none";
 

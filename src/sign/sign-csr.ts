@@ -16,6 +16,8 @@ export interface CsrIssuer {
   above: IdentitySpec[];
   notAfter: string;
   key: KeyObject;
+  /** The issuer's certificate when it is an external CA: the new certificate copies its name and key id. */
+  external?: { certPem: string; facts: { subjectKeyId: string | null } };
 }
 
 export interface CsrToSign {
@@ -60,6 +62,7 @@ export function specForRequest(request: VerifiedRequest, source: string, issuer:
     p12PassphraseEnv: null,
     serve: null,
     afterChange: null,
+    external: null,
     yamlPath: [],
   };
 }
@@ -97,6 +100,7 @@ export function signCsr(issuer: CsrIssuer, csr: CsrToSign): { pem: string; spec:
     notBefore: new Date(csr.now.getTime() - CLOCK_SKEW_SECONDS * 1000),
     notAfter,
     issuer: { subject: issuer.spec.subject, keyType: issuer.spec.key, subjectKeyId: subjectKeyIdOf(spkiOf(issuer.key)) },
+    externalIssuer: issuer.external,
   });
   return { pem: signCertificate(template, issuer.key).pem, spec };
 }

@@ -4,7 +4,8 @@ import path from "node:path";
 import { identitiesByName, issuerChain } from "../config/issuers.js";
 import type { Config, IdentityKind, IdentitySpec } from "../config/types.js";
 import { isSafeName } from "../config/rules.js";
-import { fsError, ProvisionError } from "../errors.js";
+import { fsError, InternalError, ProvisionError } from "../errors.js";
+import { observeExternal, type ExternalCas } from "./external.js";
 import { inspectCertificate, type CertFacts } from "../x509/inspect.js";
 import { decodePrivateKeyWithAny, isEncryptedKeyPem, keyEncryptionIsStrong, KEY_KDF, spkiOf } from "../x509/keys.js";
 import { readOutputFile } from "./guard.js";
@@ -70,6 +71,8 @@ export interface ObservedState {
    * state.json but not in pki.yaml, or moved to another section (their old folder is still there).
    */
   orphans: { name: string; kind: IdentityKind; notAfter: string | null }[];
+  /** The external CAs' files (store/external.ts): their certificates, the chains above them, their keys. */
+  externals: ExternalCas;
 }
 
 const sha256 = (text: string) => createHash("sha256").update(text).digest("hex");
@@ -137,7 +140,7 @@ function checkFolderForRead(dir: string): void {
  * key matches it, signed by the issuer's current certificate). state.json is validated first and every
  * path comes from layout.ts, never from state.json.
  */
-export async function readObservedState(config: Config, env: NodeJS.ProcessEnv): Promise<ObservedState> {
+export async function readObservedState(config: Config, env: NodeJS.ProcessEnv, externals: ExternalCas = new Map()): Promise<ObservedState> {
   const out = config.outputDir;
   checkOutputForRead(out);
   for (const kind of KINDS) checkFolderForRead(kindDir(out, kind));
@@ -157,6 +160,12 @@ export async function readObservedState(config: Config, env: NodeJS.ProcessEnv):
   };
 
   for (const id of config.identities) {
+    if (id.external) {
+      const external = externals.get(id.name);
+      if (!external) throw new InternalError(`external CA ${id.name} was not read (call loadExternalCas first)`);
+      identities.set(id.name, observeExternal(id, external, env));
+      continue;
+    }
     const paths = identityPaths(out, id.kind, id.name);
     checkFolderForRead(paths.dir);
     const record = recordOf(id);
@@ -219,6 +228,7 @@ export async function readObservedState(config: Config, env: NodeJS.ProcessEnv):
   }
 
   for (const id of config.identities) {
+    if (id.external) continue; // its files are the user's, taken as given
     const observed = identities.get(id.name)!;
     const issuer = id.issuer === null ? observed : identities.get(id.issuer);
     if (!observed.cert || !issuer?.cert) continue;
@@ -241,6 +251,7 @@ export async function readObservedState(config: Config, env: NodeJS.ProcessEnv):
     bundlePem: readOutputFile(bundlePath(out)),
     retired: readRetired(out, state, problems),
     orphans: findOrphans(config, state),
+    externals,
   };
 }
 
@@ -268,7 +279,7 @@ export function nothingObserved(config: Config): ObservedState {
       stamps: { cert: null, key: null },
     });
   }
-  return { identities, state: emptyState(), stateText: null, problems: [], bundlePem: null, retired: [], orphans: [] };
+  return { identities, state: emptyState(), stateText: null, problems: [], bundlePem: null, retired: [], orphans: [], externals: new Map() };
 }
 
 /**

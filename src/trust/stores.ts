@@ -1,4 +1,4 @@
-import { copyFileSync, existsSync, mkdirSync, readdirSync, rmSync } from "node:fs";
+import { existsSync, mkdirSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { execa } from "execa";
 import { onPath } from "../on-path.js";
@@ -7,7 +7,10 @@ import { fsError, ProvisionError, withFs } from "../errors.js";
 /** A root CA as the stores see it. */
 export interface TrustRoot {
   name: string;
+  /** Where the root is kept (for the macOS and Windows commands); an external root may share its file with others. */
   certFile: string;
+  /** The root alone, as PEM: what the stores are given. */
+  pem: string;
   fingerprint: string;
   /** How the root is named in every store, so uninstall removes exactly what install added. */
   label: string;
@@ -42,12 +45,12 @@ export function systemStore(env: NodeJS.ProcessEnv): TrustStore | null {
     has: async (root) => existsSync(fileOf(root)),
     add: async (root) => {
       try {
-        copyFileSync(root.certFile, fileOf(root));
+        writeFileSync(fileOf(root), root.pem, { mode: 0o644 });
       } catch (error) {
         if ((error as NodeJS.ErrnoException).code === "EACCES") {
           throw new ProvisionError("needs-root", `no permission to write ${anchors.dir}`, { hint: `run with sudo, or use --store nss to trust it only in your browsers` });
         }
-        throw fsError("copy", `${root.certFile} to ${fileOf(root)}`, error);
+        throw fsError("write", fileOf(root), error);
       }
       await update();
     },
@@ -83,7 +86,8 @@ export function nssStore(db: string, env: NodeJS.ProcessEnv, create: boolean): T
         const made = await certutil(["-N", "--empty-password"]);
         if (made.exitCode !== 0) throw new ProvisionError("trust-failed", `cannot create the NSS database ${db}: ${made.stderr}`);
       }
-      const added = await certutil(["-A", "-t", "C,,", "-n", root.label, "-i", root.certFile]);
+      // On stdin: an external root may sit in a file with other certificates.
+      const added = await execa("certutil", ["-d", `sql:${db}`, "-A", "-t", "C,,", "-n", root.label], { reject: false, env, input: root.pem });
       if (added.exitCode !== 0) throw new ProvisionError("trust-failed", `certutil could not add ${root.label} to ${db}: ${added.stderr}`);
     },
     remove: async (root) => {

@@ -3,6 +3,8 @@ import { homedir } from "node:os";
 import { onPath } from "../on-path.js";
 import type { Config } from "../config/types.js";
 import { ProvisionError, withFs } from "../errors.js";
+import path from "node:path";
+import type { ExternalCas } from "../store/external.js";
 import { identityPaths } from "../store/layout.js";
 import { inspectCertificateFile } from "../x509/inspect.js";
 import { nssDatabases, nssStore, systemStore, type TrustRoot, type TrustStore } from "./stores.js";
@@ -20,6 +22,8 @@ export interface TrustOptions {
   env: NodeJS.ProcessEnv;
   /** Whether this process runs as root (it decides whether the default system store is reachable). */
   isRoot: boolean;
+  /** The external CAs of pki.yaml (store/external.ts): their roots come from their own files. */
+  externals?: ExternalCas;
 }
 
 /** What trust install/uninstall will do: each change, plus the stores it skipped and why. */
@@ -30,15 +34,24 @@ export interface TrustPlan {
   changes: { root: TrustRoot; store: TrustStore }[];
 }
 
-/** The root CAs of pki.yaml (or the one named), read from the output folder. */
-export function trustRoots(config: Config, ca: string | null): TrustRoot[] {
+/**
+ * The root CAs of pki.yaml (or the one named), read from the output folder; an external CA's roots (its own
+ * certificate, or the top of external.chain) from the files pki.yaml names, so no provision run is needed first.
+ */
+export function trustRoots(config: Config, ca: string | null, externals: ExternalCas = new Map()): TrustRoot[] {
   const roots = config.identities
     .filter((id) => id.kind === "ca" && id.issuer === null && (ca === null || id.name === ca))
-    .map((id) => {
-      const certFile = identityPaths(config.outputDir, "ca", id.name).cert;
-      if (!existsSync(certFile)) throw new ProvisionError("not-provisioned", `root CA ${id.name} has no certificate yet`, { hint: "run provision first" });
-      const fingerprint = inspectCertificateFile(withFs("read", certFile, () => readFileSync(certFile, "utf8")), certFile).facts.fingerprint;
-      return { name: id.name, certFile, fingerprint, label: `provision ${id.name} ${fingerprint.slice(0, 16)}` };
+    .flatMap((id) => {
+      const external = externals.get(id.name);
+      const found = external
+        ? external.roots.map((pem) => ({ pem, certFile: pem === external.certPem ? external.certFile : path.resolve(config.baseDir, id.external!.chain ?? id.external!.cert) }))
+        : [{ pem: null, certFile: identityPaths(config.outputDir, "ca", id.name).cert }];
+      return found.map(({ pem, certFile }) => {
+        if (pem === null && !existsSync(certFile)) throw new ProvisionError("not-provisioned", `root CA ${id.name} has no certificate yet`, { hint: "run provision first" });
+        const text = pem ?? withFs("read", certFile, () => readFileSync(certFile, "utf8"));
+        const fingerprint = inspectCertificateFile(text, certFile).facts.fingerprint;
+        return { name: id.name, certFile, pem: text, fingerprint, label: `provision ${id.name} ${fingerprint.slice(0, 16)}` };
+      });
     });
   if (roots.length === 0) throw new ProvisionError("unknown-ca", ca ? `no root CA named "${ca}" in ${config.file}` : `no root CA in ${config.file}`);
   return roots;
@@ -67,7 +80,7 @@ function reachableStores(action: TrustAction, options: TrustOptions): { stores: 
 
 /** Where each root is trusted (trust status). */
 export async function trustStatus(config: Config, options: TrustOptions) {
-  const roots = trustRoots(config, options.ca);
+  const roots = trustRoots(config, options.ca, options.externals);
   const { stores, skipped } = reachableStores("status", options);
   const rows = [];
   for (const root of roots) for (const store of stores) rows.push({ root: root.name, fingerprint: root.fingerprint, store: store.name, where: store.where, trusted: await store.has(root) });
@@ -76,7 +89,7 @@ export async function trustStatus(config: Config, options: TrustOptions) {
 
 /** What install or uninstall would change, computed before anything is changed (so --dry-run can stop there). */
 export async function planTrust(config: Config, action: "install" | "uninstall", options: TrustOptions): Promise<TrustPlan> {
-  const roots = trustRoots(config, options.ca);
+  const roots = trustRoots(config, options.ca, options.externals);
   const { stores, skipped } = reachableStores(action, options);
   const changes: TrustPlan["changes"] = [];
   for (const root of roots) {

@@ -148,7 +148,7 @@ export function encodeTbsCertificate(t: CertTemplate): { tbsDer: Buffer; withSig
     asn1.create(CTX, 0, true, [asn1.create(U, T.INTEGER, false, asn1.integerToDer(2).getBytes())]),
     asn1.create(U, T.INTEGER, false, bin(t.serial)),
     algorithmIdentifier(t.signatureAlgorithm),
-    encodeName(t.issuer),
+    t.issuerNameDer ? fromDer(bin(t.issuerNameDer)) : encodeName(t.issuer),
     seq([encodeTime(t.notBefore), encodeTime(t.notAfter)]),
     encodeName(t.subject),
     spki,
@@ -267,6 +267,35 @@ export function decodeCertificate(certDer: Buffer): DecodedCertificate {
     }
   }
   return out;
+}
+
+/** The subject Name of a certificate as DER, byte for byte (to be copied into what it issues). */
+export function subjectNameDer(certDer: Buffer): Buffer {
+  const tbs = (fromDer(bin(certDer)).value as Asn1[])[0]!.value as Asn1[];
+  const offset = tbs[0]!.tagClass === CTX && tbs[0]!.type === 0 ? 1 : 0;
+  return der(tbs[offset + 4]!);
+}
+
+/** A certificate's name constraints with their types (DNS, IP range, email), or null when it has none. */
+export function decodeTypedNameConstraints(certDer: Buffer): { permitted: AltNameConstraint[]; excluded: AltNameConstraint[] } | null {
+  const tbs = (fromDer(bin(certDer)).value as Asn1[])[0]!.value as Asn1[];
+  const extWrapper = tbs.find((n) => n.tagClass === CTX && n.type === 3);
+  for (const ext of extWrapper ? ((extWrapper.value as Asn1[])[0]!.value as Asn1[]) : []) {
+    const parts = ext.value as Asn1[];
+    if (asn1.derToOid(parts[0]!.value as string) !== OID.nameConstraints) continue;
+    const trees = fromDer(parts[parts.length - 1]!.value as string).value as Asn1[];
+    const list = (tag: number): AltNameConstraint[] =>
+      ((trees.find((n) => n.type === tag)?.value as Asn1[] | undefined) ?? []).flatMap((subtree): AltNameConstraint[] => {
+        const base = (subtree.value as Asn1[])[0]!;
+        if (base.type === GENERAL_NAME_TAG.dns) return [{ type: "dns", value: base.value as string }];
+        if (base.type === GENERAL_NAME_TAG.email) return [{ type: "email", value: base.value as string }];
+        if (base.type !== GENERAL_NAME_TAG.ip) return [];
+        const [network, prefix] = decodeSubtree(subtree).split(/\/(?=\d+$)/);
+        return [{ type: "ip", value: network!, prefix: Number(prefix) }];
+      });
+    return { permitted: list(0), excluded: list(1) };
+  }
+  return null;
 }
 
 const EXTENSION_REQUEST = "1.2.840.113549.1.9.14";

@@ -2,8 +2,8 @@ import { createHash, sign, type KeyObject } from "node:crypto";
 import type { IdentitySpec, KeyType, SubjectSpec } from "../config/types.js";
 
 import { sanFor } from "../config/san.js";
-import { encodeTbsCertificate, subjectPublicKeyBits } from "./forge.js";
-import { toPem } from "./pem.js";
+import { encodeTbsCertificate, subjectNameDer, subjectPublicKeyBits } from "./forge.js";
+import { pemToDer, toPem } from "./pem.js";
 import { hashFor, profileFor, signatureAlgorithmFor, type CertTemplate } from "./spec.js";
 
 /** Who signs a certificate: its issuer's subject, key type and key id; the identity itself for a root. */
@@ -34,12 +34,19 @@ export function templateFor(args: {
   notBefore: Date;
   notAfter: Date;
   issuer: Omit<SignerInfo, "privateKey"> | null;
+  /**
+   * The issuer's certificate when provision did not make it (an external CA): its subject Name is copied byte
+   * for byte and its own subjectKeyIdentifier becomes the authorityKeyIdentifier, whatever method made it.
+   */
+  externalIssuer?: { certPem: string; facts: { subjectKeyId: string | null } } | undefined;
 }): CertTemplate {
-  const { identity, spki } = args;
+  const { identity, spki, externalIssuer } = args;
   const subjectKeyId = subjectKeyIdOf(spki);
   const profile = profileFor(identity.kind, identity.key);
-  const issuer = args.issuer ?? { subject: identity.subject, keyType: identity.key, subjectKeyId };
+  const given = args.issuer ?? { subject: identity.subject, keyType: identity.key, subjectKeyId };
+  const issuer = externalIssuer?.facts.subjectKeyId ? { ...given, subjectKeyId: Buffer.from(externalIssuer.facts.subjectKeyId, "hex") } : given;
   return {
+    ...(externalIssuer ? { issuerNameDer: subjectNameDer(pemToDer(externalIssuer.certPem, "CERTIFICATE")!) } : {}),
     serial: args.serial,
     subject: identity.subject,
     issuer: issuer.subject,

@@ -16,6 +16,7 @@ export function pemToDer(text: string, label: string): Buffer | undefined {
   return pemBlocks(text).find((b) => b.label === label)?.der;
 }
 
+/** Encrypted PKCS#8, or a traditional (OpenSSL "Proc-Type: 4,ENCRYPTED") key such as an external CA may bring. */
 export function isEncryptedKeyPem(pem: string): boolean {
-  return pem.includes("-----BEGIN ENCRYPTED PRIVATE KEY-----");
+  return pem.includes("-----BEGIN ENCRYPTED PRIVATE KEY-----") || pem.includes("Proc-Type: 4,ENCRYPTED");
 }

@@ -16,6 +16,12 @@ export interface CertTemplate {
   serial: Buffer;
   subject: SubjectSpec;
   issuer: SubjectSpec;
+  /**
+   * The issuer's Name exactly as its own certificate encodes it, when that certificate was not made by
+   * provision (an external CA): verifiers chain by comparing names, and a re-encoding could differ in
+   * attribute order, string types or attributes provision does not model.
+   */
+  issuerNameDer?: Buffer;
   notBefore: Date;
   notAfter: Date;
   /** SubjectPublicKeyInfo DER as node:crypto exports it. */

@@ -87,5 +87,5 @@ export function observedAfterRun(cfg: Config, issuedAt: Date, overrides: Record<
     seen.fullchainPem = composeFullchain(id, issuerPath(cfg, id), pemOf);
   }
   for (const orphan of extra.orphans ?? []) state.identities.set(orphan.name, { kind: orphan.kind, certSha256: "", keySha256: "", passphraseEnv: null, issuerFingerprint: null, facts: {} as CertFacts });
-  return { identities, state, stateText: "{}", problems: [], bundlePem: composeBundle(cfg, pemOf, []), retired: [], orphans: extra.orphans ?? [] };
+  return { identities, state, stateText: "{}", problems: [], bundlePem: composeBundle(cfg, pemOf, []), retired: [], orphans: extra.orphans ?? [], externals: new Map() };
 }

@@ -70,6 +70,7 @@ export async function applyOnce(options: CliOptions, io: Io): Promise<AppliedRun
     } else {
       const where = path.relative(io.cwd, prepared.config.outputDir) || ".";
       const kept = plan.prune ? 0 : plan.actions.filter((a) => a.action === "orphaned").length;
+      const waiting = plan.actions.filter((a) => a.action === "waiting").length;
       const changed = result.written.length || result.deleted.length;
       const parts = [`${result.written.length} file(s) written`, ...(result.deleted.length ? [`${result.deleted.length} deleted`] : [])];
       const ran = outcomes.length ? `; ${outcomes.filter((o) => o.ok).length}/${outcomes.length} afterChange hook(s) succeeded` : "";
@@ -80,7 +81,9 @@ export async function applyOnce(options: CliOptions, io: Io): Promise<AppliedRun
             ? `files up to date in ${where}${ran}\n`
             : kept
               ? `nothing written in ${where}; ${kept} orphaned identit${kept === 1 ? "y is" : "ies are"} kept (run with --prune to delete ${kept === 1 ? "it" : "them"})\n`
-              : `nothing to do: everything in ${where} is up to date\n`,
+              : waiting
+                ? `nothing written in ${where}; ${waiting} identit${waiting === 1 ? "y waits" : "ies wait"} for a certificate from an external CA's holder (provision status says how)\n`
+                : `nothing to do: everything in ${where} is up to date\n`,
       );
     }
     failed = false;

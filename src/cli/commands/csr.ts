@@ -4,7 +4,9 @@ import { loadConfig } from "../../config/load.js";
 import { durationProblem, parseDuration } from "../../config/duration.js";
 import { realDeps } from "../../deps.js";
 import { ProvisionError, withFs } from "../../errors.js";
+import { signsElsewhere } from "../../config/external.js";
 import { loadIssuer } from "../../sign/load-issuer.js";
+import { loadExternalCas } from "../../store/external.js";
 import { requestCertificate } from "../../sign/request.js";
 import { signCsr } from "../../sign/sign-csr.js";
 import { identityPaths } from "../../store/layout.js";
@@ -32,6 +34,11 @@ export async function runCsr(options: CliOptions, io: Io): Promise<number> {
   const { pem, generatedKey } = await requestCertificate(config, name, realDeps({ env: io.env, ...io.deps }));
   if (generatedKey) io.stderr(`generated a new ${generatedKey.keyType} key in ${path.relative(io.cwd, generatedKey.file)} (keep it; it never leaves this machine)\n`);
   writeOut(options, io, pem, "the certificate request");
+  const id = config.identities.find((i) => i.name === name)!;
+  const issuer = config.identities.find((i) => i.name === id.issuer);
+  if (signsElsewhere(issuer)) {
+    io.stderr(`next: have the holder of ${issuer!.name}'s key sign it (provision sign --csr … --issuer ${issuer!.name} --profile ${id.kind}), then run provision import ${id.name} <cert.pem>\n`);
+  }
   return EXIT.ok;
 }
 
@@ -47,9 +54,10 @@ export async function runSign(options: CliOptions, io: Io): Promise<number> {
   if (validityProblem) throw new ProvisionError("usage", `--validity ${options.validity}: ${validityProblem}`);
   const validitySeconds = parseDuration(options.validity ?? "90d")!;
 
-  const { config } = await loadConfig(options.file, { cwd: io.cwd, env: io.env });
+  const { config: declared } = await loadConfig(options.file, { cwd: io.cwd, env: io.env });
+  const { config, externals } = loadExternalCas(declared);
   const deps = realDeps({ env: io.env, ...io.deps });
-  const issuer = loadIssuer(config, options.issuer, deps.env);
+  const issuer = loadIssuer(config, options.issuer, deps.env, externals);
   const csrPem = readUserFile(path.resolve(io.cwd, options.csr), MAX_READ_BYTES, options.csr);
   const { pem, spec } = signCsr(issuer, {
     pem: csrPem,
@@ -60,6 +68,6 @@ export async function runSign(options: CliOptions, io: Io): Promise<number> {
     serial: serialFrom(deps.randomBytes(16)),
   });
   writeOut(options, io, pem, `a ${options.profile} certificate for ${spec.subject.commonName}`);
-  io.stderr(`its chain: ${path.relative(io.cwd, identityPaths(config.outputDir, "ca", issuer.spec.name).cert)} and the issuers above it (see ca-bundle.pem)\n`);
+  io.stderr(`its chain: ${path.relative(io.cwd, externals.get(issuer.spec.name)?.certFile ?? identityPaths(config.outputDir, "ca", issuer.spec.name).cert)} and the issuers above it (see ca-bundle.pem)\n`);
   return EXIT.ok;
 }

@@ -6,6 +6,7 @@ import { buildPlan } from "../../plan/build.js";
 import type { Plan } from "../../plan/types.js";
 import { launchWarnings } from "../../serve/launch-warnings.js";
 import { readObservedState, type ObservedState } from "../../store/read-state.js";
+import { loadExternalCas } from "../../store/external.js";
 import type { CliOptions } from "../args.js";
 import { resolveNow } from "../now.js";
 import type { Io } from "../io.js";
@@ -25,7 +26,8 @@ export interface Prepared {
  */
 export async function loadAndPlan(options: CliOptions, io: Io, loaded?: LoadedConfig): Promise<Prepared> {
   const deps = realDeps({ env: io.env, ...io.deps });
-  const { config, warnings: configWarnings } = loaded ?? (await loadConfig(options.file, { cwd: io.cwd, env: io.env }));
+  const { config: declared, warnings: configWarnings } = loaded ?? (await loadConfig(options.file, { cwd: io.cwd, env: io.env }));
+  const { config, externals } = loadExternalCas(declared);
   const warnings = [...configWarnings, ...launchWarnings(config)];
   if (options.strict && warnings.length) {
     throw new ProvisionError("lint", `${options.file} has ${warnings.length} warning${warnings.length === 1 ? "" : "s"} and --strict is set`, {
@@ -33,7 +35,7 @@ export async function loadAndPlan(options: CliOptions, io: Io, loaded?: LoadedCo
       hint: "fix them, or run without --strict; nothing was written",
     });
   }
-  const observed = await readObservedState(config, deps.env);
+  const observed = await readObservedState(config, deps.env, externals);
   const pendingHooks = await readPendingHooks(config.outputDir);
   const now = resolveNow(options.now, deps.now);
   const plan = buildPlan(config, observed, now, {

@@ -8,7 +8,7 @@ import { EXIT, type Io } from "../io.js";
 import { loadAndPlan } from "./prepare.js";
 import { identitiesByName } from "../../config/issuers.js";
 
-export type IdentityState = "ok" | "renew soon" | "expired" | "spec changed" | "missing" | "orphaned";
+export type IdentityState = "ok" | "renew soon" | "expired" | "spec changed" | "missing" | "orphaned" | "waiting";
 
 export interface StatusRow {
   name: string;
@@ -30,6 +30,7 @@ function stateOf(action: IdentityAction): IdentityState {
   switch (action.action) {
     case "unchanged": return "ok";
     case "orphaned": return "orphaned";
+    case "waiting": return "waiting";
     case "create": return "missing";
     case "renew": return action.reasons.some((r) => r.startsWith("expired")) ? "expired" : "renew soon";
     case "reissue": return action.reasons.some((r) => r.includes("missing") || r.includes("unreadable")) ? "missing" : "spec changed";
@@ -58,9 +59,16 @@ export async function runStatus(options: CliOptions, io: Io): Promise<number> {
       ...rows.map((r) => [r.name, r.kind, r.issuer ?? "-", r.key ?? "-", minute(r.notAfter), r.daysLeft === null ? "-" : String(r.daysLeft), minute(r.renewAt), r.state + (r.due && r.state === "ok" ? " (due)" : ""), r.names.join(",")]),
     ]);
     io.stdout(`${table.join("\n")}\n`);
+    for (const row of rows.filter((r) => r.state === "waiting")) io.stdout(`${waitingHint(row, config.file)}\n`);
   }
   // Without --within, status only reports; with it, it answers "does anything need work in time?".
   return withinSeconds !== null && rows.some((r) => r.due) ? EXIT.changesPending : EXIT.ok;
+}
+
+/** What a member does about an identity waiting for a certificate from an external CA's holder. */
+function waitingHint(row: StatusRow, file: string): string {
+  const flag = file === "pki.yaml" ? "" : ` -f ${file}`;
+  return `${row.name}: ${row.reasons.join("; ")}: run \`provision${flag} csr ${row.name} --out ${row.name}.csr\`, have the holder of ${row.issuer}'s key sign it (\`provision sign\`), then \`provision${flag} import ${row.name} <cert.pem>\``;
 }
 
 function minute(iso: string | null): string {

@@ -1,6 +1,7 @@
 import path from "node:path";
 import { loadConfig } from "../../config/load.js";
 import { ProvisionError } from "../../errors.js";
+import { loadExternalCas } from "../../store/external.js";
 import { trustElsewhere } from "../../trust/stores.js";
 import { applyTrust, planTrust, trustStatus, type StoreName, type TrustOptions } from "../../trust/trust.js";
 import type { CliOptions } from "../args.js";
@@ -23,8 +24,9 @@ export async function runTrust(options: CliOptions, io: Io): Promise<number> {
     throw new ProvisionError("usage", `provision trust ${action ?? ""}: expected install, uninstall or status`, { hint: "usage: provision trust install|uninstall|status [--ca ROOT] [--store system,nss] [--nssdb DIR]" });
   }
   const stores = parseStores(options.store);
-  const { config } = await loadConfig(options.file, { cwd: io.cwd, env: io.env });
-  const trust: TrustOptions = { ca: options.ca, stores, nssdb: options.nssdb ? path.resolve(io.cwd, options.nssdb) : null, env: io.env, isRoot: process.getuid?.() === 0 };
+  const { config: declared } = await loadConfig(options.file, { cwd: io.cwd, env: io.env });
+  const { config, externals } = loadExternalCas(declared);
+  const trust: TrustOptions = { ca: options.ca, stores, nssdb: options.nssdb ? path.resolve(io.cwd, options.nssdb) : null, env: io.env, isRoot: process.getuid?.() === 0, externals };
 
   if (action === "status") {
     const status = await trustStatus(config, trust);
