@@ -2,13 +2,14 @@ import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFile
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { execa } from "execa";
-import { describe, expect, it, onTestFinished } from "vitest";
+import { beforeAll, describe, expect, it, onTestFinished } from "vitest";
 import { parseConfig } from "../src/config/parse.js";
 import { formatDiagnostic } from "../src/errors.js";
 import { commentText, curlrcString, nginxString, shWord, Unrepresentable } from "../src/render/escape.js";
 import { launchFacts } from "../src/render/launch-facts.js";
 import { renderLaunchFiles, unrenderableLaunchFiles } from "../src/render/launch.js";
 import { INTERMEDIATE_CIPHERS } from "../src/render/tls-profile.js";
+import { requireTool } from "./helpers/require-tool.js";
 
 // Rendered launch config is compared with committed golden files: update them on purpose
 // (vitest -u) and review the diff.
@@ -135,6 +136,7 @@ describe("escapers: each format reads back exactly what was written", () => {
   });
 
   it("curlrcString: curl's own parser reads the value back, and a newline cannot add an option", async () => {
+    requireTool("curl", "curl");
     const dir = mkdtempSync(path.join(tmpdir(), "provision-curlrc-"));
     onTestFinished(() => rmSync(dir, { recursive: true, force: true }));
     const cacert = `${HOSTILE_DIR}\nurl = "https://127.0.0.1:1/injected"\n-k\n#"`;
@@ -184,6 +186,7 @@ describe("rendered launch files under a hostile output folder", () => {
   });
 
   it("uwsgi reads the rendered ini back as written (--get); ;, # and % in the folder name stay literal", async () => {
+    requireTool("openssl", "openssl"); requireTool("uwsgi", "uwsgi-core");
     const base = mkdtempSync(path.join(tmpdir(), "provision-ini-"));
     onTestFinished(() => rmSync(base, { recursive: true, force: true }));
     const outputDir = path.join(base, `pki ;#x %d 'q' "dq" $HOME`);
@@ -234,6 +237,7 @@ describe("rendered launch files under a hostile output folder", () => {
 });
 
 describe("nginx reads the rendered snippet", () => {
+  beforeAll(() => { requireTool("openssl", "openssl"); requireTool("nginx", "nginx"); });
   // nginx -t loads the certificate and key files named in the snippet, so they must exist at the (odd) paths.
   async function nginxTest(outputDir: string): Promise<{ ok: boolean; output: string; snippet: string }> {
     const { config } = served(`{ host: localhost, clientAuth: required }`, outputDir);

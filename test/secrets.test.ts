@@ -5,6 +5,7 @@ import { describe, expect, it } from "vitest";
 import { project, provision, provisionBin, squirrelsYaml } from "./helpers/cli.js";
 import { snapshotTree } from "./helpers/files.js";
 import { publicKeysOf, verifyLeaf } from "./helpers/openssl.js";
+import { requireTool } from "./helpers/require-tool.js";
 
 export const TEST_PASSPHRASES = ["correct horse battery staple", "Tr0ub4dor&3-rotated"];
 
@@ -13,6 +14,7 @@ const encryptedYaml = (variable = "CA_PASSPHRASE") =>
 
 describe("encrypted keys", () => {
   it("writes CA keys as encrypted PKCS#8 (AES-256-CBC, PBKDF2) that openssl reads with -passin env:", async () => {
+    requireTool("openssl", "openssl");
     const p = project(encryptedYaml());
     const env = { CA_PASSPHRASE: TEST_PASSPHRASES[0] };
     const run = await provision([], { cwd: p.dir, env });
@@ -54,6 +56,7 @@ describe("encrypted keys", () => {
   });
 
   it("renaming passphraseEnv re-encrypts the same key under the new passphrase; certificates untouched", async () => {
+    requireTool("openssl", "openssl");
     const p = project(encryptedYaml("CA_PASSPHRASE"));
     expect((await provision([], { cwd: p.dir, env: { CA_PASSPHRASE: TEST_PASSPHRASES[0] } })).code).toBe(0);
     const keyFile = path.join(p.out, "cas/root/key.pem");
