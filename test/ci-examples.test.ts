@@ -14,6 +14,21 @@ function provisionCommands(text: string): string[][] {
 }
 
 describe("CI examples", () => {
+  it("the README's passphrase rotation: its env: lines pass both secrets the way the workflow passes the first", () => {
+    const readme = readFileSync(path.join(CI, "README.md"), "utf8");
+    const block = /```yaml\n([\s\S]*?)```/.exec(readme.slice(readme.indexOf("Changing the passphrase")))![1]!;
+    const env = parse(block).env as Record<string, string>;
+    expect(Object.keys(env)).toEqual(["PKI_PASSPHRASE", "PKI_PASSPHRASE_2027"]);
+    const workflow = parse(readFileSync(path.join(CI, "github-actions.yml"), "utf8"));
+    expect(env.PKI_PASSPHRASE).toBe(workflow.jobs.rotate.env.PKI_PASSPHRASE);
+    expect(env.PKI_PASSPHRASE_2027).toBe("${{ secrets.PKI_PASSPHRASE_2027 }}");
+    // The docs say who can read the state branch, not that it is private.
+    for (const file of ["README.md", "github-actions.yml", "gitlab-ci.yml", "pki.yaml"]) {
+      expect(readFileSync(path.join(CI, file), "utf8"), file).not.toMatch(/private branch/);
+    }
+    expect(readme).toMatch(/everyone with read access to the repository/);
+  });
+
   it("the GitHub Actions workflow is a valid workflow that plans, renews on exit 2 and fails on 1", () => {
     const text = readFileSync(path.join(CI, "github-actions.yml"), "utf8");
     const workflow = parse(text, { uniqueKeys: true });
