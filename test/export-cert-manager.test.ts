@@ -437,6 +437,18 @@ ${servers}`);
     expect(checkCertManagerRules(r.documents)).toEqual([]);
   });
 
+  it("the default CA is the one that issues the servers (else the clients); several: choose with --ca", async () => {
+    const { chooseExportCa } = await import("../src/export/cert-manager.js");
+    const load = async (yaml: string) => (await loadConfig("pki.yaml", { cwd: project(yaml).dir })).config;
+    const cas = "version: 1\ncas:\n  root: {}\n  a: { issuer: root }\n  b: { issuer: root }\n";
+    expect(chooseExportCa(await load(`${cas}servers:\n  s: { issuer: a, altNames: [s.test] }\nclients:\n  c: { issuer: b }\n`), null, false).name).toBe("a");
+    expect(chooseExportCa(await load(`${cas}clients:\n  c: { issuer: b }\n`), null, false).name).toBe("b");
+    const two = await load(`${cas}servers:\n  s: { issuer: a, altNames: [s.test] }\n  t: { issuer: b, altNames: [t.test] }\n`);
+    expect(() => chooseExportCa(two, null, false)).toThrow(/the servers are issued by several CAs \(a, b\)/);
+    expect(chooseExportCa(two, "b", false).name).toBe("b");
+    expect(() => chooseExportCa(two, "zz", false)).toThrow(/no CA named "zz"/);
+  });
+
   it("goDuration writes what time.ParseDuration reads back", () => {
     expect([7_776_000, 1200, 45, 0, 3601].map(goDuration)).toEqual(["2160h0m0s", "20m0s", "45s", "0s", "1h0m1s"]);
     for (const s of [7_776_000, 1200, 45, 3601, 8400]) expect(parseGoDuration(goDuration(s))).toBe(s);

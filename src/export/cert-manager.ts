@@ -89,7 +89,7 @@ export function chooseExportCa(config: Config, requested: string | null, include
   } else {
     for (const kind of ["server", "client"] as const) {
       const issuers = [...new Set(config.identities.filter((id) => id.kind === kind).map((id) => id.issuer!))];
-      if (issuers.length > 1) throw new ProvisionError("export-ca-ambiguous", `servers and clients are issued by several CAs (${issuers.join(", ")})`, { hint: "choose the one cert-manager should issue with: --ca NAME" });
+      if (issuers.length > 1) throw new ProvisionError("export-ca-ambiguous", `the ${kind}s are issued by several CAs (${issuers.join(", ")})`, { hint: "choose the one cert-manager should issue with: --ca NAME" });
       ca = cas.find((id) => id.name === issuers[0]);
       if (ca) break;
     }
