@@ -1,10 +1,11 @@
 import { copyFileSync, existsSync, mkdirSync, readFileSync, renameSync } from "node:fs";
 import path from "node:path";
 import { execa } from "execa";
-import { describe, expect, it } from "vitest";
+import { beforeAll, describe, expect, it } from "vitest";
 import { project, provision, ROOT } from "./helpers/cli.js";
 import { opensslVerify, verifyLeaf } from "./helpers/openssl.js";
 import { httpsGet, startHttpsServer } from "./helpers/tls.js";
+import { requireTool } from "./helpers/require-tool.js";
 
 const ADMIN_ENV = { TEAM_CA_PASSPHRASE: "team-admin-passphrase" };
 // The member never has the admin's passphrase: every member command runs without it.
@@ -41,6 +42,7 @@ async function signFor(admin: { dir: string }, csrFile: string, name: string, pr
 }
 
 describe("team member mode: the admin's intermediate as an external CA without key", () => {
+  beforeAll(() => { requireTool("openssl", "openssl"); });
   it("member: plan and status without the passphrase, csr, admin signs, import; kept, verified, served", async () => {
     const admin = await teamAdmin();
     const member = memberOf(admin);
@@ -143,6 +145,7 @@ async function mkcertStyleRoot(dir: string, extra: string[] = []): Promise<{ cer
 }
 
 describe("bring your own root: an external CA with its key", () => {
+  beforeAll(() => { requireTool("openssl", "openssl"); });
   it("signs a server with an mkcert-style root: strict verification, TLS, the root's files byte-identical, second run a no-op", async () => {
     const p = project(`version: 1
 cas:

@@ -2,8 +2,9 @@ import { createPrivateKey } from "node:crypto";
 import { chmodSync, mkdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { execa } from "execa";
-import { describe, expect, it, onTestFinished } from "vitest";
+import { beforeAll, describe, expect, it, onTestFinished } from "vitest";
 import { project, provision, squirrelsYaml } from "./helpers/cli.js";
+import { requirePythonModule, requireTool } from "./helpers/require-tool.js";
 
 /** The PBES2 parameters of an encrypted PKCS#8 PEM, as openssl reads them. */
 async function kdfOf(file: string): Promise<{ iterations: number; saltBytes: number; prf: string; cipher: string }> {
@@ -24,6 +25,7 @@ const PW = "correct horse battery staple ✓";
 const yaml = () => squirrelsYaml().replace("    validity: 10y", "    validity: 10y\n    passphraseEnv: ROOT_PW");
 
 describe("key encryption (issue 11: cheap to brute-force no more)", () => {
+  beforeAll(() => { requireTool("openssl", "openssl"); requirePythonModule("cryptography", "python3-cryptography"); });
   it("writes PBKDF2-HMAC-SHA256 at 600,000 iterations with a 16-byte salt and AES-256-CBC; openssl and Python read it", async () => {
     const p = project(yaml());
     const run = await provision([], { cwd: p.dir, env: { ROOT_PW: PW } });
