@@ -59,11 +59,16 @@ export interface Plan {
 
 export const ISSUING: ReadonlySet<ActionKind> = new Set(["create", "reissue", "renew"]);
 
+/**
+ * Whether the plan has work that `plan` reports with exit 2. Tightening the mode of a private file is not
+ * counted: git stores no read bits, so every checkout of an output folder kept on a branch (the CI
+ * recipe) brings keys back as 0644, and counting it would make every quiet night a renewal run. Every
+ * apply still sets them back to 0600, and the plan lists them in its notes.
+ */
 export function hasChanges(plan: Plan): boolean {
   return (
     plan.actions.some((a) => ISSUING.has(a.action) || (a.action === "orphaned" && plan.prune)) ||
     plan.refresh.length > 0 ||
-    plan.permissions.length > 0 ||
     plan.retired.some((r) => r.action !== "keep") ||
     plan.hooks.some((h) => h.action === "retry")
   );
