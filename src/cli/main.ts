@@ -99,7 +99,9 @@ Example:
 Usage: provision serve <server> [--engine uwsgi|node]
 
 uwsgi --ini pki/launch/<server>/uwsgi.ini when serve.app is set and uwsgi is installed, else the bundled Node
-secret server (answers $SECRET_MESSAGE, default "fluffy tail"). Ctrl-C stops it.
+secret server (answers $SECRET_MESSAGE, default "fluffy tail"). With host localhost it listens on every loopback
+address the certificate names (127.0.0.1, ::1). Ctrl-C, SIGTERM or SIGHUP stop it, and so does the exit of the
+process that started it (a script that ran it with &); uwsgi goes with it, workers included.
 `,
   init: `provision init: write a starter pki.yaml
 
