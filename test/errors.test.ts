@@ -34,10 +34,10 @@ describe("file-system errors at the command line", () => {
     mkdirSync(path.join(p.dir, "certs"));
     const run = await provision(["inspect", "certs"], { cwd: p.dir });
     expect(run.code).toBe(1);
-    expect(run.stderr).toContain("error: cannot read certs: is a folder (EISDIR)");
+    expect(run.stderr).toContain("error: refusing to read certs: not a regular file");
     expect(run.stderr).not.toMatch(/bug|at .*\.ts:/);
     const json = JSON.parse((await provision(["inspect", "certs", "--json"], { cwd: p.dir })).stdout) as { error: { code: string } };
-    expect(json.error.code).toBe("fs-error");
+    expect(json.error.code).toBe("unreadable");
   });
 
   it("-f pointing at a folder keeps the config-unreadable code", async () => {
