@@ -91,6 +91,15 @@ describe("team member mode: the admin's intermediate as an external CA without k
     const s = await execa("openssl", ["s_client", "-connect", `127.0.0.1:${port}`, "-servername", "api.team.test", "-verify_return_error", "-verify_hostname", "api.team.test", "-CAfile", path.join(admin.out, "ca-bundle.pem")], { input: "", reject: false });
     expect(s.stdout, s.stderr).toMatch(/Verify return code: 0 \(ok\)/);
 
+    // trust install puts the admin's root (not some local one) into an NSS database, straight from the external files.
+    const nssdb = path.join(member.dir, "nssdb");
+    const trusted = await provision(["trust", "install", "--store", "nss", "--nssdb", nssdb], { cwd: member.dir, env: MEMBER_ENV });
+    expect(trusted.code, trusted.stderr).toBe(0);
+    const label = /"(provision intermediate [0-9a-f]{16})"/.exec(trusted.stdout)![1]!;
+    const inNss = await execa("certutil", ["-d", `sql:${nssdb}`, "-L", "-n", label, "-a"]);
+    const der = (pem: string) => Buffer.from(pem.replace(/-----[^-]+-----|\s/g, ""), "base64");
+    expect(der(inNss.stdout).equals(der(read(path.join(admin.out, "cas/root/cert.pem"))))).toBe(true);
+
     expect([read(path.join(member.dir, "team-ca/intermediate.pem")), read(path.join(member.dir, "team-ca/ca-bundle.pem"))]).toEqual(externalBefore);
   });
 
@@ -237,5 +246,26 @@ servers:
     expect((await provision(["status", "--within", "1d"], { cwd: p.dir, env: { COMPANY_CA_PASSPHRASE: undefined } })).code).toBe(0);
     expect(readFileSync(root.key)).toEqual(keyBefore);
     expect((await verifyLeaf(p.out, "servers", "web")).ok).toBe(true);
+  });
+});
+
+describe("what an external CA may say in pki.yaml", () => {
+  it("fields its certificate decides, a hook that could never run, and a passphrase without key are errors at their lines", async () => {
+    const p = project(`version: 1
+cas:
+  team:
+    external: { cert: ./intermediate.pem }
+    commonName: Team CA
+    validity: 2y
+    afterChange: [echo, changed]
+    passphraseEnv: TEAM_CA_PASSPHRASE
+`);
+    const run = await provision(["plan"], { cwd: p.dir });
+    expect(run.code).toBe(1);
+    expect(run.stderr).toMatch(/pki\.yaml:5:\d+ cas\.team\.commonName: commonName cannot be set on an external CA: its certificate \(external\.cert\) decides it/);
+    expect(run.stderr).toMatch(/cas\.team\.validity: validity cannot be set on an external CA/);
+    expect(run.stderr).toMatch(/cas\.team\.afterChange: afterChange cannot be set on an external CA: provision never changes it/);
+    expect(run.stderr).toMatch(/cas\.team\.passphraseEnv: passphraseEnv decrypts external\.key, and this external CA has no key/);
+    expect(existsSync(p.out)).toBe(false);
   });
 });

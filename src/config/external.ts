@@ -25,6 +25,10 @@ export function externalCaFields(value: { external?: { key?: string | undefined 
     const why = field === "issuer" ? "give the certificates above it with external.chain" : "its certificate (external.cert) decides it";
     ctx.addIssue({ code: "custom", path: [field], message: `${field} cannot be set on an external CA: ${why}` });
   }
+  // An external CA never changes here, so a hook on it would never run.
+  for (const field of ["afterChange", "afterChangeTimeout"] as const) {
+    if (value[field] !== undefined) ctx.addIssue({ code: "custom", path: [field], message: `${field} cannot be set on an external CA: provision never changes it, so the hook would never run` });
+  }
   if (value.passphraseEnv !== undefined && value.external.key === undefined) {
     ctx.addIssue({ code: "custom", path: ["passphraseEnv"], message: "passphraseEnv decrypts external.key, and this external CA has no key" });
   }
