@@ -1,9 +1,11 @@
 import { spawn } from "node:child_process";
-import { existsSync, readFileSync, writeFileSync } from "node:fs";
+import { createPrivateKey, X509Certificate } from "node:crypto";
+import { existsSync, readdirSync, readFileSync, watch, writeFileSync } from "node:fs";
 import path from "node:path";
 import { execa } from "execa";
 import { describe, expect, it, beforeAll } from "vitest";
 import { BIN, project, provisionBin } from "./helpers/cli.js";
+import { spawnLogged } from "./helpers/spawn.js";
 import { checkTree, sha256File } from "./helpers/tree-check.js";
 import { requireTool } from "./helpers/require-tool.js";
 
@@ -15,44 +17,100 @@ function bigYaml(servers: number, leafValidity: string, extra = ""): string {
 
 const issuerOf = (_kind: string, name: string) => (name === "root" ? "root" : name === "sub" ? "root" : "sub");
 
-/** Starts provision and SIGKILLs it after `delayMs`; resolves with how it ended. */
-function runAndKill(cwd: string, delayMs: number, env: NodeJS.ProcessEnv = process.env): Promise<{ killed: boolean; code: number | null }> {
-  return new Promise((resolve) => {
-    const child = spawn("node", [BIN], { cwd, stdio: "ignore", env });
-    const timer = setTimeout(() => child.kill("SIGKILL"), delayMs);
-    child.on("exit", (code, signal) => {
-      clearTimeout(timer);
-      resolve({ killed: signal === "SIGKILL", code });
-    });
+type Snapshot = Map<string, string>;
+
+/** Every file under the output folder (temp files aside) and its content. */
+function contents(out: string): Snapshot {
+  const files = new Map<string, string>();
+  const walk = (dir: string) => {
+    for (const entry of readdirSync(dir, { withFileTypes: true })) {
+      const full = path.join(dir, entry.name);
+      if (entry.isDirectory()) walk(full);
+      else if (!entry.name.endsWith(".tmp") && entry.name !== ".provision.lock") files.set(path.relative(out, full), readFileSync(full, "utf8"));
+    }
+  };
+  walk(out);
+  return files;
+}
+
+/** Why a file's content is not a whole file of its kind, or null when it is. */
+function incomplete(name: string, text: string): string | null {
+  try {
+    if (name.endsWith("state.json")) return JSON.parse(text) ? null : "empty";
+    if (name.endsWith("key.pem")) return createPrivateKey(text) && /-----END [A-Z ]*PRIVATE KEY-----\n$/.test(text) ? null : "truncated";
+    const blocks = text.match(/-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----\n/g) ?? [];
+    if (blocks.length === 0 || blocks.join("") !== text) return "not whole certificates";
+    for (const block of blocks) new X509Certificate(block);
+    return null;
+  } catch (error) {
+    return (error as Error).message;
+  }
+}
+
+/**
+ * Starts provision and SIGKILLs it as soon as the output folder has seen `count` files of the given sort
+ * appear: temp files (the write phase, before any rename) or final files (renames onto their names).
+ * Keyed to the run's progress, not to a timer, so it kills at the same point on a fast or a slow machine.
+ */
+async function killAfter(cwd: string, out: string, sort: "temp" | "final", count: number): Promise<{ killed: boolean; seen: number }> {
+  const run = spawnLogged("node", [BIN], { cwd });
+  let seen = 0;
+  const watcher = watch(out, { recursive: true }, (_event, filename) => {
+    if (!filename) return;
+    const isTemp = filename.endsWith(".tmp");
+    if (isTemp !== (sort === "temp") || filename.endsWith(".provision.lock")) return;
+    if (++seen === count) run.child.kill("SIGKILL");
   });
+  const { signal } = await run.exited;
+  watcher.close();
+  return { killed: signal === "SIGKILL", seen };
 }
 
 describe("crash safety", () => {
   beforeAll(() => { requireTool("openssl", "openssl"); });
-  it("SIGKILL at 20 random moments of a 200-identity run: every next run completes and the tree is sound", async () => {
-    const p = project(bigYaml(200, "90d"));
+  it("SIGKILL after the N-th temp file and the N-th renamed file: right after each kill every file is its old content or a whole new one; the next run repairs", async () => {
+    const servers = 60;
+    const p = project(bigYaml(servers, "90d"));
     const first = await provisionBin([], { cwd: p.dir });
     expect(first.code, first.stderr).toBe(0);
     const caKeys = { root: sha256File(path.join(p.out, "cas/root/key.pem")), sub: sha256File(path.join(p.out, "cas/sub/key.pem")) };
-    let killedMidway = 0;
-    for (let round = 0; round < 20; round++) {
-      // Flip every leaf's validity so the killed run has 200 certificates to re-issue.
-      p.write(bigYaml(200, round % 2 === 0 ? "80d" : "90d"));
-      const { killed } = await runAndKill(p.dir, 150 + Math.floor(Math.random() * 1500));
-      if (killed) killedMidway++;
+    const points = [["temp", 1], ["temp", 100], ["final", 1], ["final", 45], ["final", 61], ["final", 90], ["final", 150], ["final", 230]] as const;
+    for (const [round, [sort, count]] of points.entries()) {
+      const where = `round ${round} (after ${sort} file ${count})`;
+      const old = contents(p.out);
+      // Flip every leaf's validity so the killed run has every server to re-issue.
+      p.write(bigYaml(servers, round % 2 === 0 ? "80d" : "90d"));
+      const { killed, seen } = await killAfter(p.dir, p.out, sort, count);
+      expect(killed, `${where}: the run ended before the kill point (saw ${seen})`).toBe(true);
+
+      // Right after the kill, before any recovery: no file is half written, and nothing changed before a rename.
+      const now = contents(p.out);
+      expect([...old.keys()].filter((f) => !now.has(f)), `${where}: files vanished`).toEqual([]);
+      const changed = [...now].filter(([f, text]) => old.get(f) !== text);
+      if (sort === "temp") expect(changed.map(([f]) => f), `${where}: a file changed before any rename`).toEqual([]);
+      expect(changed.map(([f, text]) => [f, incomplete(f, text)]).filter(([, why]) => why !== null), where).toEqual([]);
+      // A key and its certificate are two files: renamed one after the other, they can disagree for a moment.
+      // Whatever disagrees must be exactly that (a new key beside its old certificate), which the next run repairs.
+      for (let i = 0; i < servers; i++) {
+        const dir = `servers/s${i}`;
+        const cert = new X509Certificate(now.get(`${dir}/cert.pem`)!);
+        if (cert.checkPrivateKey(createPrivateKey(now.get(`${dir}/key.pem`)!))) continue;
+        expect(now.get(`${dir}/cert.pem`), `${where}: ${dir} has a new certificate that does not match its key`).toBe(old.get(`${dir}/cert.pem`));
+        expect(now.get(`${dir}/key.pem`), `${where}: ${dir}`).not.toBe(old.get(`${dir}/key.pem`));
+      }
+
       const recovery = await provisionBin([], { cwd: p.dir });
-      expect(recovery.code, `round ${round}: ${recovery.stderr}`).toBe(0);
-      expect(checkTree(p.out, issuerOf), `round ${round}`).toEqual([]);
+      expect(recovery.code, `${where}: ${recovery.stderr}`).toBe(0);
+      expect(checkTree(p.out, issuerOf), where).toEqual([]);
       expect(sha256File(path.join(p.out, "cas/root/key.pem"))).toBe(caKeys.root);
       expect(sha256File(path.join(p.out, "cas/sub/key.pem"))).toBe(caKeys.sub);
       const again = await provisionBin(["plan"], { cwd: p.dir });
-      expect(again.code, `round ${round}: ${again.stdout}`).toBe(0);
+      expect(again.code, `${where}: ${again.stdout}`).toBe(0);
     }
-    expect(killedMidway).toBeGreaterThan(10);
     // Finally, openssl agrees about every server certificate.
-    const certs = Array.from({ length: 200 }, (_, i) => path.join(p.out, `servers/s${i}/cert.pem`));
+    const certs = Array.from({ length: servers }, (_, i) => path.join(p.out, `servers/s${i}/cert.pem`));
     const verify = await execa("openssl", ["verify", "-x509_strict", "-CAfile", path.join(p.out, "ca-bundle.pem"), "-untrusted", path.join(p.out, "servers/s0/chain.pem"), ...certs]);
-    expect(verify.stdout.split("\n").filter((l) => l.endsWith(": OK"))).toHaveLength(200);
+    expect(verify.stdout.split("\n").filter((l) => l.endsWith(": OK"))).toHaveLength(servers);
   }, 300_000);
 });
 

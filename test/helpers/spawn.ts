@@ -1,0 +1,21 @@
+import { spawn, type ChildProcess, type SpawnOptions } from "node:child_process";
+import { appendFileSync } from "node:fs";
+import { OUTPUT_LOG } from "./output-log.js";
+
+/**
+ * spawn() whose stdout and stderr are kept and appended to the suite's output log when the process exits,
+ * so the secrets check (test/global-setup.ts) sees the output of every process a test starts.
+ */
+export function spawnLogged(file: string, args: string[], options: SpawnOptions = {}): { child: ChildProcess; output: () => string; exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }> } {
+  const child = spawn(file, args, { ...options, stdio: ["ignore", "pipe", "pipe"] });
+  let output = "";
+  child.stdout?.on("data", (chunk: Buffer) => (output += chunk.toString()));
+  child.stderr?.on("data", (chunk: Buffer) => (output += chunk.toString()));
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
+    child.on("close", (code, signal) => {
+      appendFileSync(OUTPUT_LOG, `${output}\n`);
+      resolve({ code, signal });
+    }),
+  );
+  return { child, output: () => output, exited };
+}
