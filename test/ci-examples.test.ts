@@ -4,6 +4,7 @@ import { parse } from "yaml";
 import { describe, expect, it } from "vitest";
 import { parseCliArgs } from "../src/cli/args.js";
 import { project, provision, ROOT } from "./helpers/cli.js";
+import { TEST_SECRETS } from "./helpers/secrets.js";
 import { verifyLeaf } from "./helpers/openssl.js";
 
 const CI = path.join(ROOT, "examples/ci");
@@ -60,7 +61,7 @@ describe("CI examples", () => {
 
   it("their pki.yaml provisions with every key encrypted under PKI_PASSPHRASE", async () => {
     const p = project(readFileSync(path.join(CI, "pki.yaml"), "utf8"));
-    const env = { PKI_PASSPHRASE: "ci secret for the test" };
+    const env = { PKI_PASSPHRASE: TEST_SECRETS.ci };
     expect((await provision(["plan"], { cwd: p.dir, env })).code).toBe(2);
     const run = await provision([], { cwd: p.dir, env });
     expect(run.code, run.stderr).toBe(0);

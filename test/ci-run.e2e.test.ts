@@ -1,13 +1,14 @@
 import { chmodSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import path from "node:path";
-import { execa } from "execa";
 import { parse } from "yaml";
 import { describe, expect, it, beforeAll } from "vitest";
+import { execaLogged } from "./helpers/spawn.js";
+import { TEST_SECRETS } from "./helpers/secrets.js";
 import { BIN, project, ROOT } from "./helpers/cli.js";
 import { requireTool } from "./helpers/require-tool.js";
 
 const CI = path.join(ROOT, "examples/ci");
-const PASSPHRASE = { PKI_PASSPHRASE: "nightly ci secret for the test" };
+const PASSPHRASE = { PKI_PASSPHRASE: TEST_SECRETS.ciNightly };
 
 /** A sandbox: a bare repository playing "origin" with pki.yaml on main, and shims for npx/npm. */
 async function sandbox() {
@@ -20,9 +21,9 @@ async function sandbox() {
   writeFileSync(path.join(shims, "npm"), "#!/bin/sh\nexit 0\n");
   chmodSync(path.join(shims, "npx"), 0o755);
   chmodSync(path.join(shims, "npm"), 0o755);
-  const git = (cwd: string, ...args: string[]) => execa("git", ["-c", "user.name=t", "-c", "user.email=t@t", ...args], { cwd });
-  await execa("git", ["init", "-q", "--bare", "-b", "main", origin]);
-  await execa("git", ["clone", "-q", origin, seed]);
+  const git = (cwd: string, ...args: string[]) => execaLogged("git", ["-c", "user.name=t", "-c", "user.email=t@t", ...args], { cwd });
+  await execaLogged("git", ["init", "-q", "--bare", "-b", "main", origin]);
+  await execaLogged("git", ["clone", "-q", origin, seed]);
   writeFileSync(path.join(seed, "pki.yaml"), readFileSync(path.join(CI, "pki.yaml"), "utf8").replace(/^# yaml-language-server.*\n/, ""));
   writeFileSync(path.join(seed, ".gitignore"), "pki/\n");
   await git(seed, "add", "-A");
@@ -32,7 +33,7 @@ async function sandbox() {
   let runs = 0;
   const freshCheckout = async () => {
     const dir = path.join(p.dir, `run-${++runs}`);
-    await execa("git", ["clone", "-q", origin, dir]);
+    await execaLogged("git", ["clone", "-q", origin, dir]);
     return dir;
   };
   const editSpec = async (edit: (yaml: string) => string) => {
@@ -41,8 +42,8 @@ async function sandbox() {
     await git(seed, "commit", "-qam", "edit");
     await git(seed, "push", "-q", "origin", "HEAD:main");
   };
-  const show = async (file: string) => (await execa("git", ["show", `pki-state:${file}`], { cwd: origin, reject: false })).stdout;
-  const stateCommits = async () => Number((await execa("git", ["rev-list", "--count", "pki-state"], { cwd: origin, reject: false })).stdout || 0);
+  const show = async (file: string) => (await execaLogged("git", ["show", `pki-state:${file}`], { cwd: origin, reject: false })).stdout;
+  const stateCommits = async () => Number((await execaLogged("git", ["rev-list", "--count", "pki-state"], { cwd: origin, reject: false })).stdout || 0);
   return { dir: p.dir, origin, env, freshCheckout, editSpec, show, stateCommits };
 }
 
@@ -60,7 +61,7 @@ async function runGithubJob(checkout: string, env: NodeJS.ProcessEnv): Promise<R
       if (outputs[`${m[1]}.${m[2]}`] !== m[3]) continue;
     }
     writeFileSync(outputFile, "");
-    const result = await execa("bash", ["--noprofile", "--norc", "-eo", "pipefail", "-c", step.run], { cwd: checkout, env: { ...env, GITHUB_OUTPUT: outputFile }, reject: false });
+    const result = await execaLogged("bash", ["--noprofile", "--norc", "-eo", "pipefail", "-c", step.run], { cwd: checkout, env: { ...env, GITHUB_OUTPUT: outputFile }, reject: false });
     expect(result.exitCode, `${step.run}\n${result.stdout}\n${result.stderr}`).toBe(0);
     for (const line of readFileSync(outputFile, "utf8").split("\n").filter(Boolean)) {
       const [key, value] = line.split("=");
@@ -92,7 +93,7 @@ describe("the CI examples, run for real against a local git remote", () => {
     expect(await s.show("cas/root/key.pem")).toBe(rootKey);
     const cert = path.join(s.dir, "api.pem");
     writeFileSync(cert, await s.show("servers/api/cert.pem"));
-    expect((await execa("openssl", ["x509", "-in", cert, "-noout", "-ext", "subjectAltName"])).stdout).toMatch(/DNS:api2\.internal\.example\.test/);
+    expect((await execaLogged("openssl", ["x509", "-in", cert, "-noout", "-ext", "subjectAltName"])).stdout).toMatch(/DNS:api2\.internal\.example\.test/);
   }, 120_000);
 
   it("GitLab CI: the job script creates pki-state on the first run and exits 0 with nothing to renew", async () => {
@@ -100,10 +101,10 @@ describe("the CI examples, run for real against a local git remote", () => {
     const pipeline = parse(readFileSync(path.join(CI, "gitlab-ci.yml"), "utf8"));
     const script = `set -eo pipefail\n${(pipeline["rotate-certificates"].script as string[]).join("\n")}\n`;
     const env = { ...s.env, PKI_PUSH_URL: s.origin };
-    const first = await execa("bash", ["-c", script], { cwd: await s.freshCheckout(), env, reject: false });
+    const first = await execaLogged("bash", ["-c", script], { cwd: await s.freshCheckout(), env, reject: false });
     expect(first.exitCode, `${first.stdout}\n${first.stderr}`).toBe(0);
     expect(await s.stateCommits()).toBe(1);
-    const second = await execa("bash", ["-c", script], { cwd: await s.freshCheckout(), env, reject: false });
+    const second = await execaLogged("bash", ["-c", script], { cwd: await s.freshCheckout(), env, reject: false });
     expect(second.exitCode, second.stderr).toBe(0);
     expect(second.stdout).toMatch(/nothing to renew/);
     expect(await s.stateCommits()).toBe(1);

@@ -2,6 +2,7 @@ import { readdirSync, readFileSync } from "node:fs";
 import path from "node:path";
 import { describe, expect, it } from "vitest";
 import { parseCliArgs } from "../src/cli/args.js";
+import { execaLogged } from "./helpers/spawn.js";
 import { ROOT } from "./helpers/cli.js";
 
 function markdownFiles(dir: string): string[] {
@@ -43,10 +44,9 @@ describe("the docs", () => {
 
 describe("the README's way in", () => {
   it("npx provision runs the project's own CLI, from the root and from an example folder", async () => {
-    const { execa } = await import("execa");
     const version = JSON.parse(readFileSync(path.join(ROOT, "package.json"), "utf8")).version;
     for (const cwd of [ROOT, path.join(ROOT, "examples/secret-squirrels")]) {
-      const result = await execa("npx", ["--no-install", "provision", "--version"], { cwd, reject: false });
+      const result = await execaLogged("npx", ["--no-install", "provision", "--version"], { cwd, reject: false });
       expect(result.stdout.trim(), `${cwd}: ${result.stderr}`).toBe(version);
     }
   });

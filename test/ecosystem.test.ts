@@ -1,12 +1,13 @@
 import { existsSync, readFileSync, rmSync, writeFileSync, mkdirSync } from "node:fs";
 import path from "node:path";
-import { execa } from "execa";
 import { Ajv2020 } from "ajv/dist/2020.js";
 import { parse } from "yaml";
 import { describe, expect, it } from "vitest";
 import { pkiJsonSchema } from "../src/config/json-schema.js";
 import { starterLinks, starterYaml } from "../src/cli/commands/init.js";
 import { project, provision, ROOT, squirrelsYaml } from "./helpers/cli.js";
+import { execaLogged } from "./helpers/spawn.js";
+import { TEST_SECRETS } from "./helpers/secrets.js";
 import { opensslVerify, publicKeysOf, verifyLeaf } from "./helpers/openssl.js";
 import { requireTool } from "./helpers/require-tool.js";
 
@@ -17,23 +18,23 @@ describe("output formats", () => {
     requireTool("keytool", "default-jre-headless"); requireTool("openssl", "openssl");
     const yaml = squirrelsYaml().replace("    validity: 30d\n", "    validity: 30d\n    formats: [pem, der, p12, combined]\n    p12PassphraseEnv: P12_PASSWORD\n");
     const p = project(yaml);
-    const env = { P12_PASSWORD: "s3cret-p12" };
+    const env = { P12_PASSWORD: TEST_SECRETS.p12 };
     const run = await provision([], { cwd: p.dir, env });
     expect(run.code, run.stderr).toBe(0);
     const dir = path.join(p.out, "servers/secret-server");
 
-    const fromDer = await execa("openssl", ["x509", "-inform", "DER", "-in", path.join(dir, "cert.der")]);
+    const fromDer = await execaLogged("openssl", ["x509", "-inform", "DER", "-in", path.join(dir, "cert.der")]);
     expect(fromDer.stdout.trim()).toBe(readFileSync(path.join(dir, "cert.pem"), "utf8").trim());
-    const keyDer = await execa("openssl", ["pkey", "-inform", "DER", "-in", path.join(dir, "key.der"), "-pubout"]);
+    const keyDer = await execaLogged("openssl", ["pkey", "-inform", "DER", "-in", path.join(dir, "key.der"), "-pubout"]);
     expect(keyDer.stdout).toBe((await publicKeysOf(path.join(dir, "cert.pem"), path.join(dir, "key.pem"))).fromKey);
 
-    const p12 = await execa("openssl", ["pkcs12", "-in", path.join(dir, "identity.p12"), "-passin", "env:P12_PASSWORD", "-nodes"], { env });
+    const p12 = await execaLogged("openssl", ["pkcs12", "-in", path.join(dir, "identity.p12"), "-passin", "env:P12_PASSWORD", "-nodes"], { env });
     expect(blocks(p12.stdout, "CERTIFICATE")).toBe(3);
     expect(blocks(p12.stdout, "PRIVATE KEY")).toBe(1);
     expect(p12.stdout).toMatch(/friendlyName: secret-server/);
-    const wrong = await execa("openssl", ["pkcs12", "-in", path.join(dir, "identity.p12"), "-passin", "pass:nope", "-noout"], { reject: false });
+    const wrong = await execaLogged("openssl", ["pkcs12", "-in", path.join(dir, "identity.p12"), "-passin", "pass:nope", "-noout"], { reject: false });
     expect(wrong.exitCode).not.toBe(0);
-    const keytool = await execa("keytool", ["-list", "-storetype", "PKCS12", "-keystore", path.join(dir, "identity.p12"), "-storepass", env.P12_PASSWORD]);
+    const keytool = await execaLogged("keytool", ["-list", "-storetype", "PKCS12", "-keystore", path.join(dir, "identity.p12"), "-storepass", env.P12_PASSWORD]);
     expect(keytool.stdout).toMatch(/secret-server, .*PrivateKeyEntry/);
 
     const combined = readFileSync(path.join(dir, "combined.pem"), "utf8");
@@ -70,7 +71,7 @@ describe("inspect", () => {
     expect(out.stdout).toMatch(/path length  0/);
     const json = JSON.parse((await provision(["inspect", "pki/cas/root/cert.pem", "--json"], { cwd: p.dir })).stdout);
     expect(json).toMatchObject({ isCa: true, selfSigned: true, keyType: "ecdsa-p256", keyUsage: ["digitalSignature", "keyCertSign", "cRLSign"] });
-    const fingerprint = (await execa("openssl", ["x509", "-in", path.join(p.out, "cas/root/cert.pem"), "-noout", "-fingerprint", "-sha256"])).stdout.split("=")[1]!.replaceAll(":", "").toLowerCase();
+    const fingerprint = (await execaLogged("openssl", ["x509", "-in", path.join(p.out, "cas/root/cert.pem"), "-noout", "-fingerprint", "-sha256"])).stdout.split("=")[1]!.replaceAll(":", "").toLowerCase();
     expect(json.fingerprint).toBe(fingerprint);
     expect((await provision(["inspect", "pki/cas/root/key.pem"], { cwd: p.dir })).stderr).toMatch(/holds no PEM certificate.*\nhint: that is a private key/);
     writeFileSync(path.join(p.dir, "junk.pem"), "-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n");
@@ -90,7 +91,7 @@ describe("csr and sign: a member's key never leaves their machine", () => {
     const { statSync } = await import("node:fs");
     expect(statSync(path.join(member.out, "clients/alice/key.pem")).mode & 0o777).toBe(0o600);
     const csrFile = path.join(member.dir, "alice.csr");
-    expect((await execa("openssl", ["req", "-in", csrFile, "-noout", "-verify"])).stderr + "").toMatch(/verify OK|Certificate request self-signature verify OK/);
+    expect((await execaLogged("openssl", ["req", "-in", csrFile, "-noout", "-verify"])).stderr + "").toMatch(/verify OK|Certificate request self-signature verify OK/);
 
     writeFileSync(path.join(admin.dir, "alice.csr"), readFileSync(csrFile));
     const signed = await provision(["sign", "--csr", "alice.csr", "--issuer", "intermediate", "--profile", "client", "--out", "alice.pem"], { cwd: admin.dir });
@@ -102,12 +103,12 @@ describe("csr and sign: a member's key never leaves their machine", () => {
     expect(keys.fromKey).toBe(keys.fromCert);
 
     // A CSR made by plain openssl works too, as a server.
-    await execa("openssl", ["req", "-new", "-newkey", "rsa:2048", "-nodes", "-keyout", path.join(admin.dir, "web.key"), "-out", path.join(admin.dir, "web.csr"), "-subj", "/CN=web.squirrels.test", "-addext", "subjectAltName=DNS:web.squirrels.test,IP:127.0.0.1"]);
+    await execaLogged("openssl", ["req", "-new", "-newkey", "rsa:2048", "-nodes", "-keyout", path.join(admin.dir, "web.key"), "-out", path.join(admin.dir, "web.csr"), "-subj", "/CN=web.squirrels.test", "-addext", "subjectAltName=DNS:web.squirrels.test,IP:127.0.0.1"]);
     expect((await provision(["sign", "--csr", "web.csr", "--issuer", "intermediate", "--profile", "server", "--out", "web.pem"], { cwd: admin.dir })).code).toBe(0);
     const server = await opensslVerify(path.join(admin.dir, "web.pem"), ["-purpose", "sslserver", "-verify_hostname", "web.squirrels.test", "-CAfile", path.join(admin.out, "ca-bundle.pem"), "-untrusted", path.join(admin.out, "cas/intermediate/cert.pem")]);
     expect(server.ok, server.output).toBe(true);
 
-    await execa("openssl", ["req", "-new", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-keyout", path.join(admin.dir, "evil.key"), "-out", path.join(admin.dir, "evil.csr"), "-subj", "/CN=bank.example.com", "-addext", "subjectAltName=DNS:bank.example.com"]);
+    await execaLogged("openssl", ["req", "-new", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-keyout", path.join(admin.dir, "evil.key"), "-out", path.join(admin.dir, "evil.csr"), "-subj", "/CN=bank.example.com", "-addext", "subjectAltName=DNS:bank.example.com"]);
     const evil = await provision(["sign", "--csr", "evil.csr", "--issuer", "intermediate", "--profile", "server", "--out", "evil.pem"], { cwd: admin.dir });
     expect(evil.code).toBe(1);
     expect(evil.stderr).toMatch(/"bank\.example\.com" is outside the name constraints of CA root/);
@@ -214,7 +215,7 @@ describe("colour", () => {
     const p = project(squirrelsYaml());
     const BIN = path.join(ROOT, "dist/cli/bin.js");
     const onTty = (env: Record<string, string>) =>
-      execa("script", ["-qec", `node ${BIN} plan`, "/dev/null"], { cwd: p.dir, env: { ...process.env, TERM: "xterm", ...env }, reject: false });
+      execaLogged("script", ["-qec", `node ${BIN} plan`, "/dev/null"], { cwd: p.dir, env: { ...process.env, TERM: "xterm", ...env }, reject: false });
     const coloured = await onTty({});
     expect(coloured.stdout).toMatch(/\x1b\[32mcreate\x1b\[0m/);
     const plain = await onTty({ NO_COLOR: "1" });

@@ -17,10 +17,11 @@ import { pemBlocks } from "../src/x509/pem.js";
 import { project, provision } from "./helpers/cli.js";
 import { OUTPUT_LOG } from "./helpers/output-log.js";
 import { opensslVerify } from "./helpers/openssl.js";
+import { TEST_SECRETS } from "./helpers/secrets.js";
 import { checkCertManagerRules, checkDocuments, parseGoDuration, parseYamlDocuments } from "./k8s/check.js";
 import { requireTool } from "./helpers/require-tool.js";
 
-const PASS = "export-test-passphrase";
+const PASS = TEST_SECRETS.exportCa;
 
 const YAML = `version: 1
 output: ./pki
@@ -325,7 +326,7 @@ describe("provision export cert-manager", () => {
     expect(run.stderr).toMatch(/key\.pem is encrypted and no passphrase is available/);
     expect(run.stderr).toMatch(/hint: set the environment variable EXPORT_TEST_PASS/);
     expect(existsSync(out)).toBe(false);
-    const wrong = await runExport([], p.dir, { EXPORT_TEST_PASS: "not it" });
+    const wrong = await runExport([], p.dir, { EXPORT_TEST_PASS: TEST_SECRETS.wrong });
     expect(wrong.code).toBe(1);
     expect(wrong.stdout).toBe("");
   });

@@ -3,9 +3,9 @@ import { connect } from "node:net";
 import { X509Certificate } from "node:crypto";
 import path from "node:path";
 import tls from "node:tls";
-import { execa } from "execa";
 import { beforeAll, describe, expect, it, onTestFinished } from "vitest";
 import { BIN, project, provision, provisionBin, ROOT, squirrelsYaml } from "./helpers/cli.js";
+import { execaLogged } from "./helpers/spawn.js";
 import { freePort, startService, waitForPort } from "./helpers/process.js";
 import { requireTool, requireUwsgi } from "./helpers/require-tool.js";
 
@@ -61,14 +61,14 @@ describe("launch config: Node secret server and clients", () => {
     expect(client.stdout.trim()).toBe("The secret message is fluffy tail");
     expect(client.code).toBe(0);
 
-    const curl = await execa("curl", ["-sS", "-K", path.join(p.launch, "client.curlrc")], { reject: false });
+    const curl = await execaLogged("curl", ["-sS", "-K", path.join(p.launch, "client.curlrc")], { reject: false });
     expect(curl.stdout).toBe("fluffy tail");
-    const plain = await execa("curl", ["-sS", `https://127.0.0.1:${p.port}/`], { reject: false });
+    const plain = await execaLogged("curl", ["-sS", `https://127.0.0.1:${p.port}/`], { reject: false });
     expect(plain.exitCode).toBe(60);
 
     const other = project(squirrelsYaml());
     expect((await provision([], { cwd: other.dir })).code).toBe(0);
-    const wrongCa = await execa("node", [path.join(EXAMPLE, "client.mjs")], {
+    const wrongCa = await execaLogged("node", [path.join(EXAMPLE, "client.mjs")], {
       reject: false,
       env: { SECRET_URL: launch.url, SSL_CERT_FILE: path.join(other.out, "ca-bundle.pem") },
     });
@@ -109,9 +109,9 @@ describe("launch config: Node secret server and clients", () => {
     const p = await provisioned("required");
     startService("node", [BIN, "serve", "secret-server", "--engine", "node"], { cwd: p.dir });
     await waitForPort(p.port);
-    const withCert = await execa("curl", ["-sS", "-K", path.join(p.launch, "client.curlrc")], { reject: false });
+    const withCert = await execaLogged("curl", ["-sS", "-K", path.join(p.launch, "client.curlrc")], { reject: false });
     expect(withCert.stdout).toBe("fluffy tail");
-    const without = await execa("curl", ["-sS", "--cacert", path.join(p.out, "ca-bundle.pem"), `https://127.0.0.1:${p.port}/`], { reject: false });
+    const without = await execaLogged("curl", ["-sS", "--cacert", path.join(p.out, "ca-bundle.pem"), `https://127.0.0.1:${p.port}/`], { reject: false });
     expect(without.exitCode).not.toBe(0);
     expect(without.stdout).toBe("");
   });
@@ -128,7 +128,7 @@ describe("launch config: the story under uwsgi with Flask and Python requests", 
     const client = await provisionBin(["exec", "secret-server", "--", DEBIAN_PYTHON, "client.py"], { cwd: p.dir });
     expect(client.stdout, `${client.stderr}\n${uwsgi.output()}`).toBe("The secret message is fluffy tail");
 
-    const noCa = await execa(DEBIAN_PYTHON, ["client.py"], { cwd: p.dir, reject: false, env: { SECRET_URL: `https://127.0.0.1:${p.port}`, REQUESTS_CA_BUNDLE: "/etc/ssl/certs/ca-certificates.crt" } });
+    const noCa = await execaLogged(DEBIAN_PYTHON, ["client.py"], { cwd: p.dir, reject: false, env: { SECRET_URL: `https://127.0.0.1:${p.port}`, REQUESTS_CA_BUNDLE: "/etc/ssl/certs/ca-certificates.crt" } });
     expect(noCa.exitCode).not.toBe(0);
     expect(noCa.stderr).toMatch(/CERTIFICATE_VERIFY_FAILED/);
 
@@ -151,7 +151,7 @@ describe("launch config: the story under uwsgi with Flask and Python requests", 
     await waitForPort(p.port);
     const withCert = await provisionBin(["exec", "secret-server", "--", DEBIAN_PYTHON, "client.py"], { cwd: p.dir });
     expect(withCert.stdout, withCert.stderr).toBe("The secret message is fluffy tail");
-    const without = await execa(DEBIAN_PYTHON, ["client.py"], {
+    const without = await execaLogged(DEBIAN_PYTHON, ["client.py"], {
       cwd: p.dir,
       reject: false,
       env: { SECRET_URL: `https://127.0.0.1:${p.port}`, REQUESTS_CA_BUNDLE: path.join(p.out, "ca-bundle.pem") },
@@ -243,7 +243,7 @@ ${ending}
     ["node", "exit 0"],
   ])("%s on 127.0.0.1 and ::1; `%s` leaves no server and a closed port", async (engine, ending) => {
     const p = await provisionedOn("localhost", ["localhost", "127.0.0.1", "::1"]);
-    const run = await execa("bash", ["-c", script(engine, p.port, ending)], { cwd: p.dir, reject: false });
+    const run = await execaLogged("bash", ["-c", script(engine, p.port, ending)], { cwd: p.dir, reject: false });
     const log = () => `${run.stdout}\n${readFileSync(path.join(p.dir, "serve.log"), "utf8")}`;
     onTestFinished(() => {
       for (const pid of processesMentioning(p.dir)) process.kill(pid, "SIGKILL");
@@ -264,7 +264,7 @@ ${ending}
 
 /** An openssl s_client handshake with the given flags: whether it completed, and what was agreed. */
 async function handshake(port: number, flags: string[]): Promise<{ ok: boolean; protocol?: string; cipher?: string; alpn?: string; output: string }> {
-  const run = await execa("openssl", ["s_client", "-connect", `127.0.0.1:${port}`, "-servername", "localhost", ...flags], { input: "", reject: false, timeout: 20_000 });
+  const run = await execaLogged("openssl", ["s_client", "-connect", `127.0.0.1:${port}`, "-servername", "localhost", ...flags], { input: "", reject: false, timeout: 20_000 });
   const output = `${run.stdout}\n${run.stderr}`;
   // "New, TLSv1.3, Cipher is TLS_AES_256_GCM_SHA384" is printed once the handshake is done (the
   // SSL-Session block may not be, with TLS 1.3); a failed handshake prints "Cipher is (NONE)".
@@ -292,7 +292,7 @@ describe("Mozilla intermediate TLS on the launched servers", () => {
     // Offline and as fast as testssl goes: an IP address and no DNS, no interaction; -p protocols,
     // -s cipher categories (obsolete CBC suites are LOW), -L LUCKY13. The full -U set takes minutes more
     // on a busy machine; everything it adds (SWEET32, BEAST, RC4…) needs a protocol or suite -p/-s judge.
-    const scan = await execa("testssl", ["--quiet", "--color", "0", "--nodns", "none", "--warnings", "batch", "--fast", "--jsonfile", json, "-p", "-s", "-L", `https://127.0.0.1:${p.port}`], { reject: false, timeout: 840_000 });
+    const scan = await execaLogged("testssl", ["--quiet", "--color", "0", "--nodns", "none", "--warnings", "batch", "--fast", "--jsonfile", json, "-p", "-s", "-L", `https://127.0.0.1:${p.port}`], { reject: false, timeout: 840_000 });
     expect(existsSync(json), `${scan.stdout}\n${scan.stderr}`).toBe(true);
     const findings = JSON.parse(readFileSync(json, "utf8")) as { id: string; severity: string; finding: string }[];
     const byId = new Map(findings.map((f) => [f.id, f]));
@@ -369,7 +369,7 @@ describe("launch files under a hostile output folder, end to end", () => {
     for (const shell of ["sh", "bash", "dash"]) {
       for (const [file, expected] of [["server.env", facts.serverEnv], ["client.env", facts.clientEnv]] as const) {
         const names = Object.keys(expected);
-        const sourced = await execa(shell, ["-c", `. "$1" && printf '%s\\0' ${names.map((n) => `"$${n}"`).join(" ")}`, shell, path.join(launch, file)], { cwd: p.dir, reject: false, stripFinalNewline: false });
+        const sourced = await execaLogged(shell, ["-c", `. "$1" && printf '%s\\0' ${names.map((n) => `"$${n}"`).join(" ")}`, shell, path.join(launch, file)], { cwd: p.dir, reject: false, stripFinalNewline: false });
         expect(sourced.stderr).toBe("");
         expect(Object.fromEntries(sourced.stdout.split("\0").slice(0, -1).map((v, i) => [names[i], v]))).toEqual(expected);
       }
@@ -382,7 +382,7 @@ describe("launch files under a hostile output folder, end to end", () => {
     // Without --engine, serve picks the Node server, and the escaped curlrc gets through to it.
     startService("node", [BIN, "serve", "secret-server"], { cwd: p.dir });
     await waitForPort(port);
-    const curl = await execa("curl", ["-sS", "-K", path.join(launch, "client.curlrc")], { reject: false });
+    const curl = await execaLogged("curl", ["-sS", "-K", path.join(launch, "client.curlrc")], { reject: false });
     expect(curl.stdout, curl.stderr).toBe("fluffy tail");
     expect(readdirSync(p.dir).filter((f) => f.startsWith("pwned"))).toEqual([]);
   });
@@ -411,7 +411,7 @@ describe("serve.app's module must be beside pki.yaml", () => {
     expect(run.stderr).not.toMatch(/warning/);
     startService("node", [BIN, "serve", "secret-server", "--engine", "uwsgi"], { cwd: p.dir });
     await waitForPort(port);
-    const curl = await execa("curl", ["-sS", "-K", path.join(p.out, "launch/secret-server/client.curlrc")], { reject: false });
+    const curl = await execaLogged("curl", ["-sS", "-K", path.join(p.out, "launch/secret-server/client.curlrc")], { reject: false });
     expect(curl.stdout, curl.stderr).toBe("fluffy tail");
   });
 });

@@ -1,13 +1,13 @@
 import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
-import { execa } from "execa";
 import { beforeAll, describe, expect, it, onTestFinished } from "vitest";
 import { parseConfig } from "../src/config/parse.js";
 import { formatDiagnostic } from "../src/errors.js";
 import { commentText, curlrcString, nginxString, shWord, Unrepresentable } from "../src/render/escape.js";
 import { launchFacts } from "../src/render/launch-facts.js";
 import { renderLaunchFiles, unrenderableLaunchFiles } from "../src/render/launch.js";
+import { execaLogged } from "./helpers/spawn.js";
 import { INTERMEDIATE_CIPHERS } from "../src/render/tls-profile.js";
 import { requireTool } from "./helpers/require-tool.js";
 
@@ -129,7 +129,7 @@ describe("escapers: each format reads back exactly what was written", () => {
     const file = path.join(dir, "vars.env");
     writeFileSync(file, values.map((v, i) => `V${i}=${shWord(v)}`).join("\n") + "\n");
     const script = `. ./vars.env && printf '%s\\0' ${values.map((_, i) => `"$V${i}"`).join(" ")}`;
-    const result = await execa(shell, ["-c", script], { cwd: dir, reject: false, stripFinalNewline: false });
+    const result = await execaLogged(shell, ["-c", script], { cwd: dir, reject: false, stripFinalNewline: false });
     expect(result.stderr).toBe("");
     expect(result.stdout.split("\0").slice(0, -1)).toEqual(values);
     expect(readdirSync(dir)).toEqual(["vars.env"]); // no pwned, no pwned2
@@ -142,7 +142,7 @@ describe("escapers: each format reads back exactly what was written", () => {
     const cacert = `${HOSTILE_DIR}\nurl = "https://127.0.0.1:1/injected"\n-k\n#"`;
     writeFileSync(path.join(dir, "t.curlrc"), `cacert = ${curlrcString(cacert)}\nurl = ${curlrcString("https://127.0.0.1:1/real")}\n`);
     // --libcurl writes the C code of what curl parsed: the options it set, with C string escapes.
-    await execa("curl", ["-K", "t.curlrc", "-sS", "--max-time", "2", "--libcurl", "parsed.c"], { cwd: dir, reject: false });
+    await execaLogged("curl", ["-K", "t.curlrc", "-sS", "--max-time", "2", "--libcurl", "parsed.c"], { cwd: dir, reject: false });
     const parsed = readFileSync(path.join(dir, "parsed.c"), "utf8");
     const cString = (v: string) => JSON.stringify(v).replace(/\\u0027/g, "'");
     expect(parsed).toContain(`CURLOPT_CAINFO, ${cString(cacert)}`);
@@ -177,7 +177,7 @@ describe("rendered launch files under a hostile output folder", () => {
     for (const [name, expected] of [["server.env", rendered.json.serverEnv], ["client.env", rendered.json.clientEnv]] as const) {
       writeFileSync(path.join(dir, name), rendered.text(name));
       const names = Object.keys(expected);
-      const result = await execa(shell, ["-c", `. ./${name} && printf '%s\\0' ${names.map((n) => `"$${n}"`).join(" ")}`], { cwd: dir, reject: false, stripFinalNewline: false });
+      const result = await execaLogged(shell, ["-c", `. ./${name} && printf '%s\\0' ${names.map((n) => `"$${n}"`).join(" ")}`], { cwd: dir, reject: false, stripFinalNewline: false });
       expect(result.stderr).toBe("");
       expect(Object.fromEntries(result.stdout.split("\0").slice(0, -1).map((v, i) => [names[i], v]))).toEqual(expected);
       expect(expected.TLS_CERT_FILE ?? expected.SSL_CERT_FILE).toContain("$(touch pwned)");
@@ -198,10 +198,10 @@ describe("rendered launch files under a hostile output folder", () => {
     // uwsgi loads the certificate and key while it reads the https option, so they must exist.
     const serverDir = path.join(outputDir, "servers/web");
     mkdirSync(serverDir, { recursive: true });
-    await execa("openssl", ["req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-subj", "/CN=web", "-days", "1", "-keyout", path.join(serverDir, "key.pem"), "-out", path.join(serverDir, "fullchain.pem")]);
+    await execaLogged("openssl", ["req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-subj", "/CN=web", "-days", "1", "-keyout", path.join(serverDir, "key.pem"), "-out", path.join(serverDir, "fullchain.pem")]);
     copyFileSync(path.join(serverDir, "fullchain.pem"), path.join(launchDir, "client-ca.pem"));
     // --get prints an option's (first) value as uwsgi parsed it, after every expansion, and exits.
-    const get = await execa("uwsgi", ["--ini", ini.path, "--get", "https", "--get", "mount", "--get", "chdir", "--get", "ssl-option"], { reject: false });
+    const get = await execaLogged("uwsgi", ["--ini", ini.path, "--get", "https", "--get", "mount", "--get", "chdir", "--get", "ssl-option"], { reject: false });
     expect(get.stdout.split("\n"), get.stderr).toEqual([
       `127.0.0.1:5683,${launchDir}/../../servers/web/fullchain.pem,${launchDir}/../../servers/web/key.pem,${INTERMEDIATE_CIPHERS},!${launchDir}/client-ca.pem`,
       "/=server:app",
@@ -245,12 +245,12 @@ describe("nginx reads the rendered snippet", () => {
     const snippet = String(files.find((f) => f.path.endsWith("nginx.conf"))!.content);
     const facts = launchFacts(config!, "web");
     for (const file of [facts.files.cert, facts.files.key, facts.files.clientCa!]) mkdirSync(path.dirname(file), { recursive: true });
-    await execa("openssl", ["req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-subj", "/CN=web", "-days", "1", "-keyout", facts.files.key, "-out", facts.files.cert]);
+    await execaLogged("openssl", ["req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-subj", "/CN=web", "-days", "1", "-keyout", facts.files.key, "-out", facts.files.cert]);
     copyFileSync(facts.files.cert, facts.files.clientCa!);
     const conf = path.join(path.dirname(outputDir), "nginx-test.conf");
     writeFileSync(path.join(path.dirname(outputDir), "snippet.conf"), snippet);
     writeFileSync(conf, `pid ${path.join(path.dirname(outputDir), "nginx.pid")};\nerror_log stderr;\nevents {}\nhttp {\n  access_log off;\n  server {\n    include ${JSON.stringify(path.join(path.dirname(outputDir), "snippet.conf"))};\n  }\n}\n`);
-    const run = await execa("nginx", ["-t", "-q", "-c", conf], { reject: false });
+    const run = await execaLogged("nginx", ["-t", "-q", "-c", conf], { reject: false });
     return { ok: run.exitCode === 0, output: `${run.stdout}${run.stderr}`, snippet };
   }
 
@@ -263,7 +263,7 @@ describe("nginx reads the rendered snippet", () => {
     // The same snippet with the quoting removed is what nginx would have read before: it fails to parse.
     const broken = good.snippet.replace(/^(ssl_certificate(?:_key)?) "(.*)";$/gm, (_m, d: string, v: string) => `${d} ${v.replace(/\\(.)/g, "$1")};`);
     writeFileSync(path.join(base, "snippet.conf"), broken);
-    const twin = await execa("nginx", ["-t", "-q", "-c", path.join(base, "nginx-test.conf")], { reject: false });
+    const twin = await execaLogged("nginx", ["-t", "-q", "-c", path.join(base, "nginx-test.conf")], { reject: false });
     expect(twin.exitCode).not.toBe(0);
   });
 });

@@ -1,8 +1,8 @@
 import { readdirSync, readFileSync } from "node:fs";
 import path from "node:path";
-import { execa } from "execa";
 import { describe, expect, it, beforeAll } from "vitest";
 import { BIN, project } from "./helpers/cli.js";
+import { execaLogged } from "./helpers/spawn.js";
 import { verifyLeaf } from "./helpers/openssl.js";
 import { requireTool } from "./helpers/require-tool.js";
 
@@ -15,7 +15,7 @@ function serversYaml(n: number, validity = "30d"): string {
 
 /** The built CLI under an open-file limit, as on a Mac (256 by default). */
 async function provisionLimited(limit: number, args: string[], cwd: string) {
-  const result = await execa("bash", ["-c", `ulimit -n ${limit} && exec node "$@"`, "bash", BIN, ...args], { cwd, reject: false });
+  const result = await execaLogged("bash", ["-c", `ulimit -n ${limit} && exec node "$@"`, "bash", BIN, ...args], { cwd, reject: false });
   return { code: result.exitCode ?? 1, stdout: String(result.stdout), stderr: String(result.stderr) };
 }
 

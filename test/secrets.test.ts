@@ -1,13 +1,14 @@
-import { chmodSync, mkdirSync, readFileSync, symlinkSync, writeFileSync } from "node:fs";
+import { chmodSync, mkdirSync, readdirSync, readFileSync, symlinkSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { execa } from "execa";
 import { describe, expect, it } from "vitest";
 import { project, provision, provisionBin, squirrelsYaml } from "./helpers/cli.js";
 import { snapshotTree } from "./helpers/files.js";
+import { ALL_TEST_SECRETS, TEST_SECRETS } from "./helpers/secrets.js";
 import { publicKeysOf, verifyLeaf } from "./helpers/openssl.js";
 import { requireTool } from "./helpers/require-tool.js";
 
-export const TEST_PASSPHRASES = ["correct horse battery staple", "Tr0ub4dor&3-rotated"];
+const TEST_PASSPHRASES = [TEST_SECRETS.primary, TEST_SECRETS.rotated];
 
 const encryptedYaml = (variable = "CA_PASSPHRASE") =>
   squirrelsYaml().replace("    validity: 10y\n", `    validity: 10y\n    passphraseEnv: ${variable}\n`).replace("    validity: 2y\n", `    validity: 2y\n    passphraseEnv: ${variable}\n`);
@@ -47,7 +48,7 @@ describe("encrypted keys", () => {
     expect(missing.code).toBe(1);
     expect(missing.stderr).toMatch(/the key of intermediate is encrypted and CA_PASSPHRASE is not set or wrong/);
     expect(missing.stderr).toMatch(/hint: export CA_PASSPHRASE=<passphrase>/);
-    const wrong = await provision([], { cwd: p.dir, env: { CA_PASSPHRASE: "not it" } });
+    const wrong = await provision([], { cwd: p.dir, env: { CA_PASSPHRASE: TEST_SECRETS.wrong } });
     expect(wrong.code).toBe(1);
     expect(wrong.stderr).toMatch(/CA_PASSPHRASE/);
     expect(snapshotTree(p.out)).toEqual(before);
@@ -146,5 +147,16 @@ describe("unsafe paths", () => {
     expect(run.stderr).toMatch(/error: the key of CA root cannot be read/);
     expect(run.stderr).toMatch(/restore key\.pem from your backup, or run with --rotate-ca-key root/);
     mkdirSync(path.join(p.dir, "unused"), { recursive: true });
+  });
+});
+
+describe("the secrets check knows every test passphrase", () => {
+  it("every literal a test puts in a *PASS* environment variable is in test/helpers/secrets.ts", () => {
+    const files = readdirSync(path.join(import.meta.dirname), { recursive: true, encoding: "utf8" }).filter((f) => f.endsWith(".ts"));
+    const literals = files.flatMap((file) =>
+      [...readFileSync(path.join(import.meta.dirname, file), "utf8").matchAll(/\b[A-Z0-9_]*PASS[A-Z0-9_]*\s*:\s*["'`]([^"'`]+)["'`]/g)].map((m) => `${file}: ${m[1]}`),
+    );
+    expect(literals.filter((l) => !ALL_TEST_SECRETS.includes(l.slice(l.indexOf(": ") + 2)))).toEqual([]);
+    expect(ALL_TEST_SECRETS.length).toBeGreaterThanOrEqual(7);
   });
 });

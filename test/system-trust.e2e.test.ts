@@ -4,6 +4,7 @@ import { execa } from "execa";
 import { describe, expect, it, onTestFinished, beforeAll } from "vitest";
 import { starterYaml } from "../src/cli/commands/init.js";
 import { project, provision } from "./helpers/cli.js";
+import { execaLogged } from "./helpers/spawn.js";
 import { startHttpsServer } from "./helpers/tls.js";
 import { requireTool } from "./helpers/require-tool.js";
 
@@ -33,7 +34,7 @@ describe.skipIf(!isRoot)("system trust store (Debian's update-ca-certificates)",
     expect((await provision([], { cwd: p.dir })).code).toBe(0);
     const port = await startHttpsServer(path.join(p.out, "servers/localhost"));
     const url = `https://localhost:${port}/`;
-    const curl = () => execa("curl", ["-sS", "--resolve", `localhost:${port}:127.0.0.1`, url], { reject: false, env: { PATH: process.env.PATH } });
+    const curl = () => execaLogged("curl", ["-sS", "--resolve", `localhost:${port}:127.0.0.1`, url], { reject: false, env: { PATH: process.env.PATH } });
     const before = readFileSync(SYSTEM_BUNDLE);
     expect((await curl()).exitCode).toBe(60);
 
@@ -61,7 +62,7 @@ describe.skipIf(!isRoot)("trust install as a regular user", () => {
     const { tmpdir } = await import("node:os");
     const home = realpathSync(mkdtempSync(path.join(tmpdir(), "provision-nobody-")));
     onTestFinished(() => rmSync(home, { recursive: true, force: true }));
-    const nobody = Number((await execa("id", ["-u", "nobody"])).stdout);
+    const nobody = Number((await execaLogged("id", ["-u", "nobody"])).stdout);
     chownSync(home, nobody, nobody);
     // nobody may not be able to read this checkout (a clone under /root): it runs a copy of the built CLI.
     const copy = realpathSync(mkdtempSync(path.join(tmpdir(), "provision-cli-")));
@@ -69,7 +70,7 @@ describe.skipIf(!isRoot)("trust install as a regular user", () => {
     chmodSync(copy, 0o755);
     await copyRunnableCli(copy);
     const bin = path.join(copy, "dist/cli/bin.js");
-    const asNobody = (command: string) => execa("su", ["nobody", "-s", "/bin/bash", "-c", `export HOME=${home}; cd ${home} && ${command}`], { reject: false });
+    const asNobody = (command: string) => execaLogged("su", ["nobody", "-s", "/bin/bash", "-c", `export HOME=${home}; cd ${home} && ${command}`], { reject: false });
     expect((await asNobody(`node ${bin} init >/dev/null && node ${bin} >/dev/null`)).exitCode).toBe(0);
     const install = await asNobody(`node ${bin} trust install`);
     expect(install.exitCode, install.stderr).toBe(0);

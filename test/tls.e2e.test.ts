@@ -1,7 +1,7 @@
 import path from "node:path";
-import { execa } from "execa";
 import { describe, expect, it, beforeAll } from "vitest";
 import { project, provision, squirrelsYaml } from "./helpers/cli.js";
+import { execaLogged } from "./helpers/spawn.js";
 import { httpsGet, startHttpsServer } from "./helpers/tls.js";
 import { requireTool } from "./helpers/require-tool.js";
 
@@ -28,9 +28,9 @@ describe("a real TLS handshake against the provisioned server", () => {
       code: "UNABLE_TO_GET_ISSUER_CERT_LOCALLY",
     });
 
-    const curl = await execa("curl", ["-sS", "--cacert", bundle, `https://localhost:${port}/`], { reject: false });
+    const curl = await execaLogged("curl", ["-sS", "--cacert", bundle, `https://localhost:${port}/`], { reject: false });
     expect(curl.stdout).toBe("fluffy tail");
-    const curlNoCa = await execa("curl", ["-sS", `https://localhost:${port}/`], { reject: false, env: { CURL_CA_BUNDLE: "", SSL_CERT_FILE: "/nonexistent" } });
+    const curlNoCa = await execaLogged("curl", ["-sS", `https://localhost:${port}/`], { reject: false, env: { CURL_CA_BUNDLE: "", SSL_CERT_FILE: "/nonexistent" } });
     expect(curlNoCa.exitCode).toBe(60);
   });
 

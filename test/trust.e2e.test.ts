@@ -1,10 +1,10 @@
 import { existsSync, mkdirSync, mkdtempSync, realpathSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
-import { execa } from "execa";
 import { describe, expect, it, onTestFinished, beforeAll } from "vitest";
 import { starterYaml } from "../src/cli/commands/init.js";
 import { project, provision } from "./helpers/cli.js";
+import { execaLogged } from "./helpers/spawn.js";
 import { startHttpsServer } from "./helpers/tls.js";
 import { requireTool } from "./helpers/require-tool.js";
 
@@ -14,12 +14,12 @@ function tempHome(): string {
   return dir;
 }
 
-const listNss = async (db: string) => (await execa("certutil", ["-L", "-d", `sql:${db}`])).stdout;
+const listNss = async (db: string) => (await execaLogged("certutil", ["-L", "-d", `sql:${db}`])).stdout;
 
 /** Loads a page in headless Chromium with its own profile and HOME (whose ~/.pki/nssdb it trusts). */
 async function chromiumDom(url: string, home: string): Promise<{ dom: string; log: string }> {
   const profile = path.join(home, "chromium-profile");
-  const result = await execa(
+  const result = await execaLogged(
     "chromium",
     [
       "--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking",
@@ -39,7 +39,7 @@ describe("trust stores", () => {
     const home = tempHome();
     const db = path.join(home, "nssdb");
     mkdirSync(db);
-    await execa("certutil", ["-N", "-d", `sql:${db}`, "--empty-password"]);
+    await execaLogged("certutil", ["-N", "-d", `sql:${db}`, "--empty-password"]);
     const pristine = await listNss(db);
     const env = { HOME: home };
 

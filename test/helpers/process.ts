@@ -1,5 +1,7 @@
 import { createServer, connect } from "node:net";
+import { appendFileSync } from "node:fs";
 import { execa, type ResultPromise } from "execa";
+import { OUTPUT_LOG } from "./output-log.js";
 import { onTestFinished } from "vitest";
 
 /** A free TCP port on 127.0.0.1 (bound and released, so the service can take it). */
@@ -32,6 +34,8 @@ export function startService(file: string, args: string[], options: { cwd?: stri
   const child: ResultPromise = execa(file, args, { ...options, reject: false, all: true, buffer: true, cleanup: true });
   let output = "";
   child.all?.on("data", (chunk: Buffer) => (output += chunk.toString()));
+  // However it ends, its output goes to the log the secrets check reads (test/global-setup.ts).
+  void child.then(() => appendFileSync(OUTPUT_LOG, `${output}\n`));
   const pid = child.pid!;
   let stopped: Promise<void> | undefined;
   const stop = () =>

@@ -1,5 +1,6 @@
 import { spawn, type ChildProcess, type SpawnOptions } from "node:child_process";
 import { appendFileSync } from "node:fs";
+import { execa, type Options } from "execa";
 import { OUTPUT_LOG } from "./output-log.js";
 
 /**
@@ -19,3 +20,16 @@ export function spawnLogged(file: string, args: string[], options: SpawnOptions 
   );
   return { child, output: () => output, exited };
 }
+
+/**
+ * execa() whose combined output is appended to the suite's output log (for the secrets check), used for
+ * every process a test starts that runs provision or handles its files: shell jobs, su, script, servers.
+ */
+export const execaLogged = ((file: string, args?: readonly string[], options?: Record<string, unknown>) => {
+  const child = execa(file, args ?? [], { all: true, ...options } as Options);
+  child.then(
+    (result) => appendFileSync(OUTPUT_LOG, `${String(result.all ?? "")}\n`),
+    (error: { all?: unknown }) => appendFileSync(OUTPUT_LOG, `${String(error.all ?? "")}\n`),
+  );
+  return child;
+}) as unknown as typeof execa;
