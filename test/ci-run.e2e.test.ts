@@ -119,22 +119,22 @@ describe("the CI examples, run for real against a local git remote", () => {
     // What the runner does before each job in a kept build folder: fetch, check out, git clean -ffdx (which
     // deletes the pki/ worktree folder but leaves it registered in .git/worktrees).
     const runnerPrepares = async () => {
-      await execa("git", ["fetch", "-q", "origin", "main"], { cwd: build });
-      await execa("git", ["checkout", "-q", "-f", "FETCH_HEAD"], { cwd: build });
-      await execa("git", ["clean", "-q", "-ffdx"], { cwd: build });
+      await execaLogged("git", ["fetch", "-q", "origin", "main"], { cwd: build });
+      await execaLogged("git", ["checkout", "-q", "-f", "FETCH_HEAD"], { cwd: build });
+      await execaLogged("git", ["clean", "-q", "-ffdx"], { cwd: build });
     };
-    const first = await execa("bash", ["-c", script], { cwd: build, env, reject: false });
+    const first = await execaLogged("bash", ["-c", script], { cwd: build, env, reject: false });
     expect(first.exitCode, `${first.stdout}\n${first.stderr}`).toBe(0);
     await s.editSpec((yaml) => yaml.replace("altNames: [api.internal.example.test]", "altNames: [api.internal.example.test, api3.internal.example.test]"));
     await runnerPrepares();
-    const second = await execa("bash", ["-c", script], { cwd: build, env, reject: false });
+    const second = await execaLogged("bash", ["-c", script], { cwd: build, env, reject: false });
     expect(second.exitCode, `${second.stdout}\n${second.stderr}`).toBe(0);
     expect(await s.stateCommits()).toBe(2);
     // And when the runner does not clean (GIT_CLEAN_FLAGS: none), the old pki/ folder is still there.
     await s.editSpec((yaml) => yaml.replace("api3.internal.example.test]", "api3.internal.example.test, api4.internal.example.test]"));
-    await execa("git", ["fetch", "-q", "origin", "main"], { cwd: build });
-    await execa("git", ["checkout", "-q", "-f", "FETCH_HEAD"], { cwd: build });
-    const third = await execa("bash", ["-c", script], { cwd: build, env, reject: false });
+    await execaLogged("git", ["fetch", "-q", "origin", "main"], { cwd: build });
+    await execaLogged("git", ["checkout", "-q", "-f", "FETCH_HEAD"], { cwd: build });
+    const third = await execaLogged("bash", ["-c", script], { cwd: build, env, reject: false });
     expect(third.exitCode, `${third.stdout}\n${third.stderr}`).toBe(0);
     expect(await s.stateCommits()).toBe(3);
     expect(await s.show("servers/api/cert.pem")).toMatch(/BEGIN CERTIFICATE/);
