@@ -4,10 +4,11 @@ import { execa } from "execa";
 import { beforeAll, describe, expect, it } from "vitest";
 import { project, provision, ROOT } from "./helpers/cli.js";
 import { opensslVerify, verifyLeaf } from "./helpers/openssl.js";
+import { TEST_SECRETS } from "./helpers/secrets.js";
 import { httpsGet, startHttpsServer } from "./helpers/tls.js";
 import { requireTool } from "./helpers/require-tool.js";
 
-const ADMIN_ENV = { TEAM_CA_PASSPHRASE: "team-admin-passphrase" };
+const ADMIN_ENV = { TEAM_CA_PASSPHRASE: TEST_SECRETS.teamAdmin };
 // The member never has the admin's passphrase: every member command runs without it.
 const MEMBER_ENV = { TEAM_CA_PASSPHRASE: undefined };
 
@@ -241,7 +242,7 @@ servers:
     const locked = await provision([], { cwd: p.dir, env: { COMPANY_CA_PASSPHRASE: undefined } });
     expect(locked.code).toBe(1);
     expect(locked.stderr).toMatch(/the key of company is encrypted and COMPANY_CA_PASSPHRASE is not set or wrong/);
-    const env = { COMPANY_CA_PASSPHRASE: "company-ca-passphrase" };
+    const env = { COMPANY_CA_PASSPHRASE: TEST_SECRETS.companyCa };
     expect((await provision([], { cwd: p.dir, env })).code).toBe(0);
     expect((await provision(["status", "--within", "1d"], { cwd: p.dir, env: { COMPANY_CA_PASSPHRASE: undefined } })).code).toBe(0);
     expect(readFileSync(root.key)).toEqual(keyBefore);

@@ -11,6 +11,8 @@ export const TEST_SECRETS = {
   ciNightly: "nightly ci secret for the test",
   ci: "ci secret for the test",
   p12: "s3cret-p12",
+  teamAdmin: "team-admin-passphrase",
+  companyCa: "company-ca-passphrase",
 } as const;
 
 export const ALL_TEST_SECRETS: readonly string[] = Object.values(TEST_SECRETS);
