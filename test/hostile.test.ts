@@ -332,7 +332,7 @@ const CASES: Case[] = [
   { name: "-f with a NUL", args: ["-f", "pki\0.yaml"], code: 1, message: /--file: the value contains a NUL character/ },
   { name: "csr --out with a NUL", args: ["csr", "alice", "--out", "x\0y"], code: 1, message: /--out: the value contains a NUL character/ },
   { name: "inspect /dev/zero (no hang)", args: ["inspect", "/dev/zero"], code: 1, message: /refusing to read \/dev\/zero: not a regular file/ },
-  { name: "inspect a folder", args: ["inspect", "/tmp"], code: 1, message: /refusing to read \/tmp: not a regular file|cannot read \/tmp/ },
+  { name: "inspect a folder", args: ["inspect", "/tmp"], code: 1, message: /refusing to read \/tmp: not a regular file/ },
   {
     name: "inspect a file too large to be a certificate",
     setup: (sb) => { writeFileSync(path.join(sb.dir, "big.pem"), ""); execFileSync("truncate", ["-s", "20M", path.join(sb.dir, "big.pem")]); },
