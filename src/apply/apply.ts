@@ -12,6 +12,7 @@ import { bundlePath, formatFiles, identityPaths, MODES, statePath, type Identity
 import { buildPkcs12 } from "../x509/pkcs12.js";
 import { pemBlocks, pemToDer } from "../x509/pem.js";
 import { readCertificatePem, readDerivedFile, readKeyPem, type ObservedState } from "../store/read-state.js";
+import { recordOwnCaKeys } from "../store/own-keys.js";
 import { stampOf, type FileStamps } from "../store/stamp.js";
 import { serializeState, type RetiredCert, type StateFile, type StateRecord } from "../store/state-file.js";
 import { generatePlannedKeys } from "./keys.js";
@@ -202,6 +203,8 @@ export async function applyPlan(
   const dirs = new Set([...writes.map((w) => path.dirname(w.path)), ...chmods.map((c) => path.dirname(c.file))]);
   for (const dir of dirs) prepareFolder(config.outputDir, dir, keyDirs.has(dir) ? MODES.keyDir : MODES.publicDir, checked);
   await removeStaleTemps([config.outputDir, ...[...keyDirs].filter((d) => checked.has(d))]);
+  // Recorded before any key.pem is renamed in, so a run killed before the matching cert.pem can be finished.
+  recordOwnCaKeys(deps.env, config.outputDir, config.identities.filter((id) => id.kind === "ca" && writtenKeySha.has(id.name)).map((id) => writtenKeySha.get(id.name)!));
   await writeFilesAtomically(writes);
   for (const { file, mode } of chmods) chmodPrivate(file, mode);
   const deleted: string[] = [];

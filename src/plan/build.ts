@@ -17,6 +17,8 @@ export interface PlanOptions {
   rotateCaKeys?: ReadonlySet<string>;
   /** CAs whose key.pem, found without a certificate or a record, the user says is theirs (--adopt-ca-key). */
   adoptCaKeys?: ReadonlySet<string>;
+  /** SHA-256 of the CA keys this machine's provision wrote for this output folder (store/own-keys.ts). */
+  ownCaKeys?: ReadonlySet<string>;
   /** Delete the files of identities no longer in pki.yaml (--prune). */
   prune?: boolean;
   /** Names of the environment variables that are set (never their values): passphrases must be there. */
@@ -58,7 +60,7 @@ export function buildPlan(config: Config, observed: ObservedState, now: Date, op
   for (const id of config.identities) {
     const seen = observed.identities.get(id.name)!;
     const issuer = id.issuer === null ? null : byName.get(id.issuer)!;
-    const decided = id.external ? decideExternal(id, seen) : decide(id, seen, issuer, issuer && actions.get(issuer.name), observed, nowMs, rotate.has(id.name), adopt.has(id.name));
+    const decided = id.external ? decideExternal(id, seen) : decide(id, seen, issuer, issuer && actions.get(issuer.name), observed, nowMs, rotate.has(id.name), adopt.has(id.name) || ownKey(seen, options.ownCaKeys));
     // Below a keyless external CA, someone else signs: what would be issued is asked for instead (provision csr).
     const action = signsElsewhere(issuer) && ISSUING.has(decided.action) ? awaitSignature(decided, issuer!, seen) : decided;
     const facts = seen.cert?.facts;
@@ -161,6 +163,11 @@ function lastExpiryUnder(config: Config, observed: ObservedState, root: string, 
     if (notAfter) last = Math.max(last, Date.parse(notAfter));
   }
   return new Date(Math.min(last, Date.parse(rootNotAfter))).toISOString();
+}
+
+/** A key found without its certificate that this machine wrote itself: a first run was interrupted between the two. */
+function ownKey(seen: ObservedIdentity, own: ReadonlySet<string> | undefined): boolean {
+  return seen.keySha256 !== null && (own?.has(seen.keySha256) ?? false);
 }
 
 type Decision = Omit<IdentityAction, "files" | "notBefore" | "notAfter">;

@@ -11,6 +11,7 @@ import type { CliOptions } from "../args.js";
 import { resolveNow } from "../now.js";
 import type { Io } from "../io.js";
 import { readPendingHooks } from "../../store/pending-hooks.js";
+import { readOwnCaKeys } from "../../store/own-keys.js";
 
 export interface Prepared {
   config: Config;
@@ -41,6 +42,7 @@ export async function loadAndPlan(options: CliOptions, io: Io, loaded?: LoadedCo
   const plan = buildPlan(config, observed, now, {
     rotateCaKeys: new Set(options.rotateCaKeys),
     adoptCaKeys: new Set(options.adoptCaKeys),
+    ownCaKeys: readOwnCaKeys(deps.env, config.outputDir),
     prune: options.prune,
     pendingHooks: pendingHooks.pending,
     setEnvVars: new Set(Object.keys(deps.env).filter((name) => deps.env[name] !== undefined && deps.env[name] !== "")),
