@@ -1,4 +1,5 @@
-import { readFileSync } from "node:fs";
+import { readFileSync, watch, type FSWatcher } from "node:fs";
+import path from "node:path";
 import https from "node:https";
 import { withFs } from "../errors.js";
 import type { LaunchFacts } from "../render/launch-facts.js";
@@ -17,8 +18,7 @@ export interface NodeSecretServer {
 export async function startNodeSecretServer(facts: LaunchFacts, message: string): Promise<NodeSecretServer> {
   const mtls = facts.clientAuth !== "none" && facts.files.clientCa !== null;
   const options: https.ServerOptions = {
-    cert: withFs("read", facts.files.cert, () => readFileSync(facts.files.cert)),
-    key: withFs("read", facts.files.key, () => readFileSync(facts.files.key)),
+    ...readIdentity(facts),
     minVersion: "TLSv1.2",
     ciphers: INTERMEDIATE_CIPHERS,
     // Mozilla intermediate: the client's cipher order wins (all offered suites are strong).
@@ -41,10 +41,60 @@ export async function startNodeSecretServer(facts: LaunchFacts, message: string)
     await closeAll();
     throw error;
   }
+  const watcher = watchIdentity(facts, () => {
+    let identity;
+    try {
+      identity = readIdentity(facts);
+    } catch {
+      return; // a file missing for now: the old certificate stays until the next change
+    }
+    try {
+      for (const server of servers) server.setSecureContext({ ...options, ...identity });
+    } catch {
+      // a key that does not match its certificate (the pair is mid-update): keep the old context
+    }
+  });
   return {
     close: () => {
+      watcher?.close();
       for (const server of servers) server.closeAllConnections();
       return closeAll();
     },
   };
+}
+
+function readIdentity(facts: LaunchFacts): { cert: Buffer; key: Buffer } {
+  return {
+    cert: withFs("read", facts.files.cert, () => readFileSync(facts.files.cert)),
+    key: withFs("read", facts.files.key, () => readFileSync(facts.files.key)),
+  };
+}
+
+/**
+ * Calls onChange ~200 ms after the last change to the identity's certificate or key, so a re-issued or
+ * renewed certificate is served without a restart (open connections keep theirs). provision writes by
+ * rename, which replaces the file's inode: the folder is watched, not the files. Null when the folder
+ * cannot be watched (the server still runs, without reloads).
+ */
+function watchIdentity(facts: LaunchFacts, onChange: () => void): FSWatcher | null {
+  const names = new Set([path.basename(facts.files.cert), path.basename(facts.files.key)]);
+  const folder = path.dirname(facts.files.cert);
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    const watcher = watch(folder, { persistent: false }, (_event, name) => {
+      // name can be null on some platforms: then any change in the folder counts
+      if (name !== null && !names.has(String(name))) return;
+      clearTimeout(timer);
+      timer = setTimeout(onChange, 200);
+    });
+    watcher.on("error", () => watcher.close());
+    const close = watcher.close.bind(watcher);
+    watcher.close = () => {
+      clearTimeout(timer);
+      close();
+    };
+    return watcher;
+  } catch {
+    return null;
+  }
 }
