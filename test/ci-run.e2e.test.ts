@@ -2,7 +2,7 @@ import { chmodSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { parse } from "yaml";
 import { describe, expect, it, beforeAll } from "vitest";
-import { execaLogged } from "./helpers/spawn.js";
+import { execaLogged, execaReadingKeys } from "./helpers/spawn.js";
 import { TEST_SECRETS } from "./helpers/secrets.js";
 import { BIN, project, ROOT } from "./helpers/cli.js";
 import { requireTool } from "./helpers/require-tool.js";
@@ -42,7 +42,7 @@ async function sandbox() {
     await git(seed, "commit", "-qam", "edit");
     await git(seed, "push", "-q", "origin", "HEAD:main");
   };
-  const show = async (file: string) => (await execaLogged("git", ["show", `pki-state:${file}`], { cwd: origin, reject: false })).stdout;
+  const show = async (file: string) => (await execaReadingKeys("git", ["show", `pki-state:${file}`], { cwd: origin, reject: false })).stdout;
   const stateCommits = async () => Number((await execaLogged("git", ["rev-list", "--count", "pki-state"], { cwd: origin, reject: false })).stdout || 0);
   return { dir: p.dir, origin, env, freshCheckout, editSpec, show, stateCommits };
 }

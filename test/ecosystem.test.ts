@@ -6,7 +6,7 @@ import { describe, expect, it } from "vitest";
 import { pkiJsonSchema } from "../src/config/json-schema.js";
 import { starterLinks, starterYaml } from "../src/cli/commands/init.js";
 import { project, provision, ROOT, squirrelsYaml } from "./helpers/cli.js";
-import { execaLogged } from "./helpers/spawn.js";
+import { execaLogged, execaReadingKeys } from "./helpers/spawn.js";
 import { TEST_SECRETS } from "./helpers/secrets.js";
 import { opensslVerify, publicKeysOf, verifyLeaf } from "./helpers/openssl.js";
 import { requireTool } from "./helpers/require-tool.js";
@@ -28,7 +28,7 @@ describe("output formats", () => {
     const keyDer = await execaLogged("openssl", ["pkey", "-inform", "DER", "-in", path.join(dir, "key.der"), "-pubout"]);
     expect(keyDer.stdout).toBe((await publicKeysOf(path.join(dir, "cert.pem"), path.join(dir, "key.pem"))).fromKey);
 
-    const p12 = await execaLogged("openssl", ["pkcs12", "-in", path.join(dir, "identity.p12"), "-passin", "env:P12_PASSWORD", "-nodes"], { env });
+    const p12 = await execaReadingKeys("openssl", ["pkcs12", "-in", path.join(dir, "identity.p12"), "-passin", "env:P12_PASSWORD", "-nodes"], { env });
     expect(blocks(p12.stdout, "CERTIFICATE")).toBe(3);
     expect(blocks(p12.stdout, "PRIVATE KEY")).toBe(1);
     expect(p12.stdout).toMatch(/friendlyName: secret-server/);

@@ -33,3 +33,9 @@ export const execaLogged = ((file: string, args?: readonly string[], options?: R
   );
   return child;
 }) as unknown as typeof execa;
+
+/**
+ * Plain execa, not logged: only for a command whose output is key material the test reads on purpose (the
+ * private key inside identity.p12, a key.pem shown from git). Everything else goes through execaLogged.
+ */
+export const execaReadingKeys = execa;
