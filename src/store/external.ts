@@ -9,7 +9,7 @@ import { decodePrivateKeyWithAny, isEncryptedKeyPem, spkiOf } from "../x509/keys
 import { pemBlocks } from "../x509/pem.js";
 import { readUserFile } from "./guard.js";
 import { passphraseCandidates } from "./passphrase.js";
-import type { ObservedIdentity } from "./read-state.js";
+import { unseen, type ObservedIdentity } from "./read-state.js";
 
 /**
  * An external CA as found on disk: its certificate, the certificates above it up to a self-signed root, and
@@ -141,21 +141,13 @@ const sha256 = (text: string) => createHash("sha256").update(text).digest("hex")
 /** The observed state of an external CA: its certificate as given, and its key (if any) checked against it. */
 export function observeExternal(id: IdentitySpec, ext: ExternalCa, env: NodeJS.ProcessEnv): ObservedIdentity {
   const observed: ObservedIdentity = {
-    name: id.name,
-    kind: id.kind,
+    ...unseen(id),
     cert: { pem: ext.certPem, sha256: sha256(ext.certPem), facts: ext.facts },
     certProblem: null,
     keySha256: ext.keyPem === null ? null : sha256(ext.keyPem),
     keyEncrypted: ext.keyPem !== null && isEncryptedKeyPem(ext.keyPem),
     // Never re-encrypted: the key is the user's file.
-    keyEncryptionWeak: false,
     keyStatus: ext.keyPem === null ? "missing" : "ok",
-    keyDetail: null,
-    signedByIssuer: null,
-    missingFormatFiles: [],
-    loosePrivateFiles: [],
-    trusted: false,
-    stamps: { cert: null, key: null },
   };
   if (ext.keyPem === null) return observed;
   const passphrases = passphraseCandidates(id, undefined, env);

@@ -255,6 +255,26 @@ export async function readObservedState(config: Config, env: NodeJS.ProcessEnv, 
   };
 }
 
+/** An identity of which nothing is on disk: no certificate, no key, nothing recorded. */
+export function unseen(id: Pick<IdentitySpec, "name" | "kind">): ObservedIdentity {
+  return {
+    name: id.name,
+    kind: id.kind,
+    cert: null,
+    certProblem: "missing",
+    keySha256: null,
+    keyEncrypted: false,
+    keyEncryptionWeak: false,
+    keyStatus: "missing",
+    keyDetail: null,
+    signedByIssuer: null,
+    missingFormatFiles: [],
+    loosePrivateFiles: [],
+    trusted: false,
+    stamps: { cert: null, key: null },
+  };
+}
+
 /**
  * What an empty output folder looks like to the planner: nothing issued, nothing recorded. The library's
  * createPki plans against it (and reads no file).
@@ -262,22 +282,7 @@ export async function readObservedState(config: Config, env: NodeJS.ProcessEnv, 
 export function nothingObserved(config: Config): ObservedState {
   const identities = new Map<string, ObservedIdentity>();
   for (const id of config.identities) {
-    identities.set(id.name, {
-      name: id.name,
-      kind: id.kind,
-      cert: null,
-      certProblem: "missing",
-      keySha256: null,
-      keyEncrypted: false,
-      keyEncryptionWeak: false,
-      keyStatus: "missing",
-      keyDetail: null,
-      signedByIssuer: null,
-      missingFormatFiles: [],
-      loosePrivateFiles: [],
-      trusted: false,
-      stamps: { cert: null, key: null },
-    });
+    identities.set(id.name, unseen(id));
   }
   return { identities, state: emptyState(), stateText: null, problems: [], bundlePem: null, retired: [], orphans: [], externals: new Map() };
 }
