@@ -35,10 +35,14 @@ export function cacheKey(absFile: string, text: string): string {
   return createHash("sha256").update(`${codeFingerprint()}\0${absFile}\0${text}`).digest("hex");
 }
 
+/** provision's folder in the user's cache ($XDG_CACHE_HOME/provision, else ~/.cache/provision). */
+export function userCacheDir(env: NodeJS.ProcessEnv): string {
+  return path.join(env.XDG_CACHE_HOME || path.join(env.HOME || homedir(), ".cache"), "provision");
+}
+
 function cacheFile(env: NodeJS.ProcessEnv, absFile: string): string | null {
   if (env.PROVISION_NO_CACHE === "1") return null;
-  const base = env.XDG_CACHE_HOME || path.join(env.HOME || homedir(), ".cache");
-  return path.join(base, "provision", `${createHash("sha256").update(absFile).digest("hex").slice(0, 32)}.json`);
+  return path.join(userCacheDir(env), `${createHash("sha256").update(absFile).digest("hex").slice(0, 32)}.json`);
 }
 
 export function readConfigCache(env: NodeJS.ProcessEnv, absFile: string, key: string): ConfigCacheEntry | undefined {

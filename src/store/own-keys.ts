@@ -1,7 +1,7 @@
 import { createHash } from "node:crypto";
 import { mkdirSync, readFileSync, renameSync, writeFileSync } from "node:fs";
-import { homedir } from "node:os";
 import path from "node:path";
+import { userCacheDir } from "../config/cache.js";
 
 /**
  * A per-machine record of the CA keys this machine's provision wrote, by the SHA-256 of key.pem, per output
@@ -12,8 +12,7 @@ import path from "node:path";
 const KEEP = 256;
 
 function journalFile(env: NodeJS.ProcessEnv, outputDir: string): string {
-  const base = env.XDG_CACHE_HOME || path.join(env.HOME || homedir(), ".cache");
-  return path.join(base, "provision", "own-ca-keys", `${createHash("sha256").update(outputDir).digest("hex").slice(0, 32)}.json`);
+  return path.join(userCacheDir(env), "own-ca-keys", `${createHash("sha256").update(outputDir).digest("hex").slice(0, 32)}.json`);
 }
 
 /** The hashes of CA keys written for this output folder on this machine (empty when unknown). */
