@@ -1,5 +1,6 @@
 import { isIP } from "node:net";
 import { domainToASCII } from "node:url";
+import { iriToUri } from "./uri.js";
 
 /** A subjectAltName entry, typed the way RFC 5280 GeneralName distinguishes them. */
 export type AltName =
@@ -32,18 +33,20 @@ export function checkDnsName(input: string, { allowWildcard = true } = {}): { ok
   return { ok: true, value: name };
 }
 
-/** Classifies an altNames entry: IPv4/IPv6 → IP, `x@y` → email, `scheme://…` → URI, anything else → DNS. */
+/** Classifies an altNames entry: IPv4/IPv6 → IP, `x@y` → email, `scheme://…` → URI (in its ASCII form, see iriToUri), anything else → DNS. */
 export function classifyAltName(input: string): AltNameResult {
   const text = input.trim();
   if (text === "") return { ok: false, message: "empty alt name" };
   if (isIP(text)) return { ok: true, name: { type: "ip", value: canonicalIp(text) } };
   if (/^[a-z][a-z0-9+.-]*:\/\//i.test(text)) {
+    const uri = iriToUri(text);
+    if (!uri.ok) return uri;
     try {
-      const url = new URL(text);
+      const url = new URL(uri.value);
       if (url.hostname === "" && !text.toLowerCase().startsWith("spiffe:")) {
         return { ok: false, message: `URI "${text}" has no host` };
       }
-      return { ok: true, name: { type: "uri", value: text } };
+      return { ok: true, name: { type: "uri", value: uri.value } };
     } catch {
       return { ok: false, message: `"${text}" is not a valid URI` };
     }

@@ -94,6 +94,9 @@ export function encodeTime(date: Date): Asn1 {
 }
 
 function encodeGeneralName(name: AltName): Asn1 {
+  // dNSName, rfc822Name and URI are IA5Strings: config/ hands over ASCII only (A-labels, percent-encoding);
+  // forge would keep the low byte of anything else (€ → 0xAC).
+  if (name.type !== "ip" && /[^\x00-\x7f]/.test(name.value)) throw new InternalError(`alt name ${JSON.stringify(name.value)} is not ASCII`);
   const value = name.type === "ip" ? bin(ipToBytes(name.value)) : name.value;
   return asn1.create(CTX, GENERAL_NAME_TAG[name.type], false, value);
 }
