@@ -3,10 +3,8 @@
  * `selfsigned` package or certyaml's Go API do), and loadPki → planPki → applyPki do what the CLI does with
  * files. Both go through the same validation, planner and signing phase as `provision`.
  */
-import { rmdir } from "node:fs/promises";
 import { stringify } from "yaml";
 import { generatePlannedKeys } from "./apply/keys.js";
-import { applyPlan } from "./apply/apply.js";
 import { signPlanned } from "./apply/sign.js";
 import { loadConfig, loadConfigText, type LoadedConfig } from "./config/load.js";
 import type { PkiSpec } from "./config/schema.js";
@@ -15,11 +13,10 @@ import { realDeps, type Deps } from "./deps.js";
 import { buildPlan } from "./plan/build.js";
 import { composeBundle, composeChain, composeFullchain, issuerPath } from "./plan/compose.js";
 import type { Plan } from "./plan/types.js";
-import { renderLaunchFiles } from "./render/launch.js";
-import { prepareOutputFolder } from "./store/guard.js";
-import { lockPath } from "./store/layout.js";
-import { acquireLock } from "./store/lock.js";
-import { nothingObserved, readObservedState, type ObservedState } from "./store/read-state.js";
+import { nothingObserved, type ObservedState } from "./store/read-state.js";
+import { preparePlan, type PrepareOptions } from "./apply/prepare.js";
+import { applyConfig } from "./apply/run.js";
+import { hookFailure, hookResults, type HookResult } from "./apply/hooks.js";
 import { encodePrivateKey } from "./x509/keys.js";
 import { ProvisionError } from "./errors.js";
 
@@ -29,6 +26,7 @@ export type { PkiSpec } from "./config/schema.js";
 export type { IdentityAction, Plan } from "./plan/types.js";
 export type { LoadedConfig } from "./config/load.js";
 export type { ObservedState } from "./store/read-state.js";
+export type { HookResult } from "./apply/hooks.js";
 
 /** One identity of an in-memory PKI, every value a PEM string. */
 export interface IssuedIdentity {
@@ -116,30 +114,37 @@ export interface PlanPkiOptions {
 
 /** Reads the output folder and plans, as `provision plan --json` does; writes nothing. */
 export async function planPki(config: Config, options: PlanPkiOptions = {}): Promise<{ plan: Plan; observed: ObservedState }> {
-  const deps = realDeps({ ...(options.env ? { env: options.env } : {}), ...options.deps });
-  const observed = await readObservedState(config, deps.env);
-  const setEnvVars = new Set(Object.keys(deps.env).filter((name) => deps.env[name] !== undefined && deps.env[name] !== ""));
-  const plan = buildPlan(config, observed, options.now ?? deps.now(), { rotateCaKeys: new Set(options.rotateCaKeys ?? []), prune: options.prune ?? false, setEnvVars });
+  const { plan, observed } = await preparePlan(config, prepareOptions(options));
   return { plan, observed };
 }
 
-/**
- * Plans and writes, as `provision` does: under the output folder's lock, keys 0600, each file written
- * atomically, state.json last, launch config rendered. Returns the plan and the files written and deleted.
- */
-export async function applyPki(config: Config, options: PlanPkiOptions = {}): Promise<{ plan: Plan; written: string[]; deleted: string[] }> {
+function prepareOptions(options: PlanPkiOptions): PrepareOptions {
   const deps = realDeps({ ...(options.env ? { env: options.env } : {}), ...options.deps });
-  const created = prepareOutputFolder(config.outputDir);
-  const lock = await acquireLock(lockPath(config.outputDir));
-  let failed = true;
-  try {
-    const { plan, observed } = await planPki(config, { ...options, deps });
-    const result = await applyPlan(config, plan, observed, deps, { renderExtra: (certOf) => renderLaunchFiles(config, certOf) });
-    failed = false;
-    return { plan, ...result };
-  } finally {
-    await lock.release();
-    // A first run that failed leaves no empty output folder behind.
-    if (failed && created) await rmdir(config.outputDir).catch(() => undefined);
-  }
+  return { deps, now: options.now ?? deps.now(), rotateCaKeys: options.rotateCaKeys ?? [], prune: options.prune ?? false };
+}
+
+export interface ApplyPkiOptions extends PlanPkiOptions {
+  /** Where afterChange hook output goes, line by line (default: standard error). */
+  hookOutput?: (text: string) => void;
+}
+
+/** What applyPki did: the plan, the files written and deleted, and the afterChange hooks it ran. */
+export interface AppliedPki {
+  plan: Plan;
+  written: string[];
+  deleted: string[];
+  hookResults: HookResult[];
+}
+
+/**
+ * Plans and writes, as `provision` does and through the same function: under the output folder's lock,
+ * keys 0600, each file written atomically, state.json after each batch, launch config rendered, then the
+ * afterChange hooks of what changed. Rejects with a ProvisionError `hook-failed` when a hook fails (the
+ * files are committed; the next call retries only the failed hooks), as `provision` exits 1.
+ */
+export async function applyPki(config: Config, options: ApplyPkiOptions = {}): Promise<AppliedPki> {
+  const { plan, written, deleted, hooks } = await applyConfig(config, { ...prepareOptions(options), ...(options.hookOutput ? { hookOutput: options.hookOutput } : {}) });
+  const failure = hookFailure(hooks);
+  if (failure) throw failure;
+  return { plan, written, deleted, hookResults: hookResults(hooks) };
 }

@@ -2,6 +2,7 @@ import { execa } from "execa";
 import type { Config } from "../config/types.js";
 import type { PendingHook, PlannedHook } from "../plan/hooks.js";
 import { identityPaths } from "../store/layout.js";
+import { ProvisionError } from "../errors.js";
 
 export interface HookOutcome {
   hook: PlannedHook;
@@ -72,3 +73,22 @@ async function runHook(config: Config, hook: PlannedHook, io: HookIo): Promise<H
 export function stillPending(outcomes: readonly HookOutcome[]): PendingHook[] {
   return outcomes.filter((o) => !o.ok).map((o) => ({ name: o.hook.name, action: o.hook.action }));
 }
+
+/** The error a run with failed hooks ends with (after its files are committed), or null when all succeeded. */
+export function hookFailure(outcomes: readonly HookOutcome[]): ProvisionError | null {
+  const failed = outcomes.filter((o) => !o.ok);
+  if (failed.length === 0) return null;
+  return new ProvisionError("hook-failed", `afterChange failed for ${failed.map((o) => `${o.hook.name} (${o.problem})`).join(", ")}`, {
+    hint: "the files are committed; fix the command and run provision again: it retries only the hooks that failed",
+  });
+}
+
+/** How each hook ended, as `provision --json` prints it and applyPki returns it. */
+export interface HookResult {
+  name: string;
+  action: string;
+  ok: boolean;
+  problem: string | null;
+}
+
+export const hookResults = (outcomes: readonly HookOutcome[]): HookResult[] => outcomes.map((o) => ({ name: o.hook.name, action: o.hook.action, ok: o.ok, problem: o.problem }));

@@ -46,7 +46,7 @@ export async function runWatch(options: CliOptions, io: Io, control: WatchContro
         busy = true;
         try {
           const run = await applyOnce({ ...options, now: null }, io);
-          return { config: run.config, plan: run.plan, failedHooks: run.failedHooks.length };
+          return { config: run.config, plan: run.plan, failedHooks: run.hooks.filter((o) => !o.ok).length };
         } finally {
           busy = false;
         }
