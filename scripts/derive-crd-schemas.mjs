@@ -1,6 +1,6 @@
 // Derives JSON Schemas from the CRDs cert-manager and trust-manager publish (deploy/crds/*.yaml), for the
-// structural checker in test/k8s/. Run against local git clones of both projects:
-//   node scripts/derive-crd-schemas.mjs <cert-manager.git> <ref> <trust-manager.git> <ref> > test/k8s/crd-schemas.json
+// structural checker in test/export/k8s/. Run against local git clones of both projects:
+//   node scripts/derive-crd-schemas.mjs <cert-manager.git> <ref> <trust-manager.git> <ref> > test/export/k8s/crd-schemas.json
 // What Kubernetes enforces when it applies a document is kept: types, required fields, enums, patterns,
 // bounds, and no unknown fields (structural schemas prune them; kubectl's strict field validation rejects
 // them). The kubebuilder "exactly/at least one of" rules (CEL) become oneOf/anyOf; any other CEL rule stops
@@ -79,7 +79,7 @@ for (const source of SOURCES) {
   const { group, names, scope } = crd.spec;
   const root = structuredClone(version.schema.openAPIV3Schema);
   delete root.properties.status;
-  // The CRD says only `metadata: {type: object}`: the API server checks ObjectMeta itself (test/k8s/check.ts).
+  // The CRD says only `metadata: {type: object}`: the API server checks ObjectMeta itself (test/export/k8s/check.ts).
   delete root.properties.metadata;
   const schema = convert(root, names.kind);
   schema.properties.apiVersion = { const: `${group}/${version.name}` };

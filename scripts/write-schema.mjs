@@ -1,4 +1,4 @@
-// npm run schema: regenerates pki.schema.json from the zod schema (test/schema.test.ts checks it is current).
+// npm run schema: regenerates pki.schema.json from the zod schema (test/cli/ecosystem.test.ts "editor schema" checks it is current).
 import { writeFileSync } from "node:fs";
 import { pkiJsonSchema } from "../dist/config/json-schema.js";
 

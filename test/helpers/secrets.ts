@@ -1,7 +1,7 @@
 /**
  * Every passphrase and password the tests hand to provision or to the tools around it. The global teardown
  * (test/global-setup.ts) fails the suite when any of them appears in the output of a process the tests ran;
- * test/secrets.test.ts fails when a test uses a passphrase that is not listed here.
+ * test/store/secrets.test.ts fails when a test uses a passphrase that is not listed here.
  */
 export const TEST_SECRETS = {
   primary: "correct horse battery staple",

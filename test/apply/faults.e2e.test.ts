@@ -1,0 +1,158 @@
+import { spawn } from "node:child_process";
+import { createPrivateKey, X509Certificate } from "node:crypto";
+import { existsSync, readdirSync, readFileSync, watch, writeFileSync } from "node:fs";
+import path from "node:path";
+import { execa } from "execa";
+import { describe, expect, it, beforeAll } from "vitest";
+import { BIN, project, provisionBin } from "../helpers/cli.js";
+import { spawnLogged } from "../helpers/spawn.js";
+import { checkTree, sha256File } from "../helpers/tree-check.js";
+import { requireTool } from "../helpers/require-tool.js";
+
+function bigYaml(servers: number, leafValidity: string, extra = ""): string {
+  let yaml = `version: 1\ndefaults: { validity: ${leafValidity} }\ncas:\n  root: { validity: 10y${extra} }\n  sub: { issuer: root, validity: 2y${extra} }\nservers:\n`;
+  for (let i = 0; i < servers; i++) yaml += `  s${i}: { issuer: sub, altNames: [s${i}.test] }\n`;
+  return yaml;
+}
+
+const issuerOf = (_kind: string, name: string) => (name === "root" ? "root" : name === "sub" ? "root" : "sub");
+
+type Snapshot = Map<string, string>;
+
+/** Every file under the output folder (temp files aside) and its content. */
+function contents(out: string): Snapshot {
+  const files = new Map<string, string>();
+  const walk = (dir: string) => {
+    for (const entry of readdirSync(dir, { withFileTypes: true })) {
+      const full = path.join(dir, entry.name);
+      if (entry.isDirectory()) walk(full);
+      else if (!entry.name.endsWith(".tmp") && entry.name !== ".provision.lock") files.set(path.relative(out, full), readFileSync(full, "utf8"));
+    }
+  };
+  walk(out);
+  return files;
+}
+
+/** Why a file's content is not a whole file of its kind, or null when it is. */
+function incomplete(name: string, text: string): string | null {
+  try {
+    if (name.endsWith("state.json")) return JSON.parse(text) ? null : "empty";
+    if (name.endsWith("key.pem")) return createPrivateKey(text) && /-----END [A-Z ]*PRIVATE KEY-----\n$/.test(text) ? null : "truncated";
+    const blocks = text.match(/-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----\n/g) ?? [];
+    if (blocks.length === 0 || blocks.join("") !== text) return "not whole certificates";
+    for (const block of blocks) new X509Certificate(block);
+    return null;
+  } catch (error) {
+    return (error as Error).message;
+  }
+}
+
+/**
+ * Starts provision and SIGKILLs it as soon as the output folder has seen `count` files of the given sort
+ * appear: temp files (the write phase, before any rename) or final files (renames onto their names).
+ * Keyed to the run's progress, not to a timer, so it kills at the same point on a fast or a slow machine.
+ */
+async function killAfter(cwd: string, out: string, sort: "temp" | "final", count: number): Promise<{ killed: boolean; seen: number }> {
+  const run = spawnLogged("node", [BIN], { cwd });
+  let seen = 0;
+  const watcher = watch(out, { recursive: true }, (_event, filename) => {
+    if (!filename) return;
+    const isTemp = filename.endsWith(".tmp");
+    if (isTemp !== (sort === "temp") || filename.endsWith(".provision.lock")) return;
+    if (++seen === count) run.child.kill("SIGKILL");
+  });
+  const { signal } = await run.exited;
+  watcher.close();
+  return { killed: signal === "SIGKILL", seen };
+}
+
+describe("crash safety", () => {
+  beforeAll(() => { requireTool("openssl", "openssl"); });
+  it("SIGKILL after the N-th temp file and the N-th renamed file: right after each kill every file is its old content or a whole new one; the next run repairs", async () => {
+    const servers = 60;
+    const p = project(bigYaml(servers, "90d"));
+    const first = await provisionBin([], { cwd: p.dir });
+    expect(first.code, first.stderr).toBe(0);
+    const caKeys = { root: sha256File(path.join(p.out, "cas/root/key.pem")), sub: sha256File(path.join(p.out, "cas/sub/key.pem")) };
+    const points = [["temp", 1], ["temp", 100], ["final", 1], ["final", 45], ["final", 61], ["final", 90], ["final", 150], ["final", 230]] as const;
+    for (const [round, [sort, count]] of points.entries()) {
+      const where = `round ${round} (after ${sort} file ${count})`;
+      const old = contents(p.out);
+      // Flip every leaf's validity so the killed run has every server to re-issue.
+      p.write(bigYaml(servers, round % 2 === 0 ? "80d" : "90d"));
+      const { killed, seen } = await killAfter(p.dir, p.out, sort, count);
+      expect(killed, `${where}: the run ended before the kill point (saw ${seen})`).toBe(true);
+
+      // Right after the kill, before any recovery: no file is half written, and nothing changed before a rename.
+      const now = contents(p.out);
+      expect([...old.keys()].filter((f) => !now.has(f)), `${where}: files vanished`).toEqual([]);
+      const changed = [...now].filter(([f, text]) => old.get(f) !== text);
+      if (sort === "temp") expect(changed.map(([f]) => f), `${where}: a file changed before any rename`).toEqual([]);
+      expect(changed.map(([f, text]) => [f, incomplete(f, text)]).filter(([, why]) => why !== null), where).toEqual([]);
+      // A key and its certificate are two files: renamed one after the other, they can disagree for a moment.
+      // Whatever disagrees must be exactly that (a new key beside its old certificate), which the next run repairs.
+      for (let i = 0; i < servers; i++) {
+        const dir = `servers/s${i}`;
+        const cert = new X509Certificate(now.get(`${dir}/cert.pem`)!);
+        if (cert.checkPrivateKey(createPrivateKey(now.get(`${dir}/key.pem`)!))) continue;
+        expect(now.get(`${dir}/cert.pem`), `${where}: ${dir} has a new certificate that does not match its key`).toBe(old.get(`${dir}/cert.pem`));
+        expect(now.get(`${dir}/key.pem`), `${where}: ${dir}`).not.toBe(old.get(`${dir}/key.pem`));
+      }
+
+      const recovery = await provisionBin([], { cwd: p.dir });
+      expect(recovery.code, `${where}: ${recovery.stderr}`).toBe(0);
+      expect(checkTree(p.out, issuerOf), where).toEqual([]);
+      expect(sha256File(path.join(p.out, "cas/root/key.pem"))).toBe(caKeys.root);
+      expect(sha256File(path.join(p.out, "cas/sub/key.pem"))).toBe(caKeys.sub);
+      const again = await provisionBin(["plan"], { cwd: p.dir });
+      expect(again.code, `${where}: ${again.stdout}`).toBe(0);
+    }
+    // Finally, openssl agrees about every server certificate.
+    const certs = Array.from({ length: servers }, (_, i) => path.join(p.out, `servers/s${i}/cert.pem`));
+    const verify = await execa("openssl", ["verify", "-x509_strict", "-CAfile", path.join(p.out, "ca-bundle.pem"), "-untrusted", path.join(p.out, "servers/s0/chain.pem"), ...certs]);
+    expect(verify.stdout.split("\n").filter((l) => l.endsWith(": OK"))).toHaveLength(servers);
+  }, 300_000);
+});
+
+describe("concurrency", () => {
+  beforeAll(() => { requireTool("openssl", "openssl"); });
+  it("a second run waits for the lock, then fails naming the holder's pid; nothing it wrote", async () => {
+    const slow = `version: 1\ncas:\n  root: { key: rsa-4096 }\nservers:\n${Array.from({ length: 6 }, (_, i) => `  s${i}: { issuer: root, key: rsa-4096, altNames: [s${i}.test] }\n`).join("")}`;
+    const p = project(slow);
+    const first = spawn("node", [BIN], { cwd: p.dir, stdio: "ignore" });
+    const lockFile = path.join(p.out, ".provision.lock");
+    for (let i = 0; i < 100 && !existsSync(lockFile); i++) await new Promise((r) => setTimeout(r, 20));
+    expect(existsSync(lockFile)).toBe(true);
+    const second = await provisionBin([], { cwd: p.dir });
+    expect(second.code).toBe(1);
+    expect(second.stderr).toContain(`error: another provision run holds the lock (pid ${first.pid})`);
+    const firstCode = await new Promise<number | null>((resolve) => first.on("exit", resolve));
+    expect(firstCode).toBe(0);
+    expect(existsSync(lockFile)).toBe(false);
+    expect((await provisionBin(["plan"], { cwd: p.dir })).code).toBe(0);
+  }, 60_000);
+
+  it("a lock left by a dead process is taken over", async () => {
+    const p = project(bigYaml(2, "30d"));
+    const { mkdirSync } = await import("node:fs");
+    mkdirSync(p.out);
+    const dead = spawn("true");
+    await new Promise((resolve) => dead.on("exit", resolve));
+    const { hostname } = await import("node:os");
+    writeFileSync(path.join(p.out, ".provision.lock"), `${dead.pid} ${hostname()}\n`);
+    const run = await provisionBin([], { cwd: p.dir });
+    expect(run.code, run.stderr).toBe(0);
+    expect(existsSync(path.join(p.out, ".provision.lock"))).toBe(false);
+  });
+
+  it("temp files left by a killed run are removed by the next run", async () => {
+    const p = project(bigYaml(2, "30d"));
+    expect((await provisionBin([], { cwd: p.dir })).code).toBe(0);
+    const stray = path.join(p.out, "servers/s0/.cert.pem.0123456789ab.tmp");
+    writeFileSync(stray, "half a certif");
+    p.write(bigYaml(2, "20d"));
+    expect((await provisionBin([], { cwd: p.dir })).code).toBe(0);
+    expect(existsSync(stray)).toBe(false);
+    expect(readFileSync(path.join(p.out, "servers/s0/cert.pem"), "utf8")).toMatch(/END CERTIFICATE/);
+  });
+});

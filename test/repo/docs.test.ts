@@ -1,0 +1,53 @@
+import { readdirSync, readFileSync } from "node:fs";
+import path from "node:path";
+import { describe, expect, it } from "vitest";
+import { parseCliArgs } from "../../src/cli/args.js";
+import { execaLogged } from "../helpers/spawn.js";
+import { ROOT } from "../helpers/cli.js";
+
+function markdownFiles(dir: string): string[] {
+  return readdirSync(dir, { withFileTypes: true }).flatMap((entry) => {
+    const full = path.join(dir, entry.name);
+    if (entry.isDirectory()) return entry.name === "node_modules" || entry.name.startsWith(".") ? [] : markdownFiles(full);
+    return entry.name.endsWith(".md") ? [full] : [];
+  });
+}
+
+/** Every `provision …` command inside the ```sh blocks of the docs, as argv. */
+function documentedCommands(): { file: string; line: string; argv: string[] }[] {
+  const found = [];
+  for (const file of [path.join(ROOT, "README.md"), ...markdownFiles(path.join(ROOT, "docs")), ...markdownFiles(path.join(ROOT, "examples"))]) {
+    for (const block of readFileSync(file, "utf8").matchAll(/```sh\n([\s\S]*?)```/g)) {
+      for (const raw of block[1]!.split("\n")) {
+        const match = /(?:^|[\s;&]|&&\s*)(?:npx (?:pki-)?|sudo )?provision(?=\s|$)(.*)$/.exec(raw.replace(/#.*$/, "").trim());
+        if (!match) continue;
+        const rest = match[1]!.split(/\s*(?:\|\||&&|;|>|&$)\s*/)[0]!;
+        const argv = rest.trim().split(/\s+/).filter(Boolean).map((w) => w.replace(/^<(.+)>$/, "$1"));
+        found.push({ file: path.relative(ROOT, file), line: raw.trim(), argv });
+      }
+    }
+  }
+  return found;
+}
+
+describe("the docs", () => {
+  const commands = documentedCommands();
+
+  it("show provision commands", () => {
+    expect(commands.length).toBeGreaterThanOrEqual(12);
+  });
+
+  it.each(commands.map((c) => [`${c.file}: ${c.line}`, c] as const))("%s parses", (_label, { argv }) => {
+    expect(() => parseCliArgs(argv)).not.toThrow();
+  });
+});
+
+describe("the README's way in", () => {
+  it("npx provision runs the project's own CLI, from the root and from an example folder", async () => {
+    const version = JSON.parse(readFileSync(path.join(ROOT, "package.json"), "utf8")).version;
+    for (const cwd of [ROOT, path.join(ROOT, "examples/secret-squirrels")]) {
+      const result = await execaLogged("npx", ["--no-install", "provision", "--version"], { cwd, reject: false });
+      expect(result.stdout.trim(), `${cwd}: ${result.stderr}`).toBe(version);
+    }
+  });
+});
