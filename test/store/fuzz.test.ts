@@ -1,11 +1,13 @@
-import { cpSync, existsSync, readFileSync, rmSync, statfsSync, writeFileSync } from "node:fs";
+import { createHash } from "node:crypto";
+import { cpSync, existsSync, lstatSync, readdirSync, readFileSync, readlinkSync, rmSync, statfsSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import fc from "fast-check";
 import { parse as parseYaml, stringify as stringifyYaml } from "yaml";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { provision, squirrelsYaml } from "../helpers/cli.js";
-import { makeSandbox, type Sandbox } from "../helpers/sandbox.js";
+import { fingerprintTree, makeSandbox, type Sandbox } from "../helpers/sandbox.js";
+import { parseConfig } from "../../src/config/parse.js";
 
 /**
  * Random mutations of a valid state.json and pki.yaml (fast-check, fixed seed): keys dropped, duplicated
@@ -40,10 +42,12 @@ afterAll(() => {
   sandbox?.remove();
 });
 
+// A PEM header where a name or key type belongs; a certificate's, since errors echo the value's first 40
+// characters and the suite's secrets check (test/global-setup.ts) would take a private key's for a leak.
 const hostileString = fc.constantFrom(
   "", "..", "../../../victim.txt", "../victim-dir", "/proc/self/environ", "/etc/passwd", "cas/root/key.pem", "cas/../../victim.txt",
   "__proto__", "constructor", "toString", "hasOwnProperty", "ca", "server", "client", "ab".repeat(32), "zz".repeat(32),
-  "2099-01-01T00:00:00.000Z", "1970-01-01T00:00:00.000Z", "not a date", "a\0b", "x".repeat(5000), "ecdsa-p256", "rsa-1024", "-----BEGIN PRIVATE KEY-----",
+  "2099-01-01T00:00:00.000Z", "1970-01-01T00:00:00.000Z", "not a date", "a\0b", "x".repeat(5000), "ecdsa-p256", "rsa-1024", "-----BEGIN CERTIFICATE-----",
 );
 const hostileValue: fc.Arbitrary<unknown> = fc.oneof(
   { weight: 4, arbitrary: hostileString },
@@ -104,23 +108,84 @@ function mutate(root: unknown, m: Mutation): unknown {
   return root;
 }
 
-const RUNS = { state: 1200, yaml: 600 };
+const RUNS = { state: 1200, yaml: 3000 };
 /** How the runs ended: a fuzz run that never reaches the interesting paths proves nothing. */
-const tally = { ok: 0, error: 0, ignoredState: 0 };
+const tally = { ok: 0, error: 0, ignoredState: 0, outputBeside: 0, outputElsewhere: 0 };
 const COMMANDS = [[], ["--prune"], ["plan"], ["status"]] as const;
 
+const inside = (child: string, parent: string) => {
+  const rel = path.relative(parent, child);
+  return rel === "" || (rel !== ".." && !rel.startsWith(`..${path.sep}`) && !path.isAbsolute(rel));
+};
+
+/**
+ * The output folder a mutated pki.yaml names, when it lies outside the project (`output: ..`,
+ * `../victim-dir`, `/etc/passwd`), as provision itself resolves it. pki.yaml is trusted input: its author
+ * may send the output anywhere (`/srv/pki`), and provision writes there by design, so such a mutation is
+ * not held to "nothing outside the project changes". Instead: beside the project (inside the sandbox) the
+ * command runs and may only add or change files inside that folder, never touch a file that was there
+ * before; anywhere else (the real file system) only the read-only `plan` runs.
+ */
+function outputOutsideProject(yaml: string): string | null {
+  const { config } = parseConfig(yaml, "pki.yaml", { cwd: sandbox.dir });
+  return config && !inside(config.outputDir, sandbox.dir) ? config.outputDir : null;
+}
+
+/** Every file and link below `root` except `skip`, with a hash of its content and mtime. */
+function filesBelow(root: string, skip: string): Map<string, string> {
+  const out = new Map<string, string>();
+  const walk = (dir: string) => {
+    for (const name of readdirSync(dir)) {
+      const full = path.join(dir, name);
+      if (full === skip) continue;
+      const info = lstatSync(full);
+      if (info.isDirectory()) walk(full);
+      else out.set(full, `${info.mode}:${info.mtimeMs}:${info.isFile() ? createHash("sha256").update(readFileSync(full)).digest("hex") : readlinkSync(full)}`);
+    }
+  };
+  walk(root);
+  return out;
+}
+
+// Copying the template tree costs three times an invalid pki.yaml's whole run, so the tree is copied again
+// only when a run changed it: the fingerprint leaves out the two files every run rewrites.
+let dirty = true;
+const rewritten = () => new Set([path.join(sandbox.dir, "pki.yaml"), path.join(sandbox.out, "state.json")]);
+let templatePrint: string | undefined;
+
 async function runOnce(files: { state?: string; yaml?: string }, args: readonly string[]): Promise<void> {
-  rmSync(sandbox.dir, { recursive: true, force: true });
-  cpSync(template.dir, sandbox.dir, { recursive: true, preserveTimestamps: true });
+  if (dirty) {
+    rmSync(sandbox.dir, { recursive: true, force: true });
+    cpSync(template.dir, sandbox.dir, { recursive: true, preserveTimestamps: true });
+    templatePrint ??= fingerprintTree(sandbox.dir, rewritten());
+  }
+  for (const file of ["pki.yaml", "pki/state.json"]) cpSync(path.join(template.dir, file), path.join(sandbox.dir, file), { preserveTimestamps: true });
   if (files.state !== undefined) writeFileSync(path.join(sandbox.out, "state.json"), files.state);
   if (files.yaml !== undefined) writeFileSync(path.join(sandbox.dir, "pki.yaml"), files.yaml);
+  const escaping = files.yaml === undefined ? null : outputOutsideProject(files.yaml);
+  const beside = escaping !== null && inside(escaping, sandbox.parent);
+  if (escaping !== null && !beside) args = ["plan"];
+  const outsideFiles = beside ? filesBelow(sandbox.parent, sandbox.dir) : null;
   const run = await provision([...args], { cwd: sandbox.dir, env: { PROVISION_NO_CACHE: "1" } });
   const output = run.stdout + run.stderr;
   const allowed = args[0] === "plan" ? [0, 1, 2] : [0, 1];
   expect(allowed, output).toContain(run.code);
   if (run.code === 1) expect(run.stderr, output).toMatch(/^(.*\n)*error: .+/);
   expect(output).not.toMatch(/This is a bug|unexpected error|internal error|\n\s+at .+:\d+:\d+/);
-  expect(sandbox.outside(), "something outside the project changed").toBe(outsideBefore);
+  if (outsideFiles) {
+    const after = filesBelow(sandbox.parent, sandbox.dir);
+    for (const [file, print] of outsideFiles) expect(after.get(file), `${file} (there before the run) changed; output: ${escaping}`).toBe(print);
+    for (const file of after.keys()) if (!outsideFiles.has(file)) expect(inside(file, escaping!), `${file} written outside the output folder ${escaping}`).toBe(true);
+    // Start the next run from clean decoys.
+    sandbox.remove();
+    sandbox = makeSandbox(undefined, BASE);
+    outsideBefore = sandbox.outside();
+    tally.outputBeside++;
+  } else {
+    expect(sandbox.outside(), "something outside the project changed").toBe(outsideBefore);
+    if (escaping !== null) tally.outputElsewhere++;
+  }
+  dirty = !existsSync(sandbox.out) || fingerprintTree(sandbox.dir, rewritten()) !== templatePrint;
   if (run.code === 1) tally.error++;
   else tally.ok++;
   if (/state\.json .*ignored, rebuilt from the files/.test(output)) tally.ignoredState++;
@@ -158,5 +223,8 @@ describe("fuzz (fast-check, fixed seed)", () => {
       { seed: SEED, numRuns: RUNS.yaml, endOnFailure: true },
     );
     expect(tally.error, JSON.stringify(tally)).toBeGreaterThan(RUNS.yaml / 4);
+    // Both kinds of escaping output were tried (see outputOutsideProject).
+    expect(tally.outputBeside, JSON.stringify(tally)).toBeGreaterThan(0);
+    expect(tally.outputElsewhere, JSON.stringify(tally)).toBeGreaterThan(0);
   }, 240_000);
 });
