@@ -10,7 +10,7 @@ import type { ObservedIdentity, ObservedState } from "../store/read-state.js";
 import { readCertificatePem } from "../store/read-state.js";
 import type { StateRecord } from "../store/state-file.js";
 import type { ExternalCa } from "../store/external.js";
-import type { CertFacts } from "../x509/inspect.js";
+import type { CertificateFacts } from "../x509/spec.js";
 
 /** What every phase of a run reads: the config, the plan, what was on disk, and lookups over them. */
 export interface ApplyContext {
@@ -68,7 +68,7 @@ export function applyContext(config: Config, plan: Plan, observed: ObservedState
 export interface IssuedCert {
   pem: string;
   sha256: string;
-  facts: CertFacts;
+  facts: CertificateFacts;
 }
 
 /** What a run has made so far, across its batches: new certificates, keys in memory, keys written. */

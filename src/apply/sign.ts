@@ -2,7 +2,8 @@ import { createHash, type KeyObject } from "node:crypto";
 import type { Config, IdentitySpec } from "../config/types.js";
 import type { Deps } from "../deps.js";
 import { ISSUING, type Plan } from "../plan/types.js";
-import { factsFromTemplate, type CertFacts } from "../x509/inspect.js";
+import { factsFromTemplate } from "../x509/inspect.js";
+import type { CertificateFacts } from "../x509/spec.js";
 import { serialFrom, signCertificate, subjectKeyIdOf, templateFor } from "../x509/issue.js";
 import { spkiOf } from "../x509/keys.js";
 import { identitiesByName } from "../config/issuers.js";
@@ -23,12 +24,12 @@ export function signPlanned(
   externalIssuerOf: (name: string) => { certPem: string; facts: { subjectKeyId: string | null } } | undefined = () => undefined,
   /** One batch of a run (default: every identity). */
   only: readonly IdentitySpec[] = config.identities,
-): { certs: Map<string, string>; facts: Map<string, CertFacts> } {
+): { certs: Map<string, string>; facts: Map<string, CertificateFacts> } {
   const byName = identitiesByName(config);
   // Orphans are listed by kind and name; a name moved to another section has an orphan and an action.
   const actions = new Map(plan.actions.filter((a) => a.action !== "orphaned").map((a) => [a.name, a] as const));
   const certs = new Map<string, string>();
-  const facts = new Map<string, CertFacts>();
+  const facts = new Map<string, CertificateFacts>();
   const keyIds = new Map<string, Buffer>();
   for (const id of only) {
     const action = actions.get(id.name)!;

@@ -1,12 +1,11 @@
 import { formatApproxDuration, formatDuration, renewalWindowSeconds } from "../config/duration.js";
 import { signsElsewhere } from "../config/external.js";
 import type { Config, IdentitySpec } from "../config/types.js";
-import type { CertFacts } from "../x509/inspect.js";
 import { ProvisionError } from "../errors.js";
 import { bundlePath, identityPaths, MODES, retiredCertPath } from "../store/layout.js";
 import type { ObservedIdentity, ObservedState } from "../store/read-state.js";
 import { composeBundle, composeChain, composeFullchain, issuerPath } from "./compose.js";
-import { CLOCK_SKEW_SECONDS } from "../x509/spec.js";
+import { CLOCK_SKEW_SECONDS, type CertificateFacts } from "../x509/spec.js";
 import { issuedValiditySeconds, specDifferences } from "./diff.js";
 import { plannedHooks, type PendingHook } from "./hooks.js";
 import { ISSUING, type IdentityAction, type Plan, type RetiredAction } from "./types.js";
@@ -267,7 +266,7 @@ function decide(
  * The renewal window of an issued certificate: `renewBefore` as a duration, or as a fraction of the lifetime the
  * certificate really has (notAfter − notBefore). The certificate is renewed from `notAfter - window` on.
  */
-export function renewalWindow(id: Pick<IdentitySpec, "renewBefore">, facts: Pick<CertFacts, "notBefore" | "notAfter">): { lifetimeSeconds: number; window: number; startsAt: number } {
+export function renewalWindow(id: Pick<IdentitySpec, "renewBefore">, facts: Pick<CertificateFacts, "notBefore" | "notAfter">): { lifetimeSeconds: number; window: number; startsAt: number } {
   const lifetimeSeconds = issuedValiditySeconds(facts) + CLOCK_SKEW_SECONDS;
   const window = renewalWindowSeconds(id.renewBefore, lifetimeSeconds) * 1000;
   return { lifetimeSeconds, window, startsAt: Date.parse(facts.notAfter) - window };

@@ -1,27 +1,31 @@
-import { altNameKey } from "../config/alt-names.js";
+import type { AltName } from "../config/alt-names.js";
 import { formatDuration } from "../config/duration.js";
-import { subtreeText } from "../config/name-constraints.js";
-import { SUBJECT_FIELDS, type IdentitySpec, type SubjectSpec } from "../config/types.js";
-import type { CertFacts } from "../x509/inspect.js";
+import { SUBJECT_FIELDS, type AltNameConstraint, type IdentitySpec, type NameConstraintsSpec, type SubjectSpec } from "../config/types.js";
 import { sanFor } from "../config/san.js";
-import { CLOCK_SKEW_SECONDS, profileFor } from "../x509/spec.js";
+import { CLOCK_SKEW_SECONDS, profileFor, type CertificateFacts } from "../x509/spec.js";
 
 
 function subjectChanges(want: SubjectSpec, have: Partial<SubjectSpec>): string[] {
   return SUBJECT_FIELDS.filter((f) => (want[f] ?? "") !== (have[f] ?? "")).map((f) => `${f}: ${have[f] ?? "(none)"} → ${want[f] ?? "(none)"}`);
 }
 
-function constraintKeys(c: IdentitySpec["nameConstraints"]): string {
-  if (!c || (c.permitted.length === 0 && c.excluded.length === 0)) return "";
-  return JSON.stringify([c.permitted.map(subtreeText), c.excluded.map(subtreeText)]);
+const sameName = (a: AltName) => (b: AltName) => a.type === b.type && a.value === b.value;
+
+const sameSubtree = (a: AltNameConstraint, b: AltNameConstraint) => a.type === b.type && a.value === b.value && (a.type !== "ip" || (b.type === "ip" && a.prefix === b.prefix));
+
+/** Equal lists of subtrees, in order (the order is written into the certificate); no extension equals an empty one. */
+function sameConstraints(want: NameConstraintsSpec | null, have: NameConstraintsSpec | null): boolean {
+  const lists = (c: NameConstraintsSpec | null) => [c?.permitted ?? [], c?.excluded ?? []];
+  const [a, b] = [lists(want), lists(have)];
+  return a.every((list, i) => list.length === b[i]!.length && list.every((subtree, j) => sameSubtree(subtree, b[i]![j]!)));
 }
 
 /** Lifetime a certificate was issued with, in seconds, skew allowance excluded. */
-export function issuedValiditySeconds(facts: Pick<CertFacts, "notBefore" | "notAfter">): number {
+export function issuedValiditySeconds(facts: Pick<CertificateFacts, "notBefore" | "notAfter">): number {
   return Math.round((Date.parse(facts.notAfter) - Date.parse(facts.notBefore)) / 1000) - CLOCK_SKEW_SECONDS;
 }
 
-type Comparison = (identity: IdentitySpec, issuerSubject: SubjectSpec, facts: CertFacts) => string | null;
+type Comparison = (identity: IdentitySpec, issuerSubject: SubjectSpec, facts: CertificateFacts) => string | null;
 
 /**
  * One comparison per group of fields that config/schema.ts declares `reissue`, keyed by those fields' names
@@ -39,9 +43,9 @@ const COMPARISONS: readonly { fields: readonly string[]; compare: Comparison }[]
   {
     fields: ["altNames"],
     compare: (identity, _issuer, facts) => {
-      const want = sanFor(identity).map(altNameKey);
-      const added = want.filter((n) => !facts.altNames.includes(n)).map((n) => `+${n.slice(n.indexOf(":") + 1)}`);
-      const removed = facts.altNames.filter((n) => !want.includes(n)).map((n) => `-${n.slice(n.indexOf(":") + 1)}`);
+      const want = sanFor(identity);
+      const added = want.filter((n) => !facts.altNames.some(sameName(n))).map((n) => `+${n.value}`);
+      const removed = facts.altNames.filter((n) => !want.some(sameName(n))).map((n) => `-${n.value}`);
       return added.length || removed.length ? `altNames changed (${[...added, ...removed].join(", ")})` : null;
     },
   },
@@ -70,8 +74,7 @@ const COMPARISONS: readonly { fields: readonly string[]; compare: Comparison }[]
     fields: ["nameConstraints"],
     compare: (identity, _issuer, facts) => {
       if (identity.kind !== "ca") return null;
-      const have = JSON.stringify(facts.nameConstraints ? [facts.nameConstraints.permitted, facts.nameConstraints.excluded] : "");
-      return have !== (constraintKeys(identity.nameConstraints) || '""') ? "nameConstraints changed" : null;
+      return sameConstraints(identity.nameConstraints, facts.nameConstraints) ? null : "nameConstraints changed";
     },
   },
 ];
@@ -80,7 +83,7 @@ const COMPARISONS: readonly { fields: readonly string[]; compare: Comparison }[]
 export const COMPARED_FIELDS: ReadonlySet<string> = new Set(COMPARISONS.flatMap((c) => c.fields));
 
 /** Every way the certificate on disk differs from what the spec asks for, as plan reasons. */
-export function specDifferences(identity: IdentitySpec, issuerSubject: SubjectSpec, facts: CertFacts, options: { validity?: boolean } = {}): string[] {
+export function specDifferences(identity: IdentitySpec, issuerSubject: SubjectSpec, facts: CertificateFacts, options: { validity?: boolean } = {}): string[] {
   // validity: false when someone else picks the lifetime (the holder of a keyless external CA, with sign --validity).
   const compared = options.validity === false ? COMPARISONS.filter((c) => !c.fields.includes("validity")) : COMPARISONS;
   return compared.map((c) => c.compare(identity, issuerSubject, facts)).filter((reason) => reason !== null);

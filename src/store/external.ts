@@ -3,8 +3,8 @@ import path from "node:path";
 import { resolveExternalSpecs, type ExternalCertFacts } from "../config/external.js";
 import type { Config, IdentitySpec } from "../config/types.js";
 import { fsReason, ProvisionError } from "../errors.js";
-import { decodeTypedNameConstraints } from "../x509/forge.js";
-import { inspectCertificate, type CertFacts } from "../x509/inspect.js";
+import { inspectCertificate } from "../x509/inspect.js";
+import type { CertificateFacts } from "../x509/spec.js";
 import { decodePrivateKeyWithAny, isEncryptedKeyPem, spkiOf } from "../x509/keys.js";
 import { pemBlocks } from "../x509/pem.js";
 import { readUserFile } from "./guard.js";
@@ -23,7 +23,7 @@ export interface ExternalCa {
   keyFile: string | null;
   /** The CA's own certificate (the first one in external.cert). */
   certPem: string;
-  facts: CertFacts;
+  facts: CertificateFacts;
   /** The certificates above it, nearest first, root last; empty when it is a self-signed root itself. */
   upstream: string[];
   /** What ca-bundle.pem publishes for it: the root of its path, then any other self-signed CA in external.chain. */
@@ -92,7 +92,6 @@ export function readExternalCas(config: Config): Map<string, ExternalCa> {
     const keyPem = keyFile === null ? null : readFile(keyFile, "the key", id.name);
     const certPem = pemOf(cert!);
     const inspected = inspectCertificate(certPem);
-    const constraintsOf = (c: X509Certificate) => decodeTypedNameConstraints(c.raw);
     out.set(id.name, {
       name: id.name,
       certFile,
@@ -109,8 +108,11 @@ export function readExternalCas(config: Config): Map<string, ExternalCa> {
         isCa: inspected.facts.isCa,
         canSign: inspected.keyUsage.length === 0 || inspected.keyUsage.includes("keyCertSign"),
         pathLength: inspected.facts.pathLength,
-        nameConstraints: constraintsOf(cert!),
-        upstream: upstream.map((u) => ({ subject: oneLine(u.subject), pathLength: inspectCertificate(pemOf(u)).facts.pathLength, nameConstraints: constraintsOf(u) })),
+        nameConstraints: inspected.facts.nameConstraints,
+        upstream: upstream.map((u) => {
+          const { pathLength, nameConstraints } = inspectCertificate(pemOf(u)).facts;
+          return { subject: oneLine(u.subject), pathLength, nameConstraints };
+        }),
         certFile: id.external.cert,
       },
     });

@@ -6,7 +6,8 @@ import type { Config, IdentityKind, IdentitySpec } from "../config/types.js";
 import { isSafeName } from "../config/rules.js";
 import { fsError, InternalError, ProvisionError } from "../errors.js";
 import { observeExternal, type ExternalCas } from "./external.js";
-import { inspectCertificate, type CertFacts } from "../x509/inspect.js";
+import { inspectCertificate } from "../x509/inspect.js";
+import type { CertificateFacts } from "../x509/spec.js";
 import { decodePrivateKeyWithAny, isEncryptedKeyPem, keyEncryptionIsStrong, KEY_KDF, spkiOf } from "../x509/keys.js";
 import { readOutputFile } from "./guard.js";
 import { bundlePath, formatFiles, identityPaths, kindDir, KINDS, retiredCertPath, statePath, type IdentityPaths } from "./layout.js";
@@ -25,7 +26,7 @@ export interface ObservedIdentity {
   name: string;
   kind: IdentityKind;
   /** `pem` is undefined when the file was trusted by its stamp and not needed for a comparison. */
-  cert: { pem: string | undefined; sha256: string; facts: CertFacts } | null;
+  cert: { pem: string | undefined; sha256: string; facts: CertificateFacts } | null;
   /** Why there is no usable certificate: "missing" or "unreadable (…)". */
   certProblem: string | null;
   keySha256: string | null;

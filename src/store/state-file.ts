@@ -1,9 +1,11 @@
 import { z } from "zod";
+import { altNameKey, type AltName } from "../config/alt-names.js";
+import { subtreeText } from "../config/name-constraints.js";
 import { isSafeName } from "../config/rules.js";
 import { KEY_TYPES } from "../config/schema.js";
-import type { IdentityKind } from "../config/types.js";
+import type { AltNameConstraint, IdentityKind, NameConstraintsSpec } from "../config/types.js";
 import type { FileStamps } from "./stamp.js";
-import type { CertFacts } from "../x509/inspect.js";
+import type { CertificateFacts } from "../x509/spec.js";
 
 /**
  * state.json: a cache of what provision last wrote. It lets a run where nothing changed compare file
@@ -31,7 +33,7 @@ export interface StateRecord {
   stamps?: FileStamps;
   /** Fingerprint of the issuer certificate this one was last verified against. */
   issuerFingerprint: string | null;
-  facts: CertFacts;
+  facts: CertificateFacts;
 }
 
 /** A replaced root certificate kept in ca-bundle.pem; its file is `cas/<root>/retired/<fingerprint>.pem` (layout.ts). */
@@ -59,6 +61,43 @@ const subjectFields = z.strictObject({
   commonName: z.string(),
 }).partial();
 
+// Alt names and name-constraint subtrees are kept as one `type:value` string each (`dns:web.test`, `ip:::1`,
+// `ip:10.0.0.0/8`): compact, and for alt names what earlier versions wrote. The converters below are the only
+// place that turns the two forms into each other.
+const ALT_NAME_TYPES: ReadonlySet<string> = new Set<AltName["type"]>(["dns", "ip", "email", "uri"]);
+
+function typeAndValue(text: string): [string, string] {
+  const colon = text.indexOf(":");
+  return colon < 0 ? ["", text] : [text.slice(0, colon), text.slice(colon + 1)];
+}
+
+const altNameText = z.string().transform((text, ctx): AltName => {
+  const [type, value] = typeAndValue(text);
+  if (!ALT_NAME_TYPES.has(type)) {
+    ctx.addIssue({ code: "custom", message: "expected type:value with type dns, ip, email or uri" });
+    return z.NEVER;
+  }
+  return { type, value } as AltName;
+});
+
+const subtreeKey = (subtree: AltNameConstraint): string => `${subtree.type}:${subtreeText(subtree)}`;
+
+const subtreeString = z.string().transform((text, ctx): AltNameConstraint => {
+  const [type, value] = typeAndValue(text);
+  const range = /^(.+)\/(\d{1,3})$/.exec(value);
+  if (type === "dns" || type === "email") return { type, value };
+  if (type === "ip" && range) return { type, value: range[1]!, prefix: Number(range[2]) };
+  // Versions before 0.2 kept the subtree without its type, which cannot be told apart (dns or email?).
+  ctx.addIssue({ code: "custom", message: "a name constraint without its type (as versions before 0.2 wrote it)" });
+  return z.NEVER;
+});
+
+/** CertificateFacts as state.json holds them. */
+function factsToJson(facts: CertificateFacts): Omit<CertificateFacts, "altNames" | "nameConstraints"> & { altNames: string[]; nameConstraints: { permitted: string[]; excluded: string[] } | null } {
+  const c: NameConstraintsSpec | null = facts.nameConstraints;
+  return { ...facts, altNames: facts.altNames.map(altNameKey), nameConstraints: c && { permitted: c.permitted.map(subtreeKey), excluded: c.excluded.map(subtreeKey) } };
+}
+
 const factsSchema = z.strictObject({
   serial: z.string().regex(/^[0-9a-f]{1,128}$/),
   fingerprint: hex(64),
@@ -66,11 +105,11 @@ const factsSchema = z.strictObject({
   notAfter: isoTime,
   subject: subjectFields,
   issuer: subjectFields,
-  altNames: z.array(z.string()),
+  altNames: z.array(altNameText),
   keyType: z.enum(KEY_TYPES).nullable(),
   isCa: z.boolean(),
   pathLength: z.number().int().min(0).max(1000).nullable(),
-  nameConstraints: z.strictObject({ permitted: z.array(z.string()), excluded: z.array(z.string()) }).nullable(),
+  nameConstraints: z.strictObject({ permitted: z.array(subtreeString), excluded: z.array(subtreeString) }).nullable(),
   subjectKeyId: z.string().regex(/^[0-9a-f]{1,128}$/).nullable(),
   authorityKeyId: z.string().regex(/^[0-9a-f]{1,128}$/).nullable(),
   extKeyUsage: z.array(z.string()),
@@ -160,6 +199,6 @@ const byKey = <T>(map: Map<string, T>) => [...map].sort(([a], [b]) => (a < b ? -
 export function serializeState(state: StateFile): string {
   // Object.fromEntries defines own properties, so a name such as "constructor" is just a key.
   const retired = Object.fromEntries(byKey(state.retired).filter(([, list]) => list.length > 0));
-  const identities = byKey(state.identities).map(([name, record]) => `${JSON.stringify(name)}:${JSON.stringify(record)}`);
+  const identities = byKey(state.identities).map(([name, record]) => `${JSON.stringify(name)}:${JSON.stringify({ ...record, facts: factsToJson(record.facts) })}`);
   return `{"version":1,"identities":{${identities.length ? `\n${identities.join(",\n")}\n` : ""}},"retired":${JSON.stringify(retired)}}\n`;
 }

@@ -1,4 +1,4 @@
-// The only module that imports node-forge: it turns CertTemplates into DER and reads DER back.
+// The only module that imports node-forge: it turns CertTemplates into DER and reads DER back (DecodedCertificate).
 // node-forge's certificate API only knows RSA keys, so the TBSCertificate is assembled with its asn1
 // module, which encodes any structure; signing happens in node:crypto (see issue.ts).
 import { createRequire } from "node:module";
@@ -7,7 +7,7 @@ import { bytesToIp, ipToBytes, type AltName } from "../config/alt-names.js";
 import { maskPrefix, networkBytes, prefixMask } from "../config/cidr.js";
 import { SUBJECT_FIELDS, type AltNameConstraint, type SubjectSpec } from "../config/types.js";
 import { InternalError } from "../errors.js";
-import type { CertTemplate, ExtKeyUsageName, KeyUsageName, SignatureAlgorithm } from "./spec.js";
+import type { CertTemplate, DecodedCertificate, ExtKeyUsageName, KeyUsageName, SignatureAlgorithm } from "./spec.js";
 
 // Loaded on first use: a run where nothing changed never encodes or decodes a certificate.
 let forgeLib: typeof forgeTypes | undefined;
@@ -128,8 +128,8 @@ function encodeExtensions(t: CertTemplate): Asn1[] {
     // RFC 5280 §4.2.1.6: the SAN is critical when the subject is empty; ours never is.
     exts.push(extension(OID.subjectAltName, false, seq(t.altNames.map(encodeGeneralName))));
   }
-  exts.push(extension(OID.subjectKeyId, false, octets(t.subjectKeyId)));
-  if (t.authorityKeyId) exts.push(extension(OID.authorityKeyId, false, seq([asn1.create(CTX, 0, false, bin(t.authorityKeyId))])));
+  exts.push(extension(OID.subjectKeyId, false, octets(Buffer.from(t.subjectKeyId, "hex"))));
+  if (t.authorityKeyId) exts.push(extension(OID.authorityKeyId, false, seq([asn1.create(CTX, 0, false, bin(Buffer.from(t.authorityKeyId, "hex")))])));
   if (t.nameConstraints) {
     const trees: Asn1[] = [];
     if (t.nameConstraints.permitted.length) trees.push(asn1.create(CTX, 0, true, t.nameConstraints.permitted.map(encodeSubtree)));
@@ -149,10 +149,10 @@ export function encodeTbsCertificate(t: CertTemplate): { tbsDer: Buffer; withSig
   const spki = fromDer(bin(t.publicKeySpki));
   const tbs = seq([
     asn1.create(CTX, 0, true, [asn1.create(U, T.INTEGER, false, asn1.integerToDer(2).getBytes())]),
-    asn1.create(U, T.INTEGER, false, bin(t.serial)),
+    asn1.create(U, T.INTEGER, false, bin(Buffer.from(t.serial, "hex"))),
     algorithmIdentifier(t.signatureAlgorithm),
     t.issuerNameDer ? fromDer(bin(t.issuerNameDer)) : encodeName(t.issuer),
-    seq([encodeTime(t.notBefore), encodeTime(t.notAfter)]),
+    seq([encodeTime(new Date(t.notBefore)), encodeTime(new Date(t.notAfter))]),
     encodeName(t.subject),
     spki,
     asn1.create(CTX, 3, true, [seq(encodeExtensions(t))]),
@@ -169,20 +169,6 @@ export function subjectPublicKeyBits(spkiDer: Buffer): Buffer {
   const spki = fromDer(bin(spkiDer));
   const bits = (spki.value as Asn1[])[1]!.value as string;
   return buf(bits.slice(1));
-}
-
-/** What provision reads back out of a certificate's TBS beyond what node:crypto's X509Certificate offers. */
-export interface DecodedCertificate {
-  subject: Partial<SubjectSpec>;
-  issuer: Partial<SubjectSpec>;
-  altNames: AltName[];
-  isCa: boolean;
-  pathLength: number | null;
-  keyUsage: KeyUsageName[];
-  extKeyUsage: string[];
-  subjectKeyId: string | null;
-  authorityKeyId: string | null;
-  nameConstraints: { permitted: string[]; excluded: string[] } | null;
 }
 
 function decodeName(node: Asn1): Partial<SubjectSpec> {
@@ -209,12 +195,19 @@ function decodeGeneralName(node: Asn1): AltName | undefined {
   }
 }
 
-function decodeSubtree(node: Asn1): string {
+/** One GeneralSubtree of a NameConstraints extension; undefined for a type provision does not model (URI, directoryName). */
+function decodeSubtree(node: Asn1): AltNameConstraint | undefined {
   const base = (node.value as Asn1[])[0]!;
-  if (base.type !== GENERAL_NAME_TAG.ip) return base.value as string;
-  const bytes = buf(base.value as string);
-  const half = bytes.length / 2;
-  return `${bytesToIp(bytes.subarray(0, half))}/${maskPrefix(bytes.subarray(half))}`;
+  switch (base.type) {
+    case GENERAL_NAME_TAG.dns: return { type: "dns", value: base.value as string };
+    case GENERAL_NAME_TAG.email: return { type: "email", value: base.value as string };
+    case GENERAL_NAME_TAG.ip: {
+      const bytes = buf(base.value as string);
+      const half = bytes.length / 2;
+      return { type: "ip", value: bytesToIp(bytes.subarray(0, half)), prefix: maskPrefix(bytes.subarray(half)) };
+    }
+    default: return undefined;
+  }
 }
 
 /** Reads subject, issuer and the extensions provision sets from certificate DER. */
@@ -265,8 +258,10 @@ export function decodeCertificate(certDer: Buffer): DecodedCertificate {
       });
     } else if (id === OID.nameConstraints) {
       const trees = inner.value as Asn1[];
-      const list = (tag: number) => (trees.find((n) => n.type === tag)?.value as Asn1[] | undefined)?.map(decodeSubtree) ?? [];
-      out.nameConstraints = { permitted: list(0), excluded: list(1) };
+      const list = (tag: number) => ((trees.find((n) => n.type === tag)?.value as Asn1[] | undefined) ?? []).map(decodeSubtree).filter((c) => c !== undefined);
+      const permitted = list(0);
+      const excluded = list(1);
+      out.nameConstraints = permitted.length || excluded.length ? { permitted, excluded } : null;
     }
   }
   return out;
@@ -277,28 +272,6 @@ export function subjectNameDer(certDer: Buffer): Buffer {
   const tbs = (fromDer(bin(certDer)).value as Asn1[])[0]!.value as Asn1[];
   const offset = tbs[0]!.tagClass === CTX && tbs[0]!.type === 0 ? 1 : 0;
   return der(tbs[offset + 4]!);
-}
-
-/** A certificate's name constraints with their types (DNS, IP range, email), or null when it has none. */
-export function decodeTypedNameConstraints(certDer: Buffer): { permitted: AltNameConstraint[]; excluded: AltNameConstraint[] } | null {
-  const tbs = (fromDer(bin(certDer)).value as Asn1[])[0]!.value as Asn1[];
-  const extWrapper = tbs.find((n) => n.tagClass === CTX && n.type === 3);
-  for (const ext of extWrapper ? ((extWrapper.value as Asn1[])[0]!.value as Asn1[]) : []) {
-    const parts = ext.value as Asn1[];
-    if (asn1.derToOid(parts[0]!.value as string) !== OID.nameConstraints) continue;
-    const trees = fromDer(parts[parts.length - 1]!.value as string).value as Asn1[];
-    const list = (tag: number): AltNameConstraint[] =>
-      ((trees.find((n) => n.type === tag)?.value as Asn1[] | undefined) ?? []).flatMap((subtree): AltNameConstraint[] => {
-        const base = (subtree.value as Asn1[])[0]!;
-        if (base.type === GENERAL_NAME_TAG.dns) return [{ type: "dns", value: base.value as string }];
-        if (base.type === GENERAL_NAME_TAG.email) return [{ type: "email", value: base.value as string }];
-        if (base.type !== GENERAL_NAME_TAG.ip) return [];
-        const [network, prefix] = decodeSubtree(subtree).split(/\/(?=\d+$)/);
-        return [{ type: "ip", value: network!, prefix: Number(prefix) }];
-      });
-    return { permitted: list(0), excluded: list(1) };
-  }
-  return null;
 }
 
 const EXTENSION_REQUEST = "1.2.840.113549.1.9.14";

@@ -1,35 +1,9 @@
 import { createHash, X509Certificate } from "node:crypto";
-import { altNameKey } from "../config/alt-names.js";
-import { subtreeText } from "../config/name-constraints.js";
-import type { KeyType, SubjectSpec } from "../config/types.js";
+import type { KeyType } from "../config/types.js";
 import { ProvisionError } from "../errors.js";
 import { decodeCertificate } from "./forge.js";
 import { keyTypeOf } from "./keys.js";
-import type { CertTemplate } from "./spec.js";
-import type { KeyType as Key } from "../config/types.js";
-
-/**
- * CertFacts are what provision compares with the spec: read from a certificate once and cached in
- * state.json, so a run where nothing changed parses no certificate.
- */
-export interface CertFacts {
-  serial: string;
-  /** SHA-256 of the DER, hex. */
-  fingerprint: string;
-  notBefore: string;
-  notAfter: string;
-  subject: Partial<SubjectSpec>;
-  issuer: Partial<SubjectSpec>;
-  /** Canonical `type:value` strings in certificate order. */
-  altNames: string[];
-  keyType: KeyType | null;
-  isCa: boolean;
-  pathLength: number | null;
-  nameConstraints: { permitted: string[]; excluded: string[] } | null;
-  subjectKeyId: string | null;
-  authorityKeyId: string | null;
-  extKeyUsage: string[];
-}
+import type { CertificateFacts, CertTemplate, KeyUsageName } from "./spec.js";
 
 /** inspectCertificate for a file provision wrote: a damaged one is a ProvisionError naming the file. */
 export function inspectCertificateFile(pem: string, file: string): ReturnType<typeof inspectCertificate> {
@@ -40,18 +14,21 @@ export function inspectCertificateFile(pem: string, file: string): ReturnType<ty
   }
 }
 
-/** Parses a certificate PEM; throws with a short reason when it is not one. */
-export function inspectCertificate(pem: string): { facts: CertFacts; x509: X509Certificate; keyUsage: string[] } {
+/**
+ * Parses a certificate PEM into its CertificateFacts (and the key usages, which state.json does not cache);
+ * throws with a short reason when it is not one.
+ */
+export function inspectCertificate(pem: string): { facts: CertificateFacts; x509: X509Certificate; keyUsage: KeyUsageName[] } {
   const x509 = new X509Certificate(pem);
-  const decoded = decodeCertificate(x509.raw);
-  const facts: CertFacts = {
+  const { keyUsage, ...decoded } = decodeCertificate(x509.raw);
+  const facts: CertificateFacts = {
     serial: x509.serialNumber.toLowerCase(),
     fingerprint: x509.fingerprint256.replaceAll(":", "").toLowerCase(),
     notBefore: new Date(x509.validFrom).toISOString(),
     notAfter: new Date(x509.validTo).toISOString(),
     subject: decoded.subject,
     issuer: decoded.issuer,
-    altNames: decoded.altNames.map(altNameKey),
+    altNames: decoded.altNames,
     keyType: keyTypeOf(x509.publicKey) ?? null,
     isCa: decoded.isCa,
     pathLength: decoded.pathLength,
@@ -60,29 +37,28 @@ export function inspectCertificate(pem: string): { facts: CertFacts; x509: X509C
     authorityKeyId: decoded.authorityKeyId,
     extKeyUsage: decoded.extKeyUsage,
   };
-  return { facts, x509, keyUsage: decoded.keyUsage };
+  return { facts, x509, keyUsage };
 }
 
 /**
  * The facts of a certificate provision just built, taken from its template instead of parsing it back.
  * test/x509/x509.test.ts checks that this equals inspectCertificate() of the same certificate.
  */
-export function factsFromTemplate(template: CertTemplate, der: Buffer, keyType: Key): CertFacts {
-  const constraints = template.nameConstraints;
+export function factsFromTemplate(template: CertTemplate, der: Buffer, keyType: KeyType): CertificateFacts {
   return {
-    serial: template.serial.toString("hex"),
+    serial: template.serial,
     fingerprint: createHash("sha256").update(der).digest("hex"),
-    notBefore: new Date(Math.floor(template.notBefore.getTime() / 1000) * 1000).toISOString(),
-    notAfter: new Date(Math.floor(template.notAfter.getTime() / 1000) * 1000).toISOString(),
+    notBefore: template.notBefore,
+    notAfter: template.notAfter,
     subject: { ...template.subject },
     issuer: { ...template.issuer },
-    altNames: template.altNames.map(altNameKey),
+    altNames: template.altNames.map((n) => ({ ...n })),
     keyType,
     isCa: template.isCa,
     pathLength: template.pathLength,
-    nameConstraints: constraints && (constraints.permitted.length || constraints.excluded.length) ? { permitted: constraints.permitted.map(subtreeText), excluded: constraints.excluded.map(subtreeText) } : null,
-    subjectKeyId: template.subjectKeyId.toString("hex"),
-    authorityKeyId: template.authorityKeyId?.toString("hex") ?? null,
+    nameConstraints: template.nameConstraints,
+    subjectKeyId: template.subjectKeyId,
+    authorityKeyId: template.authorityKeyId,
     extKeyUsage: [...template.extKeyUsage],
   };
 }

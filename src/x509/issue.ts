@@ -26,6 +26,11 @@ export function serialFrom(random: Buffer): Buffer {
   return serial;
 }
 
+/** A time as a certificate holds it: ISO-8601, the fraction of a second dropped. */
+function wholeSeconds(date: Date): string {
+  return new Date(Math.floor(date.getTime() / 1000) * 1000).toISOString();
+}
+
 /** The template an identity's certificate is built from; a root passes `issuer: null` and signs itself. */
 export function templateFor(args: {
   identity: IdentitySpec;
@@ -41,17 +46,18 @@ export function templateFor(args: {
   externalIssuer?: { certPem: string; facts: { subjectKeyId: string | null } } | undefined;
 }): CertTemplate {
   const { identity, spki, externalIssuer } = args;
+  const constraints = identity.nameConstraints;
   const subjectKeyId = subjectKeyIdOf(spki);
   const profile = profileFor(identity.kind, identity.key);
   const given = args.issuer ?? { subject: identity.subject, keyType: identity.key, subjectKeyId };
   const issuer = externalIssuer?.facts.subjectKeyId ? { ...given, subjectKeyId: Buffer.from(externalIssuer.facts.subjectKeyId, "hex") } : given;
   return {
     ...(externalIssuer ? { issuerNameDer: subjectNameDer(pemToDer(externalIssuer.certPem, "CERTIFICATE")!) } : {}),
-    serial: args.serial,
+    serial: args.serial.toString("hex"),
     subject: identity.subject,
     issuer: issuer.subject,
-    notBefore: args.notBefore,
-    notAfter: args.notAfter,
+    notBefore: wholeSeconds(args.notBefore),
+    notAfter: wholeSeconds(args.notAfter),
     publicKeySpki: spki,
     signatureAlgorithm: signatureAlgorithmFor(issuer.keyType),
     isCa: identity.kind === "ca",
@@ -59,9 +65,10 @@ export function templateFor(args: {
     keyUsage: profile.keyUsage,
     extKeyUsage: profile.extKeyUsage,
     altNames: sanFor(identity),
-    nameConstraints: identity.nameConstraints,
-    subjectKeyId,
-    authorityKeyId: args.issuer ? issuer.subjectKeyId : null,
+    // An empty NameConstraints extension is not written (RFC 5280 §4.2.1.10 asks for at least one subtree).
+    nameConstraints: constraints && (constraints.permitted.length || constraints.excluded.length) ? constraints : null,
+    subjectKeyId: subjectKeyId.toString("hex"),
+    authorityKeyId: args.issuer ? issuer.subjectKeyId.toString("hex") : null,
   };
 }
 

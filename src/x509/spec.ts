@@ -1,5 +1,5 @@
 import type { AltName } from "../config/alt-names.js";
-import type { AltNameConstraint, KeyType, SubjectSpec } from "../config/types.js";
+import type { KeyType, NameConstraintsSpec, SubjectSpec } from "../config/types.js";
 
 export { CLOCK_SKEW_SECONDS } from "../config/duration.js";
 
@@ -9,11 +9,41 @@ export type ExtKeyUsageName = "serverAuth" | "clientAuth";
 export type SignatureAlgorithm = "sha256WithRSAEncryption" | "ecdsaWithSHA256" | "ecdsaWithSHA384";
 
 /**
- * CertTemplate is a certificate as plain data: everything that goes into the TBSCertificate.
- * x509/forge.ts is the only place that turns it into ASN.1.
+ * CertificateFacts is one certificate as plain, JSON-serialisable data: what provision writes into it, reads
+ * back from it, caches in state.json and compares with pki.yaml. Alt names and name constraints are typed
+ * (`{type, value}`), as RFC 5280's GeneralName distinguishes them. Issuing builds one (factsFromTemplate),
+ * decoding reads one (inspectCertificate), the planner compares one (plan/diff.ts), `inspect` prints one.
  */
-export interface CertTemplate {
-  serial: Buffer;
+export interface CertificateFacts {
+  /** Serial number, hex, lower case. */
+  serial: string;
+  /** SHA-256 of the DER, hex. */
+  fingerprint: string;
+  /** ISO-8601, whole seconds (certificates carry no fractions). */
+  notBefore: string;
+  notAfter: string;
+  subject: Partial<SubjectSpec>;
+  issuer: Partial<SubjectSpec>;
+  /** In certificate order. */
+  altNames: AltName[];
+  keyType: KeyType | null;
+  isCa: boolean;
+  pathLength: number | null;
+  /** null when the certificate has no NameConstraints extension (or an empty one). */
+  nameConstraints: NameConstraintsSpec | null;
+  /** Key identifiers, hex. */
+  subjectKeyId: string | null;
+  authorityKeyId: string | null;
+  /** By name (serverAuth, clientAuth), other purposes by OID. */
+  extKeyUsage: string[];
+}
+
+/**
+ * CertTemplate is a certificate about to be built: its facts (minus the fingerprint and key type, which follow
+ * from the DER and the key) plus what only building needs: the public key, the signature algorithm and the
+ * key usages. x509/forge.ts is the only place that turns it into ASN.1.
+ */
+export interface CertTemplate extends Omit<CertificateFacts, "fingerprint" | "keyType" | "subject" | "issuer" | "subjectKeyId" | "extKeyUsage"> {
   subject: SubjectSpec;
   issuer: SubjectSpec;
   /**
@@ -22,21 +52,19 @@ export interface CertTemplate {
    * attribute order, string types or attributes provision does not model.
    */
   issuerNameDer?: Buffer;
-  notBefore: Date;
-  notAfter: Date;
+  subjectKeyId: string;
+  extKeyUsage: ExtKeyUsageName[];
   /** SubjectPublicKeyInfo DER as node:crypto exports it. */
   publicKeySpki: Buffer;
   signatureAlgorithm: SignatureAlgorithm;
-  isCa: boolean;
-  pathLength: number | null;
   keyUsage: KeyUsageName[];
-  extKeyUsage: ExtKeyUsageName[];
-  altNames: AltName[];
-  nameConstraints: { permitted: AltNameConstraint[]; excluded: AltNameConstraint[] } | null;
-  subjectKeyId: Buffer;
-  /** The issuer's subjectKeyId; null for a self-signed root (RFC 5280 allows omitting it there). */
-  authorityKeyId: Buffer | null;
 }
+
+/** What forge reads out of a certificate's TBS beyond what node:crypto's X509Certificate offers. */
+export type DecodedCertificate = Pick<
+  CertificateFacts,
+  "subject" | "issuer" | "altNames" | "isCa" | "pathLength" | "nameConstraints" | "subjectKeyId" | "authorityKeyId" | "extKeyUsage"
+> & { keyUsage: KeyUsageName[] };
 
 /** Signatures follow the issuer's key: SHA-384 for P-384 issuers, SHA-256 otherwise. */
 export function signatureAlgorithmFor(issuerKey: KeyType): SignatureAlgorithm {

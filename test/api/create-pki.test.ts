@@ -4,7 +4,8 @@ import type { AddressInfo } from "node:net";
 import path from "node:path";
 import { describe, expect, it, onTestFinished } from "vitest";
 import { createPki, ProvisionError } from "../../src/api.js";
-import { inspectCertificate, type CertFacts } from "../../src/x509/inspect.js";
+import { inspectCertificate } from "../../src/x509/inspect.js";
+import type { CertificateFacts } from "../../src/x509/spec.js";
 import { project, provision } from "../helpers/cli.js";
 import { opensslVerify } from "../helpers/openssl.js";
 
@@ -35,7 +36,7 @@ function get(port: number, options: { ca: string; cert?: string; key?: string })
 }
 
 /** What must be equal between two issuances of the same spec at the same time (keys and serials differ). */
-function profile(facts: CertFacts) {
+function profile(facts: CertificateFacts) {
   const { serial: _s, fingerprint: _f, subjectKeyId: _k, authorityKeyId: _a, ...rest } = facts;
   return rest;
 }
@@ -85,7 +86,7 @@ describe("createPki (in memory)", () => {
       servers: { api: { issuer: "root", altNames: ["api.test"], formats: ["p12"], passphraseEnv: "NOT_SET_ANYWHERE" } },
     });
     expect(pki.get("api").key).toMatch(/^-----BEGIN PRIVATE KEY-----/);
-    expect(inspectCertificate(pki.get("api").cert).facts.altNames).toEqual(["dns:api.test"]);
+    expect(inspectCertificate(pki.get("api").cert).facts.altNames).toEqual([{ type: "dns", value: "api.test" }]);
     expect(existsSync(path.join(p.dir, "must-not-exist"))).toBe(false);
   });
 

@@ -133,3 +133,51 @@ describe("buildPlan: spec changes, files, orphans", () => {
     expect(plan.actions.find((a) => a.name === "web")).toMatchObject({ notBefore: new Date(T0.getTime() - SKEW).toISOString(), notAfter: at(30 * DAY).toISOString() });
   });
 });
+
+describe("buildPlan compares typed names: the type is part of the value", () => {
+  const constrained = (permitted: string) => `version: 1
+cas:
+  root: { commonName: Root, validity: 10y, nameConstraints: { permitted: [${permitted}] } }
+servers:
+  web: { issuer: root, altNames: [web.test], validity: 30d }
+`;
+  /** The plan after pki.yaml changed from `before` to `after` since the run at T0. */
+  function planAfterEdit(before: string, after: string): Plan {
+    const old = config(constrained(before));
+    const changed = config(constrained(after));
+    const rootWas = factsOf(old, old.identities.find((i) => i.name === "root")!, T0);
+    return buildPlan(changed, observedAfterRun(changed, T0, { root: { facts: rootWas } }), at(DAY));
+  }
+
+  it.each([
+    ["a DNS constraint becomes an email-domain one with the same text", "web.test", '"@web.test"'],
+    ["an IP range gets a longer prefix", "10.0.0.0/8", "10.0.0.0/16"],
+    ["two subtrees swap places", "web.test, api.test", "api.test, web.test"],
+  ])("%s: the CA is reissued, and what it signed with it", (_case, before, after) => {
+    const plan = planAfterEdit(before, after);
+    expect(summary(plan)).toEqual({ root: "reissue/reuse", web: "reissue/generate" });
+    expect(reasonsOf(plan, "root")).toEqual(["nameConstraints changed"]);
+  });
+
+  it("the same constraints, as the certificate holds them, change nothing", () => {
+    for (const same of ["web.test", '"@web.test"', "10.0.0.0/8", "web.test, api.test", '"::1/128", .test']) {
+      expect(hasChanges(planAfterEdit(same, same)), same).toBe(false);
+    }
+  });
+
+  it("an alt name compares by type and value: a URI with a host's text is not that host", () => {
+    const yaml = (name: string) => `version: 1
+cas:
+  root: { commonName: Root, validity: 10y }
+servers:
+  web: { issuer: root, altNames: [${name}], validity: 30d }
+`;
+    const changed = config(yaml('"spiffe://web.test"'));
+    const webNow = factsOf(changed, changed.identities.find((i) => i.name === "web")!, T0);
+    const uriAsDns = { ...webNow, altNames: webNow.altNames.map((n) => ({ type: "dns" as const, value: n.value })) };
+    const plan = buildPlan(changed, observedAfterRun(changed, T0, { web: { facts: uriAsDns } }), at(DAY));
+    expect(reasonsOf(plan, "web")).toEqual(["altNames changed (+spiffe://web.test, -spiffe://web.test)"]);
+    const same = buildPlan(changed, observedAfterRun(changed, T0, { web: { facts: webNow } }), at(DAY));
+    expect(summary(same).web).toBe("unchanged/none");
+  });
+});

@@ -4,9 +4,9 @@ import type { Config, IdentitySpec } from "../../src/config/types.js";
 import { composeBundle, composeChain, composeFullchain, issuerPath } from "../../src/plan/compose.js";
 import type { ObservedIdentity, ObservedState } from "../../src/store/read-state.js";
 import { emptyState } from "../../src/store/state-file.js";
-import { factsFromTemplate, type CertFacts } from "../../src/x509/inspect.js";
+import { factsFromTemplate } from "../../src/x509/inspect.js";
 import { subjectKeyIdOf, templateFor } from "../../src/x509/issue.js";
-import { CLOCK_SKEW_SECONDS } from "../../src/x509/spec.js";
+import { CLOCK_SKEW_SECONDS, type CertificateFacts } from "../../src/x509/spec.js";
 
 /**
  * Builders for the pure planner: Config from YAML text, ObservedState as a run at a given time would have left
@@ -27,7 +27,7 @@ export function config(yaml: string): Config {
 const SPKI = generateKeyPairSync("ec", { namedCurve: "P-256" }).publicKey.export({ type: "spki", format: "der" });
 
 /** The facts of the certificate `apply` would have issued for `id` at `issuedAt`. */
-export function factsOf(cfg: Config, id: IdentitySpec, issuedAt: Date): CertFacts {
+export function factsOf(cfg: Config, id: IdentitySpec, issuedAt: Date): CertificateFacts {
   const issuer = id.issuer === null ? null : cfg.identities.find((i) => i.name === id.issuer)!;
   const template = templateFor({
     identity: id,
@@ -44,7 +44,7 @@ export interface IdentityOverrides {
   /** When this identity's certificate was issued (default: the `issuedAt` of observedAfterRun). */
   issuedAt?: Date;
   /** Facts that differ from the spec, as if pki.yaml changed after the run or the file was altered. */
-  facts?: Partial<CertFacts>;
+  facts?: Partial<CertificateFacts>;
   keyStatus?: ObservedIdentity["keyStatus"];
   /** No certificate on disk (deleted, or unreadable). */
   certMissing?: boolean;
@@ -86,6 +86,6 @@ export function observedAfterRun(cfg: Config, issuedAt: Date, overrides: Record<
     seen.chainPem = composeChain(issuerPath(cfg, id), pemOf);
     seen.fullchainPem = composeFullchain(id, issuerPath(cfg, id), pemOf);
   }
-  for (const orphan of extra.orphans ?? []) state.identities.set(orphan.name, { kind: orphan.kind, certSha256: "", keySha256: "", passphraseEnv: null, issuerFingerprint: null, facts: {} as CertFacts });
+  for (const orphan of extra.orphans ?? []) state.identities.set(orphan.name, { kind: orphan.kind, certSha256: "", keySha256: "", passphraseEnv: null, issuerFingerprint: null, facts: {} as CertificateFacts });
   return { identities, state, stateText: "{}", problems: [], bundlePem: composeBundle(cfg, pemOf, []), retired: [], orphans: extra.orphans ?? [], externals: new Map() };
 }

@@ -33,7 +33,7 @@ function caOf(cfg: Config, name: string, parent?: { issuer: CsrIssuer; pem: stri
     issuer: parent ? { subject: parent.issuer.spec.subject, keyType: parent.issuer.spec.key, subjectKeyId: subjectKeyIdOf(spkiOf(parent.issuer.key)) } : null,
   });
   const { pem } = signCertificate(template, parent?.issuer.key ?? privateKey);
-  return { issuer: { spec, above: issuerPath(cfg, spec), notAfter: template.notAfter.toISOString(), key: privateKey }, pem };
+  return { issuer: { spec, above: issuerPath(cfg, spec), notAfter: template.notAfter, key: privateKey }, pem };
 }
 
 function csrFor(commonName: string | undefined, altNames: string[], key: KeyObject = p256().privateKey): string {

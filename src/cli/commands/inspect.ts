@@ -1,4 +1,5 @@
 import path from "node:path";
+import { subtreeText } from "../../config/name-constraints.js";
 import { SUBJECT_FIELDS } from "../../config/types.js";
 import { ProvisionError } from "../../errors.js";
 import { inspectCertificate } from "../../x509/inspect.js";
@@ -42,13 +43,13 @@ export async function runInspect(options: CliOptions, io: Io): Promise<number> {
       `${blocks.length > 1 ? `[${index + 1}/${blocks.length}] ` : ""}${s.isCa ? "CA certificate" : "certificate"}${s.selfSigned ? " (self-signed)" : ""}`,
       `  subject      ${dn(s.subject)}`,
       `  issuer       ${dn(s.issuer)}`,
-      `  names        ${s.altNames.map((n) => n.replace(/^(\w+):/, (_m, t: string) => `${t.toUpperCase()}:`)).join(", ") || "-"}`,
+      `  names        ${s.altNames.map((n) => `${n.type.toUpperCase()}:${n.value}`).join(", ") || "-"}`,
       `  valid        ${s.notBefore} → ${s.notAfter} (${s.daysLeft < 0 ? `expired ${-s.daysLeft} days ago` : `${s.daysLeft} days left`})`,
       `  key          ${s.keyType ?? "other"}`,
       `  usage        ${[...s.keyUsage, ...s.extKeyUsage].join(", ") || "-"}`,
     ];
     if (s.isCa) lines.push(`  path length  ${s.pathLength ?? "unlimited"}`);
-    if (s.nameConstraints) lines.push(`  constraints  permitted: ${s.nameConstraints.permitted.join(", ") || "-"}; excluded: ${s.nameConstraints.excluded.join(", ") || "-"}`);
+    if (s.nameConstraints) lines.push(`  constraints  permitted: ${s.nameConstraints.permitted.map(subtreeText).join(", ") || "-"}; excluded: ${s.nameConstraints.excluded.map(subtreeText).join(", ") || "-"}`);
     lines.push(`  serial       ${s.serial}`, `  sha256       ${s.fingerprint}`);
     return lines.join("\n");
   });

@@ -47,7 +47,7 @@ export async function runStatus(options: CliOptions, io: Io): Promise<number> {
     const spec = identitiesByName(config).get(name);
     return {
       key: facts?.keyType ?? spec?.key ?? null,
-      names: facts?.altNames.map((n) => n.slice(n.indexOf(":") + 1)) ?? [],
+      names: facts?.altNames.map((n) => n.value) ?? [],
       notAfter: facts?.notAfter ?? null,
       renewAt: facts && spec ? new Date(renewalWindow(spec, facts).startsAt).toISOString() : null,
     };
