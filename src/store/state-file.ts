@@ -186,7 +186,7 @@ export function parseState(text: string | null): { state: StateFile; problems: s
   }
   if (bad.length === 0) return { state, problems: [] };
   const listed = bad.slice(0, MAX_PROBLEMS_LISTED).join("; ") + (bad.length > MAX_PROBLEMS_LISTED ? `; and ${bad.length - MAX_PROBLEMS_LISTED} more` : "");
-  return { state, problems: [`state.json has ${bad.length} entr${bad.length === 1 ? "y" : "ies"} that do not fit (${listed}); ignored, rebuilt from the files`] };
+  return { state, problems: [`state.json has ${bad.length} ${bad.length === 1 ? "entry that does" : "entries that do"} not fit (${listed}); ignored, rebuilt from the files`] };
 }
 
 const byKey = <T>(map: Map<string, T>) => [...map].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
