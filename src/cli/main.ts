@@ -101,7 +101,8 @@ Usage: provision serve <server> [--engine uwsgi|node]
 uwsgi --ini pki/launch/<server>/uwsgi.ini when serve.app is set and uwsgi is installed, else the bundled Node
 secret server (answers $SECRET_MESSAGE, default "fluffy tail"). With host localhost it listens on every loopback
 address the certificate names (127.0.0.1, ::1). Ctrl-C, SIGTERM or SIGHUP stop it, and so does the exit of the
-process that started it (a script that ran it with &); uwsgi goes with it, workers included.
+process that started it (a script that ran it with &); uwsgi goes with it, workers included. A re-issued or
+renewed certificate is served without a restart and without dropping a request.
 `,
   init: `provision init: write a starter pki.yaml
 

@@ -51,7 +51,7 @@ export function checkUwsgiValue(value: string, { literal, commaSeparated }: { li
     : /[$@%]\(/.test(value)
       ? "uwsgi expands $(…), @(…) and %(…) in option values (environment, file contents, options)"
       : commaSeparated && value.includes(",")
-        ? "uwsgi's https option is comma-separated"
+        ? "uwsgi's https-socket option is comma-separated"
         : /^\s|\s$/.test(value)
           ? "uwsgi strips spaces at the ends of a value"
           : null;

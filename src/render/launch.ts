@@ -61,7 +61,7 @@ function uwsgiIni(facts: LaunchFacts): string {
     // The 4th field is the TLS 1.2 cipher list; a 5th field starting with "!" makes client certificates
     // mandatory, without "!" they are asked for but optional.
     if (facts.files.clientCa) parts.push(`${facts.clientAuth === "required" ? "!" : ""}${relativeToIni(facts, facts.files.clientCa, true)}`);
-    return `https = ${checkUwsgiValue(parts.join(","), { literal: false, commaSeparated: false })}`;
+    return `https-socket = ${checkUwsgiValue(parts.join(","), { literal: false, commaSeparated: false })}`;
   });
   const appDir = relativeToIni(facts, facts.appDir, false);
   const mtls = facts.files.clientCa
@@ -70,18 +70,23 @@ function uwsgiIni(facts: LaunchFacts): string {
   return `; ${HEADER}
 ; Start with: uwsgi --ini ${commentText(path.join(facts.dir, "uwsgi.ini"))}   (or: provision serve ${facts.server})
 [uwsgi]
-; Debian and Ubuntu ship uwsgi's languages and routers as plugins: without "http", --https fails with
-; "option '--https' is ambiguous".
-plugins = python3,http
+plugins = python3
 master = true
 die-on-term = true
 ; Workers die with the master, and the master dies with provision serve (which runs it under setpriv --pdeathsig SIGKILL).
 no-orphans = true
 processes = 1
 ; Mozilla intermediate TLS: 1.2 and 1.3 only (uwsgi already refuses SSLv3 and TLS 1.0; ${OPENSSL_OP_NO_TLSV1_1} is
-; OpenSSL's SSL_OP_NO_TLSv1_1), ECDHE with AEAD ciphers only (the 4th field of https).
+; OpenSSL's SSL_OP_NO_TLSv1_1), ECDHE with AEAD ciphers only (the 4th field of https-socket). It applies to the
+; https-socket lines after it.
 ssl-option = ${OPENSSL_OP_NO_TLSV1_1}
+; The workers speak TLS themselves (https-socket; no "https" router process): on a reload the master keeps the
+; listening sockets, waits for each worker to finish its request and starts new ones, so a connection made
+; meanwhile waits instead of being reset (the router is killed outright on every reload).
 ${mtls}${httpsLines.join("\n")}
+; A re-issued or renewed certificate (provision renames a new fullchain.pem in, after key.pem) makes uwsgi
+; reload gracefully, reading the new certificate.
+touch-reload = ${relativeToIni(facts, facts.files.cert, false)}
 chdir = ${appDir === "%d" ? "%d." : appDir}
 ${facts.app ? `mount = /=${checkUwsgiValue(facts.app, { literal: true, commaSeparated: false })}\nmanage-script-name = true` : "; no serve.app in pki.yaml: set mount = /=module:callable to serve a WSGI app"}
 `;

@@ -93,9 +93,9 @@ describe("launch config: Node secret server and clients", () => {
     const p = await provisioned("required");
     const before = Object.fromEntries(["uwsgi.ini", "server.env", "client.env", "client.curlrc", "nginx.conf", "launch.json"].map((f) => [f, readFileSync(path.join(p.launch, f), "utf8")]));
     for (const text of Object.values(before)) expect(text).not.toMatch(/PRIVATE KEY/);
-    expect(before["uwsgi.ini"]).toMatch(/^plugins = python3,http$/m);
-    expect(before["uwsgi.ini"]).toMatch(/option '--https' is ambiguous/);
-    expect(before["uwsgi.ini"]).toMatch(/^https = 127\.0\.0\.1:\d+,%d\.\.\/\.\.\/servers\/secret-server\/fullchain\.pem,%d\.\.\/\.\.\/servers\/secret-server\/key\.pem,ECDHE-ECDSA-AES128-GCM-SHA256:[A-Z0-9:-]+,!%dclient-ca\.pem$/m);
+    expect(before["uwsgi.ini"]).toMatch(/^plugins = python3$/m);
+    expect(before["uwsgi.ini"]).toMatch(/^touch-reload = %d\.\.\/\.\.\/servers\/secret-server\/fullchain\.pem$/m);
+    expect(before["uwsgi.ini"]).toMatch(/^https-socket = 127\.0\.0\.1:\d+,%d\.\.\/\.\.\/servers\/secret-server\/fullchain\.pem,%d\.\.\/\.\.\/servers\/secret-server\/key\.pem,ECDHE-ECDSA-AES128-GCM-SHA256:[A-Z0-9:-]+,!%dclient-ca\.pem$/m);
     expect(before["nginx.conf"]).toMatch(/ssl_verify_client on;/);
     expect(before["client.env"]).toMatch(/CLIENT_CERT_FILE=.*clients\/alice\/fullchain\.pem/);
     for (const v of ["SSL_CERT_FILE", "REQUESTS_CA_BUNDLE", "CURL_CA_BUNDLE", "NODE_EXTRA_CA_CERTS"]) expect(before["client.env"]).toContain(`${v}=${path.join(p.out, "ca-bundle.pem")}`);
@@ -258,7 +258,7 @@ ${ending}
     const server = startService("node", [BIN, "serve", "secret-server", "--engine", "uwsgi"], { cwd: p.dir });
     await waitForPort(p.port);
     expect(await portClosed(p.port, "::1"), server.output()).toBe(true);
-    expect(readFileSync(path.join(p.launch, "uwsgi.ini"), "utf8").match(/^https = /gm)).toHaveLength(1);
+    expect(readFileSync(path.join(p.launch, "uwsgi.ini"), "utf8").match(/^https-socket = /gm)).toHaveLength(1);
   });
 });
 
@@ -320,7 +320,7 @@ describe("Mozilla intermediate TLS on the launched servers", () => {
     const weakPort = await freePort();
     const weak = readFileSync(ini, "utf8")
       .replace(/^ssl-option = .*$/m, "")
-      .replace(/^https = 127\.0\.0\.1:\d+,(.*?),ECDHE-[^,]*$/m, `https = 127.0.0.1:${weakPort},$1,HIGH`);
+      .replace(/^https-socket = 127\.0\.0\.1:\d+,(.*?),ECDHE-[^,]*$/m, `https-socket = 127.0.0.1:${weakPort},$1,HIGH`);
     writeFileSync(path.join(p.launch, "weak.ini"), weak);
     startService("uwsgi", ["--ini", path.join(p.launch, "weak.ini")], { cwd: "/" });
     await waitForPort(weakPort);

@@ -195,18 +195,19 @@ describe("rendered launch files under a hostile output folder", () => {
     const launchDir = path.dirname(ini.path);
     mkdirSync(launchDir, { recursive: true });
     writeFileSync(ini.path, ini.content);
-    // uwsgi loads the certificate and key while it reads the https option, so they must exist.
+    // uwsgi loads the certificate and key while it reads the https-socket option, so they must exist.
     const serverDir = path.join(outputDir, "servers/web");
     mkdirSync(serverDir, { recursive: true });
     await execaLogged("openssl", ["req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-subj", "/CN=web", "-days", "1", "-keyout", path.join(serverDir, "key.pem"), "-out", path.join(serverDir, "fullchain.pem")]);
     copyFileSync(path.join(serverDir, "fullchain.pem"), path.join(launchDir, "client-ca.pem"));
     // --get prints an option's (first) value as uwsgi parsed it, after every expansion, and exits.
-    const get = await execaLogged("uwsgi", ["--ini", ini.path, "--get", "https", "--get", "mount", "--get", "chdir", "--get", "ssl-option"], { reject: false });
+    const get = await execaLogged("uwsgi", ["--ini", ini.path, "--get", "https-socket", "--get", "mount", "--get", "chdir", "--get", "ssl-option", "--get", "touch-reload"], { reject: false });
     expect(get.stdout.split("\n"), get.stderr).toEqual([
       `127.0.0.1:5683,${launchDir}/../../servers/web/fullchain.pem,${launchDir}/../../servers/web/key.pem,${INTERMEDIATE_CIPHERS},!${launchDir}/client-ca.pem`,
       "/=server:app",
       `${launchDir}/${path.relative(launchDir, "/srv")}`,
       "268435456",
+      `${launchDir}/../../servers/web/fullchain.pem`,
     ]);
   });
 
@@ -214,7 +215,7 @@ describe("rendered launch files under a hostile output folder", () => {
     ["a newline (it would start a new uwsgi option once %d is expanded)", "/tmp/pki\nhttp-socket = 0.0.0.0:80", /a line break would start a new uwsgi option/],
     ["$(…), which uwsgi expands from the environment", "/tmp/pki $(HOME)", /uwsgi expands \$\(…\), @\(…\) and %\(…\)/],
     ["@(…), which uwsgi replaces by a file's contents", "/tmp/pki @(/etc/shadow)", /uwsgi expands/],
-    ["a comma, which splits uwsgi's https option", "/tmp/pki,x", /https option is comma-separated/],
+    ["a comma, which splits uwsgi's https-socket option", "/tmp/pki,x", /https-socket option is comma-separated/],
   ])("an output folder with %s gets an explanation instead of a uwsgi.ini, and a warning", (_why, outputDir, reason) => {
     const rendered = renderAt(outputDir);
     const ini = rendered.text("uwsgi.ini");

@@ -3,12 +3,16 @@ import { readFileSync } from "node:fs";
 import https from "node:https";
 import path from "node:path";
 import { describe, expect, it } from "vitest";
-import { BIN, project, provisionBin, squirrelsYaml } from "../helpers/cli.js";
+import { BIN, project, provisionBin, ROOT, squirrelsYaml } from "../helpers/cli.js";
+import { requireUwsgi } from "../helpers/require-tool.js";
 import { freePort, startService, waitForPort } from "../helpers/process.js";
+import { execaLogged } from "../helpers/spawn.js";
 import { startHttpsServer } from "../helpers/tls.js";
 
-function servedYaml(port: number, altNames: string[]): string {
-  return squirrelsYaml({ serverAltNames: altNames }).replace("    validity: 30d\n", `    validity: 30d\n    serve: { host: "127.0.0.1", port: ${port} }\n`);
+const EXAMPLE = path.join(ROOT, "examples/secret-squirrels");
+
+function servedYaml(port: number, altNames: string[], app: boolean): string {
+  return squirrelsYaml({ serverAltNames: altNames }).replace("    validity: 30d\n", `    validity: 30d\n    serve: { host: "127.0.0.1", port: ${port}${app ? `, app: "server:app"` : ""} }\n`);
 }
 
 /** One HTTPS GET on a fresh connection (a full handshake), trusting only the PKI's bundle: body and served serial. */
@@ -26,19 +30,30 @@ function get(port: number, ca: Buffer): Promise<{ body: string; serial: string }
   });
 }
 
+/** The serial of the certificate openssl s_client is served (a client other than Node's). */
+async function servedSerial(port: number, caFile: string): Promise<string> {
+  const run = await execaLogged("openssl", ["s_client", "-connect", `127.0.0.1:${port}`, "-servername", "localhost", "-CAfile", caFile, "-verify_return_error"], { input: "", reject: false, timeout: 20_000 });
+  const pem = /-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/.exec(run.stdout)?.[0];
+  if (!pem) throw new Error(`no certificate from s_client: ${run.stderr}`);
+  return new X509Certificate(pem).serialNumber.toUpperCase();
+}
+
 const serialOf = (file: string) => new X509Certificate(readFileSync(file)).serialNumber.toUpperCase();
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 describe("provision serve reloads its certificate without dropping requests", () => {
-  it("node engine: a re-issue under a running request loop switches the served serial; every request answers", async () => {
+  it.each(["node", "uwsgi"] as const)("%s engine: a re-issue under a running request loop switches the served serial; every request answers", async (engine) => {
+    if (engine === "uwsgi") requireUwsgi();
+    const app = engine === "uwsgi";
     const port = await freePort();
-    const p = project(servedYaml(port, ["localhost", "127.0.0.1"]));
+    const p = project(servedYaml(port, ["localhost", "127.0.0.1"], app), app ? { "server.py": readFileSync(path.join(EXAMPLE, "server.py"), "utf8") } : {});
     expect((await provisionBin([], { cwd: p.dir })).code).toBe(0);
     const identity = path.join(p.out, "servers/secret-server");
     const ca = readFileSync(path.join(p.out, "ca-bundle.pem"));
     const oldSerial = serialOf(path.join(identity, "cert.pem"));
-    const served = startService("node", [BIN, "serve", "secret-server", "--engine", "node"], { cwd: p.dir });
+    const served = startService("node", [BIN, "serve", "secret-server", "--engine", engine], { cwd: p.dir });
     await waitForPort(port);
+    expect(await servedSerial(port, path.join(p.out, "ca-bundle.pem"))).toBe(oldSerial);
     // Failing twin: a server that read the same files once and does not watch them.
     const unwatched = await startHttpsServer(identity);
 
@@ -61,7 +76,7 @@ describe("provision serve reloads its certificate without dropping requests", ()
     })();
     while (results.length + errors.length < 20) await sleep(20);
     // Re-issue underneath: new altNames, same key, new serial.
-    p.write(servedYaml(port, ["localhost", "127.0.0.1", "renewed.squirrels.test"]));
+    p.write(servedYaml(port, ["localhost", "127.0.0.1", "renewed.squirrels.test"], app));
     expect((await provisionBin([], { cwd: p.dir })).code).toBe(0);
     newSerial = serialOf(path.join(identity, "cert.pem"));
     expect(newSerial).not.toBe(oldSerial);
@@ -77,8 +92,10 @@ describe("provision serve reloads its certificate without dropping requests", ()
     expect(serials.slice(0, firstNew).every((s) => s === oldSerial)).toBe(true);
     expect(serials.slice(firstNew).every((s) => s === newSerial)).toBe(true);
 
+    expect(await servedSerial(port, path.join(p.out, "ca-bundle.pem"))).toBe(newSerial);
     const twin = await get(unwatched, ca);
     expect(twin).toEqual({ body: "fluffy tail", serial: oldSerial });
-    expect(served.output()).toMatch(/listening on 127\.0\.0\.1/);
+    // uwsgi reloaded through its own touch-reload (not a restart by provision serve).
+    expect(served.output()).toMatch(engine === "node" ? /listening on 127\.0\.0\.1/ : /fullchain\.pem has been touched\.\.\. grace them all/);
   }, 90_000);
 });
