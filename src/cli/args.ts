@@ -3,7 +3,7 @@ import { closest } from "../suggest.js";
 import { ProvisionError } from "../errors.js";
 import { parseNow, type NowOption } from "./now.js";
 
-export const COMMANDS = ["apply", "plan", "status", "exec", "serve", "init", "inspect", "csr", "sign", "import", "trust", "export", "watch", "schedule", "help"] as const;
+export const COMMANDS = ["apply", "plan", "status", "exec", "serve", "init", "inspect", "csr", "sign", "import", "trust", "export", "watch", "schedule", "acme", "help"] as const;
 export type CommandName = (typeof COMMANDS)[number];
 
 export interface CliOptions {
@@ -59,6 +59,7 @@ const ALLOWED: Record<CommandName, readonly string[]> = {
   export: ["file", "namespace", "ca", "cluster-issuer", "include-root-key", "out", "help"],
   watch: ["file", "help"],
   schedule: ["file", "out", "help"],
+  acme: ["file", "help"],
   help: ["help", "version"],
 };
 

@@ -11,6 +11,7 @@ Usage:
   provision status  [-f pki.yaml] [--json] [--now TIME] [--within 30d]
   provision watch   [-f pki.yaml]              stay running: apply on every change and renewal
   provision schedule [-f pki.yaml] [--out DIR]  a daily systemd timer and cron line for hosts without CI
+  provision acme    [-f pki.yaml]              serve pki.yaml's acme: block as an ACME (RFC 8555) endpoint
   provision exec <server> -- <command...>     run a command with that server's client environment
   provision serve <server> [--engine uwsgi|node]  start the server its launch config describes
   provision init [--dir DIR]                  write a starter pki.yaml
@@ -198,6 +199,20 @@ Examples:
   provision export cert-manager --namespace web | kubectl apply -f -
   provision export cert-manager --cluster-issuer --out cert-manager.yaml
 `,
+  acme: `provision acme: an ACME endpoint (RFC 8555) that issues from a CA of pki.yaml
+
+Usage: provision acme [-f pki.yaml]
+
+Serves the acme: block of pki.yaml over HTTPS at https://<listen>/directory (default 127.0.0.1:14000), so
+certbot, lego, Caddy, Traefik or cert-manager get certificates from the dev CA as they would in production.
+Issues only for names in acme.allow that are within the CA's name constraints, after an http-01 or
+tls-alpn-01 challenge. Accounts, orders and certificates are kept in <output>/acme; a restart continues
+pending orders. Point clients at <output>/ca-bundle.pem to trust the endpoint. SIGINT or SIGTERM stop it.
+
+Example:
+  provision acme &
+  lego --server https://127.0.0.1:14000/directory --email a@b.test -d web.test --http run
+`,
   inspect: `provision inspect: summarise certificates
 
 Usage: provision inspect <file.pem> [--json]
@@ -227,6 +242,7 @@ async function dispatch(options: CliOptions, io: Io): Promise<number> {
     case "export": return (await import("./commands/export.js")).runExport(options, io);
     case "watch": return (await import("./commands/watch.js")).runWatch(options, io);
     case "schedule": return (await import("./commands/schedule.js")).runSchedule(options, io);
+    case "acme": return (await import("./commands/acme.js")).runAcme(options, io);
     case "init": return (await import("./commands/init.js")).runInit(options, io);
     case "help": io.stdout(HELP); return EXIT.ok;
     default: throw new ProvisionError("usage", `provision ${options.command} is not available yet`);

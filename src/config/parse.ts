@@ -5,6 +5,7 @@ import { formatPath, type Diagnostic } from "../errors.js";
 import { MAX_EXPANDED_NODES, measureExpansion, type Expansion } from "./expansion.js";
 import { makeLocator, type Locate } from "./locate.js";
 import { normalizeIdentities } from "./normalize.js";
+import { normalizeAcme } from "./acme.js";
 import { RULES, runRules, sortByIssuer } from "./rules.js";
 import { EXTERNAL_RULES } from "./external.js";
 import { parseDuration } from "./duration.js";
@@ -58,6 +59,7 @@ export function parseConfig(text: string, file: string, options: { cwd?: string 
   }
 
   const identities = normalizeIdentities(parsed.data, locate, diagnostics);
+  const acme = parsed.data.acme ? normalizeAcme(parsed.data.acme, identities, locate, diagnostics) : undefined;
   const maxLeaf = parsed.data.lint?.maxLeafValidity;
   runRules(identities, locate, diagnostics, { maxLeafValiditySeconds: maxLeaf === undefined ? null : parseDuration(maxLeaf)! }, [...RULES, ...EXTERNAL_RULES]);
   if (identities.length === 0) diagnostics.push({ severity: "error", ...locate([]), message: "no identities: add at least one CA under cas" });
@@ -69,6 +71,7 @@ export function parseConfig(text: string, file: string, options: { cwd?: string 
     baseDir,
     outputDir: path.resolve(baseDir, parsed.data.output ?? "./pki"),
     identities: sortByIssuer(identities),
+    ...(acme ? { acme } : {}),
   };
   return { config, diagnostics: sortDiagnostics(diagnostics) };
 }

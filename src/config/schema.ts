@@ -23,6 +23,7 @@ function effect<T extends z.ZodType>(value: FieldEffect, schema: T): T {
   return schema;
 }
 import { externalCaFields } from "./external.js";
+import { acmeSchema } from "./acme.js";
 
 export const KEY_TYPES = ["ecdsa-p256", "ecdsa-p384", "rsa-2048", "rsa-3072", "rsa-4096"] as const;
 export type KeyType = (typeof KEY_TYPES)[number];
@@ -191,6 +192,7 @@ export const pkiSchema = z.strictObject({
   cas: effect("reissue", identityMap(caSchema)),
   servers: effect("reissue", identityMap(serverSchema)),
   clients: effect("reissue", identityMap(clientSchema)),
+  acme: effect("none", acmeSchema(effect).optional()),
 });
 
 /**

@@ -3,6 +3,7 @@ import type { AltName } from "./alt-names.js";
 import type { RenewBefore } from "./duration.js";
 import type { KeyType } from "./schema.js";
 import type { ExternalSpec } from "./external.js";
+import type { AcmeSpec } from "./acme.js";
 
 export type { KeyType } from "./schema.js";
 export type IdentityKind = "ca" | "server" | "client";
@@ -90,6 +91,8 @@ export interface Config {
   outputDir: string;
   /** Identities ordered so that every issuer comes before what it signs. */
   identities: IdentitySpec[];
+  /** pki.yaml `acme:` (provision acme); absent when the file has none. */
+  acme?: AcmeSpec;
 }
 
 /** Lifetime limits the user opted into (pki.yaml `lint`). */

@@ -29,6 +29,8 @@ export interface CsrToSign {
   now: Date;
   /** 16 random bytes (x509/issue.ts serialFrom). */
   serial: Buffer;
+  /** The subject to certify instead of the request's (ACME: the CA vouches for names, not for organisations). */
+  subject?: { commonName: string };
 }
 
 /**
@@ -74,7 +76,8 @@ export function specForRequest(request: VerifiedRequest, source: string, issuer:
  */
 export function signCsr(issuer: CsrIssuer, csr: CsrToSign): { pem: string; spec: IdentitySpec } {
   const request = readCertificationRequest(csr.pem, csr.source);
-  const spec = specForRequest(request, csr.source, issuer.spec, csr.profile, csr.validitySeconds);
+  const requested = specForRequest(request, csr.source, issuer.spec, csr.profile, csr.validitySeconds);
+  const spec = csr.subject ? { ...requested, subject: { ...csr.subject } } : requested;
   const cn = commonNameMeaning(spec.subject.commonName);
   if (csr.profile === "server" && cn.kind === "invalid") {
     throw new ProvisionError("bad-csr", `${csr.source}: commonName "${spec.subject.commonName}" looks like a host name but is not a valid one: ${cn.message}`);

@@ -69,3 +69,10 @@ export const MODES = { key: 0o600, cert: 0o644, keyDir: 0o700, publicDir: 0o755 
 export function formatFiles(paths: IdentityPaths, format: "der" | "p12" | "combined"): string[] {
   return format === "der" ? [paths.der, paths.keyDer] : format === "p12" ? [paths.p12] : [paths.combined];
 }
+
+/** `provision acme` state: `<output>/acme/{accounts,orders,certs}/<id>`, ids being random base64url the server made. */
+export const acmeDir = (outputDir: string) => path.join(outputDir, "acme");
+export const acmeLockPath = (outputDir: string) => path.join(outputDir, "acme", ".acme.lock");
+export const acmeObjectPath = (outputDir: string, folder: "accounts" | "orders" | "certs", id: string, ext: "json" | "pem") => path.join(outputDir, "acme", folder, `${id}.${ext}`);
+/** The endpoint's own TLS certificate when pki.yaml names no server for it. */
+export const acmeTlsPaths = (outputDir: string) => ({ dir: path.join(outputDir, "acme", "tls"), cert: path.join(outputDir, "acme", "tls", "cert.pem"), key: path.join(outputDir, "acme", "tls", "key.pem") });

@@ -448,3 +448,27 @@ export function decodeKeyEncryption(encryptedDer: Buffer): { prf: string; iterat
     return null;
   }
 }
+
+const ACME_IDENTIFIER_OID = "1.3.6.1.5.5.7.1.31";
+
+/**
+ * The acmeIdentifier extension of a tls-alpn-01 challenge certificate (RFC 8737 §3): whether it is marked
+ * critical and the OCTET STRING it wraps (SHA-256 of the key authorization); null when absent or malformed.
+ */
+export function acmeIdentifierOf(certDer: Buffer): { critical: boolean; value: Buffer } | null {
+  try {
+    const tbs = (fromDer(bin(certDer)).value as Asn1[])[0]!.value as Asn1[];
+    const extWrapper = tbs.find((n) => n.tagClass === CTX && n.type === 3);
+    for (const ext of extWrapper ? ((extWrapper.value as Asn1[])[0]!.value as Asn1[]) : []) {
+      const parts = ext.value as Asn1[];
+      if (asn1.derToOid(parts[0]!.value as string) !== ACME_IDENTIFIER_OID) continue;
+      const critical = parts.length === 3 && parts[1]!.type === T.BOOLEAN && (parts[1]!.value as string) !== "\x00";
+      const inner = fromDer(parts[parts.length - 1]!.value as string);
+      if (inner.type !== T.OCTETSTRING || typeof inner.value !== "string") return null;
+      return { critical, value: buf(inner.value) };
+    }
+  } catch {
+    return null;
+  }
+  return null;
+}

@@ -1,0 +1,30 @@
+import path from "node:path";
+import { startAcme } from "../../acme/run.js";
+import { loadConfig } from "../../config/load.js";
+import { ProvisionError } from "../../errors.js";
+import { bundlePath } from "../../store/layout.js";
+import type { CliOptions } from "../args.js";
+import { EXIT, type Io } from "../io.js";
+
+/** `provision acme`: serve pki.yaml's acme: block until SIGINT or SIGTERM. */
+export async function runAcme(options: CliOptions, io: Io, stop?: AbortSignal): Promise<number> {
+  const { config } = await loadConfig(options.file, { cwd: io.cwd, env: io.env });
+  if (!config.acme) {
+    throw new ProvisionError("usage", `${options.file} has no acme: block`, { hint: "add one (acme: { ca: intermediate, allow: [.test] }); see the README's \"Using the ACME endpoint\"" });
+  }
+  const running = await startAcme(config, config.acme, { env: io.env, log: (line) => io.stderr(`${line}\n`), ...(io.deps?.now ? { now: io.deps.now } : {}) });
+  io.stdout(`ACME directory: ${running.directoryUrl}\n`);
+  io.stdout(`trust: ${path.relative(io.cwd, bundlePath(config.outputDir)) || bundlePath(config.outputDir)}\n`);
+  const stopper = new AbortController();
+  const signal = stop ?? stopper.signal;
+  const onSignal = () => stopper.abort();
+  if (!stop) for (const name of ["SIGINT", "SIGTERM", "SIGHUP"] as const) process.on(name, onSignal);
+  try {
+    await new Promise<void>((resolve) => (signal.aborted ? resolve() : signal.addEventListener("abort", () => resolve(), { once: true })));
+  } finally {
+    for (const name of ["SIGINT", "SIGTERM", "SIGHUP"] as const) process.off(name, onSignal);
+    await running.close();
+  }
+  io.stderr("acme: stopped\n");
+  return EXIT.ok;
+}
