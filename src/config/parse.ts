@@ -1,5 +1,5 @@
 import path from "node:path";
-import { isScalar, LineCounter, parseDocument, visit, type Document } from "yaml";
+import { isAlias, isScalar, LineCounter, parseDocument, visit, type Document } from "yaml";
 import type { z } from "zod";
 import { formatPath, type Diagnostic } from "../errors.js";
 import { MAX_EXPANDED_NODES, measureExpansion, type Expansion } from "./expansion.js";
@@ -82,9 +82,17 @@ export function parseConfig(text: string, file: string, options: { cwd?: string 
  */
 function unresolvedAliases(doc: Document, lineCounter: LineCounter, file: string): Diagnostic[] {
   const found: Diagnostic[] = [];
+  // An alias refers to the last anchor of its name before it in document order, the order visit() walks.
+  // One walk: yaml's alias.resolve(doc) walks the whole document for each alias (10,000 merges took minutes).
+  const anchors = new Set<string>();
   visit(doc, {
-    Alias(_key, alias) {
-      if (alias.resolve(doc)) return;
+    Node(_key, node) {
+      if (!isAlias(node)) {
+        if (node.anchor) anchors.add(node.anchor);
+        return;
+      }
+      const alias = node;
+      if (anchors.has(alias.source)) return;
       const { line, col } = lineCounter.linePos(alias.range?.[0] ?? 0);
       const message = alias.source.startsWith(".")
         ? `*${alias.source} must be quoted ("*${alias.source}"): an unquoted * starts a YAML alias`
