@@ -1,6 +1,5 @@
 import { createServer, type Server } from "node:https";
-import { isIP } from "node:net";
-import type { AcmeSpec } from "../config/acme.js";
+import { acmeBaseUrl, type AcmeSpec } from "../config/acme.js";
 import type { Config } from "../config/types.js";
 import { ProvisionError } from "../errors.js";
 import { prepareFolder, prepareOutputFolder } from "../store/guard.js";
@@ -9,7 +8,7 @@ import { acquireLock } from "../store/lock.js";
 import { loadAcmeIssuer, type AcmeIssuer } from "./issue.js";
 import { AcmeServer } from "./server.js";
 import { AcmeState } from "./state.js";
-import { publicHost, tlsCredentials, type TlsCredentials } from "./tls-identity.js";
+import { tlsCredentials, type TlsCredentials } from "./tls-identity.js";
 
 export interface RunningAcme {
   /** https://host:port/directory */
@@ -40,10 +39,8 @@ export async function startAcme(config: Config, acme: AcmeSpec, options: { env: 
     for (const problem of problems) options.log(`acme: ${problem}`);
     let issuer: AcmeIssuer = loadAcmeIssuer(config, acme, options.env);
     let credentials: TlsCredentials = await tlsCredentials(config, acme, issuer, options.env, now());
-    const host = publicHost(acme.listen.host);
     const port = options.port ?? acme.listen.port;
-    const urlHost = isIP(host) === 6 ? `[${host}]` : host;
-    let baseUrl = `https://${urlHost}:${port}`;
+    let baseUrl = acmeBaseUrl(acme, port);
     const acmeServer = new AcmeServer({ acme, state, issuer: () => issuer, get baseUrl() { return baseUrl; }, env: options.env, now, log: options.log });
     const https: Server = createServer({ key: credentials.key, cert: credentials.cert, passphrase: credentials.passphrase }, acmeServer.handle);
     await new Promise<void>((resolve, reject) => {
@@ -53,7 +50,7 @@ export async function startAcme(config: Config, acme: AcmeSpec, options: { env: 
       https.listen(port, acme.listen.host, () => resolve());
     });
     const bound = https.address();
-    if (bound && typeof bound === "object") baseUrl = `https://${urlHost}:${bound.port}`;
+    if (bound && typeof bound === "object") baseUrl = acmeBaseUrl(acme, bound.port);
 
     // Picks up a renewed CA certificate, and renews or re-reads the endpoint's own certificate.
     const refresh = async () => {

@@ -1,6 +1,6 @@
 import { X509Certificate } from "node:crypto";
 import { classifyAltName } from "../config/alt-names.js";
-import type { AcmeSpec } from "../config/acme.js";
+import { acmePublicHost, type AcmeSpec } from "../config/acme.js";
 import type { Config } from "../config/types.js";
 import { ProvisionError } from "../errors.js";
 import { signCsr } from "../sign/sign-csr.js";
@@ -23,11 +23,6 @@ export interface TlsCredentials {
   renewAt: Date | null;
 }
 
-/** The host the endpoint's URLs and certificate name: an unspecified listen address is reached as localhost. */
-export function publicHost(listenHost: string): string {
-  return listenHost === "0.0.0.0" || listenHost === "::" ? "localhost" : listenHost;
-}
-
 /**
  * The endpoint's own TLS identity. With `acme.server`, that server's files as provision keeps them (renewed by
  * provision apply/watch; re-read while running). Otherwise a certificate for the listen host kept in
@@ -45,7 +40,7 @@ export async function tlsCredentials(config: Config, acme: AcmeSpec, issuer: Acm
     return { key, cert, ...(passphrase ? { passphrase } : {}), renewAt: null };
   }
   const paths = acmeTlsPaths(config.outputDir);
-  const host = publicHost(acme.listen.host);
+  const host = acmePublicHost(acme.listen.host);
   const existing = { key: readOutputFile(paths.key), cert: readOutputFile(paths.cert) };
   if (existing.key !== null && existing.cert !== null) {
     const renewAt = stillGood(existing.cert, host, issuer, now);

@@ -163,6 +163,19 @@ export function normalizeAcme(input: AcmeInput, identities: readonly IdentitySpe
   };
 }
 
+/** The host the endpoint's URLs and certificate name: an unspecified listen address (0.0.0.0, ::) is reached as localhost. */
+export function acmePublicHost(listenHost: string): string {
+  return listenHost === "0.0.0.0" || listenHost === "::" ? "localhost" : listenHost;
+}
+
+/** https://<host>:<port> of the endpoint (a bound port may replace the configured one). */
+export function acmeBaseUrl(acme: Pick<AcmeSpec, "listen">, port: number = acme.listen.port): string {
+  const host = acmePublicHost(acme.listen.host);
+  return `https://${isIP(host) === 6 ? `[${host}]` : host}:${port}`;
+}
+
+export const acmeDirectoryUrl = (acme: Pick<AcmeSpec, "listen">): string => `${acmeBaseUrl(acme)}/directory`;
+
 /** The address validation connects to for `name`: the resolve map first (exact, then the longest *.suffix). */
 export function resolveOverride(name: string, resolve: AcmeSpec["resolve"]): string | null {
   const exact = resolve.find((entry) => entry.pattern === name);

@@ -33,6 +33,11 @@ cas:
     issuer: root
     commonName: ACME Test Intermediate
     pathLength: 0
+servers:
+  web:
+    issuer: intermediate
+    altNames: [caddy.squirrels.test]
+    serve: { host: 127.0.0.1, port: ${ports.tls} }
 acme:
   ca: intermediate
   listen: 127.0.0.1:${ports.acme}
@@ -136,6 +141,38 @@ describe("provision acme with certbot", () => {
     const verified = await opensslVerify(path.join(live, "cert.pem"), path.join(live, "chain.pem"));
     expect(verified.stdout).toContain(": OK");
   }, 180_000);
+});
+
+describe("provision acme with Caddy", () => {
+  it("Caddy run with the launch config's Caddyfile gets its certificate over ACME and serves the secret with it", async () => {
+    requireTool("caddy", "caddy");
+    requireTool("curl", "curl");
+    const home = path.join(dir, "caddy-home");
+    const caddy = spawnLogged("caddy", ["run", "--adapter", "caddyfile", "--config", path.join(dir, "pki/launch/web/Caddyfile")], {
+      cwd: dir,
+      env: { PATH: process.env.PATH, HOME: home, XDG_DATA_HOME: path.join(home, "data"), XDG_CONFIG_HOME: path.join(home, "config") },
+    });
+    try {
+      const curl = ["--silent", "--show-error", "--resolve", `caddy.squirrels.test:${ports.tls}:127.0.0.1`, "--cacert", path.join(dir, "pki/ca-bundle.pem"), `https://caddy.squirrels.test:${ports.tls}/`];
+      let answer = "";
+      for (let attempt = 0; attempt < 60 && answer !== "fluffy tail"; attempt++) {
+        await new Promise((resolve) => setTimeout(resolve, 500));
+        answer = (await execaLogged("curl", curl, { reject: false })).stdout;
+      }
+      expect(answer, caddy.output()).toBe("fluffy tail");
+      // The certificate Caddy serves is the one provision acme issued (its serial is in the endpoint's log).
+      const shown = await execaLogged("openssl", ["s_client", "-connect", `127.0.0.1:${ports.tls}`, "-servername", "caddy.squirrels.test", "-showcerts"], { input: "", reject: false });
+      const [leaf, ...above] = shown.stdout.match(/-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----\n/g) ?? [];
+      writeFileSync(path.join(dir, "caddy-leaf.pem"), leaf ?? "");
+      writeFileSync(path.join(dir, "caddy-chain.pem"), above.join(""));
+      expect((await opensslVerify(path.join(dir, "caddy-leaf.pem"), path.join(dir, "caddy-chain.pem"))).stdout).toContain(": OK");
+      const serial = (await execaLogged("openssl", ["x509", "-in", path.join(dir, "caddy-leaf.pem"), "-noout", "-serial"])).stdout.replace(/^serial=/, "").trim().toLowerCase();
+      expect(acmeOutput()).toContain(`acme: issued caddy.squirrels.test (serial ${serial},`);
+    } finally {
+      caddy.child.kill("SIGTERM");
+      await caddy.exited;
+    }
+  }, 90_000);
 });
 
 describe("provision acme protocol checks", () => {
