@@ -181,3 +181,35 @@ servers:
     expect(summary(same).web).toBe("unchanged/none");
   });
 });
+
+describe("buildPlan: a replaced root stays in ca-bundle.pem for a while, and the plan says until when", () => {
+  const YEAR = 365 * DAY;
+  const rootOf = (plan: Plan) => plan.retired.filter((r) => r.ca === "root");
+
+  it("a renewed root (same key) is published until the old certificate expires", () => {
+    const plan = buildPlan(cfg, observedAfterRun(cfg, T0), at(7 * YEAR));
+    expect(summary(plan).root).toBe("renew/reuse");
+    const old = factsOf(cfg, cfg.identities[0]!, T0);
+    expect(rootOf(plan)).toEqual([expect.objectContaining({ action: "add", fingerprint: old.fingerprint, until: old.notAfter, reason: expect.stringMatching(/^renewed/) })]);
+  });
+
+  it("a root whose key is rotated is published until the last certificate under the old key expires", () => {
+    const plan = buildPlan(cfg, observedAfterRun(cfg, T0), at(DAY), { rotateCaKeys: new Set(["root"]) });
+    const intermediate = factsOf(cfg, cfg.identities.find((i) => i.name === "intermediate")!, T0);
+    expect(rootOf(plan)).toEqual([expect.objectContaining({ action: "add", until: intermediate.notAfter, reason: expect.stringMatching(/^key rotated/) })]);
+  });
+
+  it("a root that is not re-issued adds nothing", () => {
+    expect(buildPlan(cfg, observedAfterRun(cfg, T0), at(DAY)).retired).toEqual([]);
+  });
+
+  it.each([
+    ["inside its overlap", at(30 * DAY), "PEM", "keep", /^published until/],
+    ["at the end of its overlap", at(60 * DAY), "PEM", "drop", /^its overlap ended/],
+    ["whose file is missing", at(30 * DAY), null, "drop", /file is missing/],
+  ] as const)("a retired root %s", (_case, now, pem, action, reason) => {
+    const retired = [{ ca: "root", fingerprint: "ab".repeat(32), notAfter: at(60 * DAY).toISOString(), until: at(60 * DAY).toISOString(), pem }];
+    const plan = buildPlan(cfg, { ...observedAfterRun(cfg, T0), retired }, now);
+    expect(rootOf(plan)).toEqual([expect.objectContaining({ action, reason: expect.stringMatching(reason), file: expect.stringMatching(/cas\/root\/retired\/(ab){8}\.pem$/) })]);
+  });
+});
