@@ -4,6 +4,7 @@ import type { Diagnostic, SourceLocation } from "../errors.js";
 import { checkDnsName, classifyAltName, type AltName } from "./alt-names.js";
 import { ipWithin, networkOf } from "./cidr.js";
 import { DURATION_HINT, durationProblem, parseDuration } from "./duration.js";
+import { indexByName } from "./issuers.js";
 import type { Locate } from "./locate.js";
 import { constraintViolation } from "./name-constraints.js";
 import type { IdentitySpec, KeyType } from "./types.js";
@@ -121,7 +122,7 @@ export function identifierRefusal(name: AltName, spec: Pick<AcmeSpec, "allow">, 
 /** Checks the `acme:` block against the identities and turns it into an AcmeSpec; problems go to `diagnostics`. */
 export function normalizeAcme(input: AcmeInput, identities: readonly IdentitySpec[], locate: Locate, diagnostics: Diagnostic[]): AcmeSpec {
   const report = (path: (string | number)[], message: string, key = false) => diagnostics.push({ severity: "error", ...locate(["acme", ...path], { key }), message });
-  const byName = new Map(identities.map((id) => [id.name, id] as const));
+  const byName = indexByName(identities);
   const ca = byName.get(input.ca);
   if (!ca || ca.kind !== "ca") report(["ca"], `acme.ca names no CA: "${input.ca}" is not under cas`);
   else if (ca.issuer === null && input.allowRoot !== true) report(["ca"], `acme.ca is the root CA ${ca.name}; name an intermediate, or set allowRoot: true to sign from the root`);

@@ -1,6 +1,6 @@
 import type { z } from "zod";
 import { constraintViolation, subtreeText, subtreeWithin } from "./name-constraints.js";
-import { issuerChain } from "./issuers.js";
+import { indexByName, issuerChain } from "./issuers.js";
 import { sanFor } from "./san.js";
 import type { Config, IdentitySpec, KeyType, NameConstraintsSpec, SubjectSpec } from "./types.js";
 import type { Diagnostic } from "../errors.js";
@@ -94,7 +94,7 @@ export function resolveExternalSpecs(config: Config, facts: ReadonlyMap<string, 
   const resolved: Config = { ...config, identities };
   const diagnostics: Diagnostic[] = [];
   const report = (path: readonly (string | number)[], message: string) => diagnostics.push({ severity: "error", file: config.file, path: formatPath(path), message });
-  const byName = new Map(identities.map((id) => [id.name, id] as const));
+  const byName = indexByName(identities);
 
   for (const ca of identities) {
     const f = facts.get(ca.name);

@@ -9,11 +9,16 @@ export function issuerChain(id: IdentitySpec, byName: ReadonlyMap<string, Identi
   return chain;
 }
 
+/** Identities by name (the one way to index them; use identitiesByName when you hold the Config). */
+export function indexByName<T extends { name: string }>(identities: readonly T[]): Map<string, T> {
+  return new Map(identities.map((id) => [id.name, id] as const));
+}
+
 const indexes = new WeakMap<Config, ReadonlyMap<string, IdentitySpec>>();
 
 /** Every identity of a config by name, built once per config (a Config is never changed after loading). */
 export function identitiesByName(config: Config): ReadonlyMap<string, IdentitySpec> {
   let index = indexes.get(config);
-  if (!index) indexes.set(config, (index = new Map(config.identities.map((id) => [id.name, id] as const))));
+  if (!index) indexes.set(config, (index = indexByName(config.identities)));
   return index;
 }

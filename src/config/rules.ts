@@ -1,7 +1,7 @@
 import { formatPath, type Diagnostic } from "../errors.js";
 import { commonNameMeaning, constrainedNamesFor } from "./san.js";
 import { CLOCK_SKEW_SECONDS, formatDuration, renewalWindowSeconds } from "./duration.js";
-import { issuerChain } from "./issuers.js";
+import { indexByName, issuerChain } from "./issuers.js";
 import { constraintViolation, subtreeText, subtreeWithin } from "./name-constraints.js";
 import type { Locate } from "./locate.js";
 import type { IdentitySpec, LintSpec } from "./types.js";
@@ -243,7 +243,7 @@ export const RULES: readonly Rule[] = [
 ];
 
 export function runRules(identities: IdentitySpec[], locate: Locate, diagnostics: Diagnostic[], lint: LintSpec = { maxLeafValiditySeconds: null }, rules: readonly Rule[] = RULES): void {
-  const byName = new Map(identities.map((id) => [id.name, id] as const));
+  const byName = indexByName(identities);
   // One problem, one message: a rule about a whole list (a server with no alt names left) says nothing when an
   // entry of that list was already reported (the invalid alt name that was dropped is the cause).
   const report: RuleContext["report"] = (path, message, options) => {
@@ -257,7 +257,7 @@ export function runRules(identities: IdentitySpec[], locate: Locate, diagnostics
 
 /** Orders identities so that each issuer precedes what it signs; ties break by kind, then name. */
 export function sortByIssuer(identities: IdentitySpec[]): IdentitySpec[] {
-  const byName = new Map(identities.map((id) => [id.name, id] as const));
+  const byName = indexByName(identities);
   const depth = (id: IdentitySpec): number => {
     let d = 0;
     for (let cur = id; cur.issuer !== null && d < identities.length; d++) {

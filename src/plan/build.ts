@@ -294,7 +294,7 @@ function assertCaKeyUsable(id: IdentitySpec, seen: ObservedIdentity, everIssued:
 
 /** A new certificate may not outlive its issuer: renew the issuer (same key) first, up the chain. */
 function ensureIssuersOutliveChildren(config: Config, actions: Map<string, IdentityAction>, nowMs: number): void {
-  const byName = new Map(config.identities.map((id) => [id.name, id] as const));
+  const byName = identitiesByName(config);
   for (const id of [...config.identities].reverse()) {
     const action = actions.get(id.name)!;
     if (!ISSUING.has(action.action) || id.issuer === null) continue;

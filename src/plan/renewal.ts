@@ -1,3 +1,4 @@
+import { identitiesByName } from "../config/issuers.js";
 import type { Config } from "../config/types.js";
 import { renewalWindow } from "./build.js";
 import type { Plan } from "./types.js";
@@ -13,7 +14,7 @@ export interface NextDue {
  * (a certificate entering its renewal window, a retired root leaving the bundle). null: nothing is due.
  */
 export function nextDue(config: Config, plan: Plan): NextDue | null {
-  const specs = new Map(config.identities.map((id) => [id.name, id] as const));
+  const specs = identitiesByName(config);
   let next: NextDue | null = null;
   const consider = (at: number, what: string) => {
     if (Number.isFinite(at) && (next === null || at < next.at)) next = { at, what };

@@ -3,9 +3,11 @@ import { altNameKey, type AltName } from "../config/alt-names.js";
 import { subtreeText } from "../config/name-constraints.js";
 import { isSafeName } from "../config/rules.js";
 import { KEY_TYPES } from "../config/schema.js";
-import type { AltNameConstraint, IdentityKind, NameConstraintsSpec } from "../config/types.js";
+import { SUBJECT_FIELDS, type AltNameConstraint, type IdentityKind, type NameConstraintsSpec } from "../config/types.js";
 import type { FileStamps } from "./stamp.js";
 import type { CertificateFacts } from "../x509/spec.js";
+
+type SubjectField = (typeof SUBJECT_FIELDS)[number];
 
 /**
  * state.json: a cache of what provision last wrote. It lets a run where nothing changed compare file
@@ -52,14 +54,7 @@ const hex = (length: number) => z.string().regex(new RegExp(`^[0-9a-f]{${length}
 const isoTime = z.string().refine((t) => /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?Z$/.test(t) && Number.isFinite(Date.parse(t)), "expected an ISO-8601 time");
 const kind = z.enum(["ca", "server", "client"]);
 const stamp = z.string().max(200).nullable();
-const subjectFields = z.strictObject({
-  country: z.string(),
-  state: z.string(),
-  locality: z.string(),
-  organization: z.string(),
-  organizationalUnit: z.string(),
-  commonName: z.string(),
-}).partial();
+const subjectFields = z.strictObject(Object.fromEntries(SUBJECT_FIELDS.map((field) => [field, z.string()])) as Record<SubjectField, z.ZodString>).partial();
 
 // Alt names and name-constraint subtrees are kept as one `type:value` string each (`dns:web.test`, `ip:::1`,
 // `ip:10.0.0.0/8`): compact, and for alt names what earlier versions wrote. The converters below are the only

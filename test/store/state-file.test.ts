@@ -44,6 +44,15 @@ describe("state.json keeps CertificateFacts", () => {
     expect(problems).toEqual([expect.stringMatching(/^state\.json has 1 entry that does not fit \(identities\.root: facts\.nameConstraints\.permitted\.0: a name constraint without its type/)]);
   });
 
+  it("a subject with a field provision does not write makes the entry not fit; every field it writes is taken", () => {
+    const odd = stateWith(record).replace('"subject":{"commonName":"Root"}', '"subject":{"commonName":"Root","email":"x@y.test"}');
+    expect(parseState(odd).problems).toEqual([expect.stringMatching(/facts\.subject: Unrecognized key/)]);
+    const full = { country: "NO", state: "Oslo", locality: "Oslo", organization: "Squirrels", organizationalUnit: "Web", commonName: "Root" };
+    const { state, problems } = parseState(stateWith({ ...record, facts: { ...facts, subject: full } }));
+    expect(problems).toEqual([]);
+    expect(state.identities.get("root")!.facts.subject).toEqual(full);
+  });
+
   it("an alt name of no known type makes the entry not fit", () => {
     const bad = stateWith(record).replace('"dns:web.test"', '"host:web.test"');
     expect(parseState(bad).problems).toEqual([expect.stringMatching(/facts\.altNames\.0: expected type:value/)]);
