@@ -5,13 +5,9 @@ import { durationProblem, parseDuration } from "../../config/duration.js";
 import { realDeps } from "../../deps.js";
 import { ProvisionError, withFs } from "../../errors.js";
 import { signsElsewhere } from "../../config/external.js";
-import { loadIssuer } from "../../sign/load-issuer.js";
-import { loadExternalCas } from "../../store/external.js";
 import { requestCertificate } from "../../sign/request.js";
-import { signCsr } from "../../sign/sign-csr.js";
-import { identityPaths } from "../../store/layout.js";
+import { signRequestFile } from "../../sign/sign-request-file.js";
 import { serialFrom } from "../../x509/issue.js";
-import { MAX_READ_BYTES, readUserFile } from "../../store/guard.js";
 import type { CliOptions } from "../args.js";
 import { EXIT, type Io } from "../io.js";
 import { resolveNow } from "../now.js";
@@ -44,7 +40,7 @@ export async function runCsr(options: CliOptions, io: Io): Promise<number> {
 
 /**
  * `provision sign --csr req.pem --issuer <ca> --profile server|client`: issues a certificate for a CSR
- * from someone else (sign/sign-csr.ts does the checking and signing).
+ * from someone else (sign/sign-request-file.ts loads the CA and the request, sign/sign-csr.ts checks and signs).
  */
 export async function runSign(options: CliOptions, io: Io): Promise<number> {
   const usage = "provision sign --csr req.pem --issuer <ca> --profile server|client [--validity 90d] [--out cert.pem]";
@@ -54,20 +50,22 @@ export async function runSign(options: CliOptions, io: Io): Promise<number> {
   if (validityProblem) throw new ProvisionError("usage", `--validity ${options.validity}: ${validityProblem}`);
   const validitySeconds = parseDuration(options.validity ?? "90d")!;
 
-  const { config: declared } = await loadConfig(options.file, { cwd: io.cwd, env: io.env });
-  const { config, externals } = loadExternalCas(declared);
+  const { config } = await loadConfig(options.file, { cwd: io.cwd, env: io.env });
   const deps = realDeps({ env: io.env, ...io.deps });
-  const issuer = loadIssuer(config, options.issuer, deps.env, externals);
-  const csrPem = readUserFile(path.resolve(io.cwd, options.csr), MAX_READ_BYTES, options.csr);
-  const { pem, spec } = signCsr(issuer, {
-    pem: csrPem,
-    source: options.csr,
-    profile: options.profile,
-    validitySeconds,
-    now: resolveNow(options.now, deps.now),
-    serial: serialFrom(deps.randomBytes(16)),
-  });
+  const { pem, spec, issuerCertFile } = signRequestFile(
+    config,
+    {
+      issuer: options.issuer,
+      csrFile: path.resolve(io.cwd, options.csr),
+      source: options.csr,
+      profile: options.profile,
+      validitySeconds,
+      now: resolveNow(options.now, deps.now),
+      serial: serialFrom(deps.randomBytes(16)),
+    },
+    deps.env,
+  );
   writeOut(options, io, pem, `a ${options.profile} certificate for ${spec.subject.commonName}`);
-  io.stderr(`its chain: ${path.relative(io.cwd, externals.get(issuer.spec.name)?.certFile ?? identityPaths(config.outputDir, "ca", issuer.spec.name).cert)} and the issuers above it (see ca-bundle.pem)\n`);
+  io.stderr(`its chain: ${path.relative(io.cwd, issuerCertFile)} and the issuers above it (see ca-bundle.pem)\n`);
   return EXIT.ok;
 }
