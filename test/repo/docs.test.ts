@@ -1,4 +1,4 @@
-import { readdirSync, readFileSync } from "node:fs";
+import { existsSync, readdirSync, readFileSync } from "node:fs";
 import path from "node:path";
 import { describe, expect, it } from "vitest";
 import { parseCliArgs } from "../../src/cli/args.js";
@@ -39,6 +39,16 @@ describe("the docs", () => {
 
   it.each(commands.map((c) => [`${c.file}: ${c.line}`, c] as const))("%s parses", (_label, { argv }) => {
     expect(() => parseCliArgs(argv)).not.toThrow();
+  });
+});
+
+describe("the files the docs name", () => {
+  it("exist: every test/, src/, docs/ and scripts/ path in the docs, .ci/run and the scripts", () => {
+    const texts = [path.join(ROOT, "README.md"), ...markdownFiles(path.join(ROOT, "docs")), path.join(ROOT, ".ci/run"), ...readdirSync(path.join(ROOT, "scripts")).map((f) => path.join(ROOT, "scripts", f))];
+    const named = texts.flatMap((file) => [...readFileSync(file, "utf8").matchAll(/(?<![\w/.:-])((?:test|src|docs|scripts)\/[A-Za-z0-9_.\/-]*[A-Za-z0-9_])/g)].map((m) => ({ file: path.relative(ROOT, file), named: m[1]! })));
+    expect(named.length).toBeGreaterThan(30);
+    const missing = named.filter((n) => !n.named.includes("<") && !existsSync(path.join(ROOT, n.named)) && !existsSync(path.join(ROOT, n.named.replace(/\.js$/, ".ts"))));
+    expect(missing.map((m) => `${m.file}: ${m.named}`)).toEqual([]);
   });
 });
 
