@@ -19,6 +19,8 @@ export interface CommitLog {
   /** state.json as last written (or as read at the start). */
   stateText: string | null;
   stateWritten: boolean;
+  /** What state.json was last written from. */
+  state: StateFile | null;
   /** Folders checked (store/guard.ts) and cleared of stale temp files in this run. */
   checkedDirs: Set<string>;
   /** The identities' own folders (0700: they hold keys). */
@@ -27,7 +29,7 @@ export interface CommitLog {
 
 export function newCommitLog(ctx: ApplyContext): CommitLog {
   const identityDirs = new Set(ctx.config.identities.map((id) => ctx.pathsOf(id).dir));
-  return { written: [], deleted: [], records: new Map(), stateText: ctx.observed.stateText, stateWritten: false, checkedDirs: new Set(), identityDirs };
+  return { written: [], deleted: [], records: new Map(), stateText: ctx.observed.stateText, stateWritten: false, state: null, checkedDirs: new Set(), identityDirs };
 }
 
 /**
@@ -68,11 +70,13 @@ export async function commitBatch(
     log.records.set(id.name, recordFor(id, ctx, progress, stampsOf(ctx, id)));
     progress.committed.add(id.name);
   }
-  const stateText = serializeState(stateFor(log.records));
+  const state = stateFor(log.records);
+  const stateText = serializeState(state);
   if (stateText !== log.stateText) {
     await writeFilesAtomically([{ path: statePath(outputDir), content: stateText, mode: MODES.cert }]);
     log.stateText = stateText;
     log.stateWritten = true;
+    log.state = state;
   }
 }
 

@@ -19,9 +19,10 @@ export interface ConfigCacheEntry {
   warnings: Diagnostic[];
 }
 
+/** The package version and the source of every module in config/ (what validates pki.yaml). */
 let codeHash: string | undefined;
 
-function codeFingerprint(): string {
+export function codeFingerprint(): string {
   if (codeHash === undefined) {
     const hash = createHash("sha256").update((createRequire(import.meta.url)("../../package.json") as { version: string }).version);
     const here = path.dirname(fileURLToPath(import.meta.url));

@@ -13,7 +13,8 @@ import { readOutputFile } from "./guard.js";
 import { bundlePath, formatFiles, identityPaths, kindDir, KINDS, retiredCertPath, statePath, type IdentityPaths } from "./layout.js";
 import { passphraseCandidates } from "./passphrase.js";
 import { statFile, type FileStamps } from "./stamp.js";
-import { emptyState, parseState, type StateFile, type StateRecord } from "./state-file.js";
+import { emptyState, type StateFile, type StateRecord } from "./state-file.js";
+import { parseStateCached } from "./state-cache.js";
 
 export type KeyStatus = "ok" | "missing" | "unreadable" | "mismatch" | "locked";
 
@@ -147,7 +148,7 @@ export async function readObservedState(config: Config, env: NodeJS.ProcessEnv, 
   for (const kind of KINDS) checkFolderForRead(kindDir(out, kind));
   // state.json grows with the identities (about 1.5 kB each); other files are a few kB.
   const stateText = readOutputFile(statePath(out), 256 * 1024 * 1024);
-  const { state, problems } = parseState(stateText);
+  const { state, problems } = parseStateCached(env, out, stateText);
   const recordOf = (id: Pick<IdentitySpec, "name" | "kind">) => {
     const record = state.identities.get(id.name);
     return record?.kind === id.kind ? record : undefined;

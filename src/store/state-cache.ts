@@ -1,0 +1,72 @@
+import { createHash } from "node:crypto";
+import { mkdirSync, readdirSync, readFileSync, renameSync, writeFileSync } from "node:fs";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+import { codeFingerprint, userCacheDir } from "../config/cache.js";
+import { parseState, type StateFile, type StateRecord, type RetiredCert } from "./state-file.js";
+
+/**
+ * state.json as parsed and validated, remembered per output folder in the user's cache (as the config cache
+ * does for pki.yaml): a run whose state.json is byte-identical to the one remembered skips validating every
+ * record (about half a second at 10,000 identities). The key covers the exact text, the output folder and
+ * the validating code (config/ and state-file), so any edit to state.json is validated in full. The cache
+ * is outside the output folder, which is untrusted. PROVISION_NO_CACHE=1 bypasses it.
+ */
+interface StateCacheEntry {
+  key: string;
+  identities: [string, StateRecord][];
+  retired: [string, RetiredCert[]][];
+}
+
+let stateCodeHash: string | undefined;
+
+function keyOf(outputDir: string, text: string): string {
+  if (stateCodeHash === undefined) {
+    const here = path.dirname(fileURLToPath(import.meta.url));
+    const hash = createHash("sha256").update(codeFingerprint());
+    for (const name of readdirSync(here).sort()) if (/^state-(file|cache)\.[cm]?[jt]s$/.test(name)) hash.update(name).update(readFileSync(path.join(here, name)));
+    stateCodeHash = hash.digest("hex");
+  }
+  return createHash("sha256").update(`${stateCodeHash}\0${outputDir}\0${text}`).digest("hex");
+}
+
+function cacheFile(env: NodeJS.ProcessEnv, outputDir: string): string | null {
+  if (env.PROVISION_NO_CACHE === "1") return null;
+  return path.join(userCacheDir(env), "state", `${createHash("sha256").update(outputDir).digest("hex").slice(0, 32)}.json`);
+}
+
+/** parseState, from the cache when this exact text was parsed (or written) before on this machine. */
+export function parseStateCached(env: NodeJS.ProcessEnv, outputDir: string, text: string | null): { state: StateFile; problems: string[] } {
+  const file = text === null ? null : cacheFile(env, outputDir);
+  if (file === null || text === null) return parseState(text);
+  const key = keyOf(outputDir, text);
+  try {
+    const entry = JSON.parse(readFileSync(file, "utf8")) as StateCacheEntry;
+    if (entry.key === key && Array.isArray(entry.identities) && Array.isArray(entry.retired)) {
+      return { state: { version: 1, identities: new Map(entry.identities), retired: new Map(entry.retired) }, problems: [] };
+    }
+  } catch {
+    // no entry yet, or unreadable: parse
+  }
+  const parsed = parseState(text);
+  if (parsed.problems.length === 0) rememberState(env, outputDir, text, parsed.state);
+  return parsed;
+}
+
+/**
+ * Remembers `state` as what `text` parses to: after a parse, or after apply wrote `text` from `state`
+ * (serializeState and parseState round-trip; test/store/state-cache.test.ts checks it). Best effort.
+ */
+export function rememberState(env: NodeJS.ProcessEnv, outputDir: string, text: string, state: StateFile): void {
+  const file = cacheFile(env, outputDir);
+  if (!file) return;
+  try {
+    const entry: StateCacheEntry = { key: keyOf(outputDir, text), identities: [...state.identities], retired: [...state.retired] };
+    mkdirSync(path.dirname(file), { recursive: true, mode: 0o700 });
+    const temp = `${file}.${process.pid}.tmp`;
+    writeFileSync(temp, JSON.stringify(entry), { mode: 0o600 });
+    renameSync(temp, file);
+  } catch {
+    // not worth failing a run over
+  }
+}
