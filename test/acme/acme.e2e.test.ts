@@ -267,6 +267,21 @@ describe("provision acme protocol checks", () => {
     expect(found.headers.location).toBe(created.headers.location);
   });
 
+  it("provision status lists the certificates issued over ACME, and only those", async () => {
+    const status = await provision(["status", "-f", "pki.yaml", "--json"], { cwd: dir, env: { PROVISION_NO_CACHE: "1" } });
+    expect(status.code, status.stderr).toBe(0);
+    const acme = JSON.parse(status.stdout).acme as { names: string[]; serial: string; state: string; daysLeft: number }[];
+    const names = acme.map((r) => r.names.join(","));
+    expect(names).toEqual(expect.arrayContaining(["web.squirrels.test", "alpn.squirrels.test", "certbot.squirrels.test", "caddy.squirrels.test", "flow.squirrels.test"]));
+    expect(names).not.toContain("web.elsewhere.test");
+    expect(names).not.toContain("nobody.squirrels.test");
+    // 7d certificates issued moments ago (6 or 7 whole days left, depending on the second).
+    expect(acme.map((r) => `${r.state} ${r.daysLeft >= 6 && r.daysLeft <= 7}`)).toEqual(acme.map(() => "valid true"));
+    const table = await provision(["status", "-f", "pki.yaml"], { cwd: dir, env: { PROVISION_NO_CACHE: "1" } });
+    expect(table.stdout).toMatch(/ACME CERTIFICATE\s+SERIAL\s+NOT AFTER\s+DAYS LEFT\s+STATE/);
+    expect(table.stdout).toContain(acme.find((r) => r.names[0] === "web.squirrels.test")!.serial);
+  });
+
   it("logged what it issued and no stack traces", () => {
     expect(acmeOutput()).toContain("acme: issued web.squirrels.test");
     expect(acmeOutput()).not.toMatch(/internal error|at .*\.js:\d+/);

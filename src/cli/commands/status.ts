@@ -7,6 +7,7 @@ import type { CliOptions } from "../args.js";
 import { EXIT, type Io } from "../io.js";
 import { loadAndPlan } from "./prepare.js";
 import { identitiesByName } from "../../config/issuers.js";
+import { acmeIssuedCertificates, type AcmeIssuedRow } from "../../acme/issued.js";
 
 export type IdentityState = "ok" | "renew soon" | "expired" | "spec changed" | "missing" | "orphaned" | "waiting";
 
@@ -52,7 +53,8 @@ export async function runStatus(options: CliOptions, io: Io): Promise<number> {
       renewAt: facts && spec ? new Date(renewalWindow(spec, facts).startsAt).toISOString() : null,
     };
   });
-  if (options.json) io.stdout(`${JSON.stringify({ version: 1, now: plan.now, identities: rows }, null, 2)}\n`);
+  const acme = config.acme ? acmeIssuedCertificates(config.outputDir, new Date(plan.now)) : null;
+  if (options.json) io.stdout(`${JSON.stringify({ version: 1, now: plan.now, identities: rows, ...(acme ? { acme } : {}) }, null, 2)}\n`);
   else {
     const table = formatTable([
       ["NAME", "KIND", "ISSUER", "KEY", "NOT AFTER", "DAYS LEFT", "RENEW FROM", "STATE", "NAMES"],
@@ -60,6 +62,7 @@ export async function runStatus(options: CliOptions, io: Io): Promise<number> {
     ]);
     io.stdout(`${table.join("\n")}\n`);
     for (const row of rows.filter((r) => r.state === "waiting")) io.stdout(`${waitingHint(row, config.file)}\n`);
+    if (acme) io.stdout(acmeTable(acme));
   }
   // Without --within, status only reports; with it, it answers "does anything need work in time?".
   return withinSeconds !== null && rows.some((r) => r.due) ? EXIT.changesPending : EXIT.ok;
@@ -69,6 +72,16 @@ export async function runStatus(options: CliOptions, io: Io): Promise<number> {
 function waitingHint(row: StatusRow, file: string): string {
   const flag = file === "pki.yaml" ? "" : ` -f ${file}`;
   return `${row.name}: ${row.reasons.join("; ")}: run \`provision${flag} csr ${row.name} --out ${row.name}.csr\`, have the holder of ${row.issuer}'s key sign it (\`provision sign\`), then \`provision${flag} import ${row.name} <cert.pem>\``;
+}
+
+/** Certificates issued by provision acme: their clients renew them, so they never count for --within. */
+function acmeTable(acme: AcmeIssuedRow[]): string {
+  if (acme.length === 0) return "\nACME: no certificates issued yet\n";
+  const table = formatTable([
+    ["ACME CERTIFICATE", "SERIAL", "NOT AFTER", "DAYS LEFT", "STATE"],
+    ...acme.map((r) => [r.names.join(","), r.serial, minute(r.notAfter), String(r.daysLeft), r.state]),
+  ]);
+  return `\n${table.join("\n")}\n`;
 }
 
 function minute(iso: string | null): string {
