@@ -1,8 +1,9 @@
-import { randomBytes } from "node:crypto";
+import { randomBytes, X509Certificate } from "node:crypto";
+import type { JWK } from "jose";
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { identifierName, identifierRefusal, type AcmeChallengeType, type AcmeSpec } from "../config/acme.js";
 import { validateHttp01, validateTlsAlpn01 } from "./challenges.js";
-import { issueForOrder, type AcmeIssuer } from "./issue.js";
+import { issueForOrder, leafOf, type AcmeIssuer } from "./issue.js";
 import { verifyExternalBinding, verifyRequest, thumbprintOf, type VerifiedRequest } from "./jws.js";
 import { NonceStore } from "./nonces.js";
 import { AcmeProblem, type ProblemDocument } from "./problem.js";
@@ -134,7 +135,42 @@ export class AcmeServer {
     authz: (r) => this.authorization(r.verified, r.id),
     chall: (r) => this.challenge(r.verified, r.id, r.sub as AcmeChallengeType),
     cert: async (r) => this.certificate(r.verified, r.id),
+    "revoke-cert": (r) => this.revokeCert(r.verified),
   };
+
+  /**
+   * RFC 8555 §7.6: revokes a certificate this endpoint issued, asked for by the account that ordered it or
+   * signed with the certificate's own key (jwk). The revocation is kept with the order (provision status
+   * shows it); the certificate's chain stays downloadable.
+   */
+  private async revokeCert(verified: VerifiedRequest): Promise<Reply> {
+    const payload = verified.payload;
+    if (!payload || typeof payload.certificate !== "string" || !/^[A-Za-z0-9_-]+$/.test(payload.certificate)) throw new AcmeProblem("malformed", "revokeCert needs the certificate as base64url DER");
+    const reason = payload.reason ?? 0;
+    // Reason codes of RFC 5280 §5.3.1 a subscriber may give; 7 is unused, 8 (removeFromCRL) is for delta CRLs.
+    if (typeof reason !== "number" || !Number.isInteger(reason) || reason < 0 || reason > 10 || reason === 7 || reason === 8) throw new AcmeProblem("badRevocationReason", `revocation reason ${JSON.stringify(reason)} is not one of 0-6, 9, 10`);
+    const der = Buffer.from(payload.certificate, "base64url");
+    let cert: X509Certificate;
+    try {
+      cert = new X509Certificate(der);
+    } catch {
+      throw new AcmeProblem("malformed", "the certificate does not parse");
+    }
+    const serial = cert.serialNumber.toLowerCase();
+    const order = [...this.deps.state.orders.values()].find((o) => o.certificate?.serial === serial && leafDerOf(this.deps.state.readCertificate(o.id))?.equals(der));
+    if (!order?.certificate) throw new AcmeProblem("malformed", "this endpoint did not issue that certificate", 404);
+    if (verified.account) {
+      if (order.accountId !== verified.account.id) throw new AcmeProblem("unauthorized", "only the account that ordered a certificate (or its key's holder) may revoke it");
+    } else if ((await thumbprintOf(cert.publicKey.export({ format: "jwk" }) as JWK)) !== (await thumbprintOf(verified.jwk!))) {
+      throw new AcmeProblem("unauthorized", "the request is signed neither by the ordering account nor by the certificate's key");
+    }
+    if (order.certificate.revoked) throw new AcmeProblem("alreadyRevoked", `certificate ${serial} is already revoked`);
+    order.certificate.revoked = true;
+    order.certificate.revocation = { at: this.deps.now().toISOString(), reason };
+    await this.deps.state.saveOrder(order);
+    this.deps.log(`acme: revoked ${order.identifiers.map((i) => i.value).join(", ")} (serial ${serial}, reason ${reason})`);
+    return { status: 200 };
+  }
 
   private accountJson(account: Account): Record<string, unknown> {
     return { status: account.status, contact: account.contact, orders: this.url(`/acme/acct/${account.id}/orders`), createdAt: account.createdAt };
@@ -385,6 +421,11 @@ export class AcmeServer {
     if (!chain) throw new AcmeProblem("malformed", "no certificate was issued for this order", 404);
     return { status: 200, text: chain, contentType: "application/pem-certificate-chain" };
   }
+}
+
+function leafDerOf(chainPem: string | null): Buffer | undefined {
+  const leaf = chainPem === null ? undefined : leafOf(chainPem);
+  return leaf === undefined ? undefined : new X509Certificate(leaf).raw;
 }
 
 function contactsOf(value: unknown): string[] {

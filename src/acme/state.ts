@@ -59,7 +59,15 @@ const orderSchema = z.strictObject({
   identifiers: z.array(identifier).min(1).max(100),
   authorizations: z.array(authzSchema).min(1).max(100),
   error: problem.nullable(),
-  certificate: z.strictObject({ serial: z.string().regex(/^[0-9a-f]{1,64}$/), notAfter: isoTime, revoked: z.boolean() }).nullable(),
+  certificate: z
+    .strictObject({
+      serial: z.string().regex(/^[0-9a-f]{1,64}$/),
+      notAfter: isoTime,
+      revoked: z.boolean(),
+      // RFC 5280 CRLReason code and when revokeCert was accepted.
+      revocation: z.strictObject({ at: isoTime, reason: z.number().int().min(0).max(10) }).nullable().optional(),
+    })
+    .nullable(),
   createdAt: isoTime,
 });
 

@@ -282,6 +282,30 @@ describe("provision acme protocol checks", () => {
     expect(table.stdout).toContain(acme.find((r) => r.names[0] === "web.squirrels.test")!.serial);
   });
 
+  it("revokes over revokeCert: lego revoke by the ordering account, or a request signed with the certificate's key; others are refused", async () => {
+    const legoDir = path.join(dir, "lego-http");
+    const run = await execaLogged("lego", ["--server", directoryUrl, "--email", "dev@squirrels.test", "--path", legoDir, "-d", "web.squirrels.test", "revoke", "--keep"], {
+      cwd: dir, env: { LEGO_CA_CERTIFICATES: path.join(dir, "pki/ca-bundle.pem") }, reject: false,
+    });
+    expect(run.exitCode, String(run.all)).toBe(0);
+    const again = await execaLogged("lego", ["--server", directoryUrl, "--email", "dev@squirrels.test", "--path", legoDir, "-d", "web.squirrels.test", "revoke", "--keep"], {
+      cwd: dir, env: { LEGO_CA_CERTIFICATES: path.join(dir, "pki/ca-bundle.pem") }, reject: false,
+    });
+    expect(String(again.all)).toContain("urn:ietf:params:acme:error:alreadyRevoked");
+    // Another account may not revoke lego's tls-alpn certificate; its own key may.
+    const certPem = readFileSync(path.join(dir, "lego-alpn/certificates/alpn.squirrels.test.crt"), "utf8");
+    const certificate = Buffer.from(certPem.split("-----END CERTIFICATE-----")[0]!.replace(/-----BEGIN CERTIFICATE-----|\s/g, ""), "base64").toString("base64url");
+    const mallory = await TestAcmeClient.create(directoryUrl, ca);
+    await mallory.register();
+    expect((await mallory.post(mallory.directory.revokeCert!, { certificate })).json.type).toBe("urn:ietf:params:acme:error:unauthorized");
+    expect((await mallory.post(mallory.directory.revokeCert!, { certificate, reason: 7 })).json.type).toBe("urn:ietf:params:acme:error:badRevocationReason");
+    const holder = await TestAcmeClient.withKey(directoryUrl, ca, readFileSync(path.join(dir, "lego-alpn/certificates/alpn.squirrels.test.key"), "utf8"));
+    expect((await holder.post(holder.directory.revokeCert!, { certificate, reason: 1 }, { useJwk: true })).status).toBe(200);
+    const status = JSON.parse((await provision(["status", "-f", "pki.yaml", "--json"], { cwd: dir, env: { PROVISION_NO_CACHE: "1" } })).stdout);
+    const states = new Map((status.acme as { names: string[]; state: string }[]).map((r) => [r.names.join(","), r.state]));
+    expect([states.get("web.squirrels.test"), states.get("alpn.squirrels.test"), states.get("certbot.squirrels.test")]).toEqual(["revoked", "revoked", "valid"]);
+  });
+
   it("logged what it issued and no stack traces", () => {
     expect(acmeOutput()).toContain("acme: issued web.squirrels.test");
     expect(acmeOutput()).not.toMatch(/internal error|at .*\.js:\d+/);

@@ -1,7 +1,8 @@
 // A minimal ACME client for the negative cases real clients never produce (replayed nonces, a kid signed by
 // another key, a challenge answered by nobody). Signing is jose's; transport is node:https with the CA bundle.
 import { request } from "node:https";
-import { exportJWK, FlattenedSign, generateKeyPair, type JWK } from "jose";
+import { createPrivateKey, createPublicKey } from "node:crypto";
+import { exportJWK, FlattenedSign, generateKeyPair, importPKCS8, type JWK } from "jose";
 
 type SigningKey = Awaited<ReturnType<typeof generateKeyPair>>["privateKey"];
 
@@ -37,6 +38,14 @@ export class TestAcmeClient {
     const directory = (await httpsCall(directoryUrl, ca)).json as Record<string, string>;
     const { privateKey, publicKey } = await generateKeyPair("ES256", { extractable: true });
     return new TestAcmeClient(directory, ca, privateKey, await exportJWK(publicKey));
+  }
+
+  /** A client signing with an existing P-256 key (a certificate's own key, for revokeCert by jwk). */
+  static async withKey(directoryUrl: string, ca: string, keyPem: string): Promise<TestAcmeClient> {
+    const directory = (await httpsCall(directoryUrl, ca)).json as Record<string, string>;
+    const jwk = createPublicKey(keyPem).export({ format: "jwk" }) as JWK;
+    const pkcs8Pem = createPrivateKey(keyPem).export({ type: "pkcs8", format: "pem" }).toString();
+    return new TestAcmeClient(directory, ca, await importPKCS8(pkcs8Pem, "ES256"), jwk);
   }
 
   async nonce(): Promise<string> {
