@@ -47,6 +47,7 @@ export const ERROR_CODES = [
   "outside-constraints", // sign: a requested name is outside a CA's name constraints
   "passphrase-missing", // a key is encrypted and its passphrase variable is not set
   "passphrase-wrong", // the passphrase does not decrypt the key
+  "revoked-identity", // pki.yaml un-revokes an identity, or reuses the name of one that was revoked
   "serve-bind", // serve: the server cannot listen on its address and port
   "trust-failed", // a trust-store tool (update-ca-certificates, certutil) failed
   "unknown-ca", // trust --ca names no root CA; export --ca names no CA

@@ -10,6 +10,7 @@ import { finalChanges, hasFileWork, identityWrites, retiredChanges, type Changes
 import { generateKeys, keysNeeded, loadKeys } from "./keys.js";
 import { signCertificates } from "./sign.js";
 import { sameRecords, stateAt } from "./state.js";
+import { revocationChanges } from "./revocation.js";
 
 export type { ExtraFile } from "./files.js";
 
@@ -57,6 +58,7 @@ export async function applyPlan(config: Config, plan: Plan, observed: ObservedSt
     const changes = batchChanges(batch, ctx, progress);
     const final = index === batches.length - 1;
     if (final) merge(changes, finalChanges(ctx, progress, renderExtra));
+    if (final) merge(changes, revocationChanges(ctx, progress));
     if (final && log.written.length === 0 && isEmpty(changes) && observed.stateText !== null && sameRecords(stateAt(ctx, progress, log.records, true), observed.state)) break;
     await commitBatch(ctx, progress, log, batch, changes, (records) => stateAt(ctx, progress, records, final));
     // Leaf keys are not needed again; CA keys may sign children in later batches.

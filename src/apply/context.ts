@@ -59,7 +59,8 @@ export function applyContext(config: Config, plan: Plan, observed: ObservedState
     issuersOf: (id) => issuerPath(config, id),
     issuing: (name) => ISSUING.has(actions.get(name)!.action),
     upstreamOf: (name) => observed.externals.get(name),
-    idle: (id) => actions.get(id.name)!.action === "waiting" && !usableCertificate(observed.identities.get(id.name)!),
+    // Revoked: its folder is deleted, nothing is derived from it or recorded.
+    idle: (id) => id.revoked !== null || (actions.get(id.name)!.action === "waiting" && !usableCertificate(observed.identities.get(id.name)!)),
     refresh: new Set(plan.refresh),
   };
 }

@@ -62,7 +62,7 @@ export async function importCertificate(args: {
   }
   if (Date.parse(cert.validTo) <= args.now.getTime()) throw refuse(`it expired on ${new Date(cert.validTo).toISOString()}`);
 
-  const differences = specDifferences(id, issuer!.subject, inspectCertificate(block!.pem).facts, { validity: false });
+  const differences = specDifferences(id, { subject: issuer!.subject, crlUrl: null }, inspectCertificate(block!.pem).facts, { validity: false });
   await writeFilesAtomically([{ path: paths.cert, content: block!.pem, mode: MODES.cert }]);
   return { certFile: paths.cert, differences };
 }

@@ -46,7 +46,7 @@ export function signPlanned(
       serial: serialFrom(deps.randomBytes(16)),
       notBefore: new Date(action.notBefore!),
       notAfter: new Date(action.notAfter!),
-      issuer: issuer ? { subject: issuer.subject, keyType: issuer.key, subjectKeyId: issuerKeyId! } : null,
+      issuer: issuer ? { subject: issuer.subject, keyType: issuer.key, subjectKeyId: issuerKeyId!, crlUrl: issuer.crl?.url ?? null } : null,
       externalIssuer: issuer ? externalIssuerOf(issuer.name) : undefined,
     });
     const { der, pem } = signCertificate(template, issuerKey);

@@ -4,6 +4,8 @@ import type { StateFile, StateRecord } from "../store/state-file.js";
 import { KEY_KDF } from "../x509/keys.js";
 import type { ApplyContext, Progress } from "./context.js";
 import { retiredRecords } from "./files.js";
+import { revocationState } from "./revocation.js";
+import { compareIssued } from "../store/state-file.js";
 
 /**
  * Phase "state": the record of an identity as this run leaves it, with the stamps of its files. Only for
@@ -46,7 +48,7 @@ export function stateAt(ctx: ApplyContext, progress: Progress, records: Readonly
       if (record && !ctx.byName.has(orphan.name)) identities.set(orphan.name, record);
     }
   }
-  return { version: 1, identities, retired: retiredRecords(ctx, progress, final) };
+  return { version: 1, identities, retired: retiredRecords(ctx, progress, final), ...revocationState(ctx, progress, final) };
 }
 
 /** Whether two states record the same files, without serialising either. */
@@ -58,5 +60,7 @@ export function sameRecords(next: StateFile, current: StateFile): boolean {
       return false;
     }
   }
-  return JSON.stringify([...next.retired]) === JSON.stringify([...current.retired].filter(([, list]) => list.length > 0));
+  if (JSON.stringify([...next.retired]) !== JSON.stringify([...current.retired].filter(([, list]) => list.length > 0))) return false;
+  const ledger = (s: StateFile) => JSON.stringify([[...s.crls].sort(), [...s.revokedNames].sort(), [...s.issued].sort(compareIssued)]);
+  return ledger(next) === ledger(current);
 }

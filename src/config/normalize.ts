@@ -13,6 +13,9 @@ export const DEFAULT_VALIDITY = { root: "10y", intermediate: "5y", leaf: "90d" }
 export const DEFAULT_RENEW_BEFORE = "1/3";
 export const DEFAULT_KEY = "ecdsa-p256";
 export const DEFAULT_HOOK_TIMEOUT = "5m";
+export const DEFAULT_CRL_VALIDITY = "7d";
+/** A CRL is re-signed once half its lifetime has passed: a verifier that fetched it late still has days left. */
+export const DEFAULT_CRL_REFRESH_BEFORE = "1/2";
 
 function hookOf(command: string | string[] | undefined, timeout: string | undefined): IdentitySpec["afterChange"] {
   return command === undefined ? null : { command, timeoutSeconds: parseDuration(timeout ?? DEFAULT_HOOK_TIMEOUT)! };
@@ -46,6 +49,8 @@ export function normalizeIdentities(input: PkiInput, locate: Locate, diagnostics
       const ca = kind === "ca" ? (entry as CaInput) : undefined;
       const external = ca?.external ? { cert: ca.external.cert, key: ca.external.key ?? null, chain: ca.external.chain ?? null } : null;
       const serveInput = kind === "server" ? (entry as ServerInput).serve : undefined;
+      // A reason without revoked: true would do nothing: say so rather than ignore it.
+      if (entry.revokedReason !== undefined && entry.revoked !== true) diagnostics.push({ severity: "error", ...locate([...yamlPath, "revokedReason"]), message: "revokedReason is only read with revoked: true" });
       out.push({
         name,
         kind,
@@ -66,6 +71,15 @@ export function normalizeIdentities(input: PkiInput, locate: Locate, diagnostics
         serve: serveInput ? normalizeServe(serveInput, [...yamlPath, "serve"], locate) : null,
         afterChange: hookOf(entry.afterChange ?? defaults.afterChange, entry.afterChangeTimeout ?? defaults.afterChangeTimeout),
         external,
+        revoked: entry.revoked ? { reason: entry.revokedReason ?? "unspecified" } : null,
+        revokeSuperseded: kind === "ca" ? false : ((entry as ServerInput).revokeSuperseded ?? defaults.revokeSuperseded ?? false),
+        crl: ca
+          ? {
+              validitySeconds: parseDuration(ca.crlValidity ?? DEFAULT_CRL_VALIDITY)!,
+              refreshBefore: parseRenewBefore(ca.crlRefreshBefore ?? DEFAULT_CRL_REFRESH_BEFORE) as RenewBefore,
+              url: ca.crlUrl ?? null,
+            }
+          : null,
         yamlPath,
       });
     }

@@ -225,6 +225,26 @@ const leafLifetimes: Rule = ({ identities, lint, warn }) => {
 
 const APPLE_MAX_SECONDS = 825 * 86_400;
 
+/**
+ * `revoked: true` is final and needs a CA above to list it: a root or an external CA cannot be revoked here,
+ * and whatever a revoked CA issued must be revoked too (its chain no longer verifies anyway).
+ */
+const revocationsHold: Rule = ({ identities, byName, report }) => {
+  for (const id of identities) {
+    const issuer = id.issuer === null ? undefined : byName.get(id.issuer);
+    if (id.revoked && id.external) {
+      report([...id.yamlPath, "revoked"], `external CA ${id.name} cannot be revoked by provision: its CRL is kept by whoever holds its key; remove it from pki.yaml and from the trust stores`);
+    } else if (id.revoked && id.issuer === null) {
+      report([...id.yamlPath, "revoked"], `root ${id.name} cannot be revoked: no CA above it signs a CRL; remove it from pki.yaml and from every trust store (provision trust uninstall)`);
+    }
+    if (issuer?.revoked && !id.revoked) {
+      report([...id.yamlPath, "issuer"], `issuer ${issuer.name} is revoked: revoke ${id.name} too (revoked: true), or give it another issuer`);
+    }
+    if (id.serve?.client && byName.get(id.serve.client)?.revoked) report([...id.yamlPath, "serve", "client"], `client "${id.serve.client}" is revoked; name another client`);
+    if (id.serve?.clientCa && byName.get(id.serve.clientCa)?.revoked) report([...id.yamlPath, "serve", "clientCa"], `CA "${id.serve.clientCa}" is revoked; name another CA`);
+  }
+};
+
 export const RULES: readonly Rule[] = [
   safeNames,
   uniqueNames,
@@ -240,6 +260,7 @@ export const RULES: readonly Rule[] = [
   namesWithinConstraints,
   constraintsOnlyNarrow,
   leafLifetimes,
+  revocationsHold,
 ];
 
 export function runRules(identities: IdentitySpec[], locate: Locate, diagnostics: Diagnostic[], lint: LintSpec = { maxLeafValiditySeconds: null }, rules: readonly Rule[] = RULES): void {

@@ -10,9 +10,10 @@ import { closest } from "../suggest.js";
  * - reissue: the certificate no longer matches the spec; the next run issues a new one.
  * - renew:   changes only when, or with which key, the next renewal happens; nothing is issued now.
  * - rewrite: files are rewritten (a key re-encrypted, an extra format written), no certificate is issued.
+ * - revoke:  the identity's certificates are revoked (listed in its CA's CRL) and its files removed.
  * - none:    certificates and keys are untouched (launch config, lint, the file's version).
  */
-export type FieldEffect = "reissue" | "renew" | "rewrite" | "none";
+export type FieldEffect = "reissue" | "renew" | "rewrite" | "revoke" | "none";
 
 /** The effect of every field, kept out of the JSON Schema (editors have no use for it). */
 export const fieldEffects = z.registry<{ effect: FieldEffect }>();
@@ -24,6 +25,7 @@ function effect<T extends z.ZodType>(value: FieldEffect, schema: T): T {
 }
 import { externalCaFields } from "./external.js";
 import { acmeSchema } from "./acme.js";
+import { REVOCATION_REASONS } from "./types.js";
 
 export const KEY_TYPES = ["ecdsa-p256", "ecdsa-p384", "rsa-2048", "rsa-3072", "rsa-4096"] as const;
 export type KeyType = (typeof KEY_TYPES)[number];
@@ -88,6 +90,14 @@ const common = {
   p12PassphraseEnv: effect("none", envName.optional().describe("Password of identity.p12, from this environment variable (default: changeit, as mkcert).")),
   afterChange: effect("none", afterChange.optional()),
   afterChangeTimeout: effect("none", duration.optional().describe("How long afterChange may run before it is stopped (default 5m).")),
+  revoked: effect(
+    "revoke",
+    z.boolean({ error: "expected true or false" }).optional().describe("Revoke every unexpired certificate issued under this name and remove its files; the name stays reserved. Cannot be undone."),
+  ),
+  revokedReason: effect(
+    "revoke",
+    z.enum(REVOCATION_REASONS, { error: `expected an RFC 5280 reason: ${REVOCATION_REASONS.join(", ")}` }).optional().describe("The reason the CRL gives for the revocation (default unspecified)."),
+  ),
 };
 
 const nameConstraints = z.strictObject({
@@ -126,6 +136,14 @@ const caSchema = z
     nameConstraints: effect("reissue", nameConstraints.optional().describe("DNS suffixes, IP ranges (CIDR) and email domains this CA may issue for.")),
     // An external CA is never issued; what it signed is checked against its certificate on every run (read-state).
     external: effect("none", externalSchema.optional()),
+    // The CRL is re-signed with the new lifetime or window; no certificate changes.
+    crlValidity: effect("rewrite", duration.optional().describe("Lifetime of this CA's CRL (nextUpdate - thisUpdate); default 7d.")),
+    crlRefreshBefore: effect("renew", renewBefore.optional().describe("Re-sign the CRL this long before its nextUpdate (1d), or once this fraction of crlValidity is left; default 1/2.")),
+    // Written into every certificate this CA issues: changing it re-issues them (plan/diff.ts compares the issuer's).
+    crlUrl: effect(
+      "reissue",
+      z.url({ protocol: /^https?$/, error: "expected an http:// or https:// URL where this CA's crl.der is published" }).max(1024).optional().describe("Where this CA's CRL is published (http or https): a CRL Distribution Points extension in the certificates it issues."),
+    ),
   })
   .superRefine(externalCaFields);
 
@@ -139,10 +157,16 @@ const serveSchema = z.strictObject({
   client: effect("none", serveFields.client),
 });
 
+const revokeSuperseded = z
+  .boolean({ error: "expected true or false" })
+  .optional()
+  .describe("When a renewal or re-issue gives this identity a new key, revoke the certificate it replaces (reason superseded). Default false.");
+
 const leafCommon = {
   ...common,
   issuer: effect("reissue", z.string({ error: "every server and client needs an issuer: the name of a CA under cas" }).min(1)),
   rotateKey: effect("renew", z.enum(["always", "never"]).optional().describe("Whether a renewed certificate gets a fresh key.")),
+  revokeSuperseded: effect("renew", revokeSuperseded),
 };
 
 const serverSchema = z.strictObject({
@@ -164,6 +188,7 @@ const defaultsSchema = z.strictObject({
   validity: effect("reissue", duration.optional()),
   renewBefore: effect("renew", renewBefore.optional()),
   rotateKey: effect("renew", z.enum(["always", "never"]).optional()),
+  revokeSuperseded: effect("renew", revokeSuperseded),
   subject: effect("reissue", subject.optional()),
   passphraseEnv: effect("rewrite", envName.optional().describe("Encrypt every private key with the passphrase in this environment variable.")),
   afterChange: effect("none", afterChange.optional()),

@@ -22,6 +22,10 @@ export interface SubjectSpec {
 /** The distinguished-name fields, in the order a certificate's Name lists them (RFC 5280 Appendix A). */
 export const SUBJECT_FIELDS = ["country", "state", "locality", "organization", "organizationalUnit", "commonName"] as const satisfies readonly (keyof SubjectSpec)[];
 
+/** RFC 5280 §5.3.1 reason names pki.yaml accepts (certificateHold is left out: a revocation here is final). */
+export const REVOCATION_REASONS = ["unspecified", "keyCompromise", "cACompromise", "affiliationChanged", "superseded", "cessationOfOperation", "privilegeWithdrawn"] as const;
+export type RevocationReason = (typeof REVOCATION_REASONS)[number];
+
 export interface NameConstraintsSpec {
   permitted: AltNameConstraint[];
   excluded: AltNameConstraint[];
@@ -54,6 +58,13 @@ export interface HookSpec {
   timeoutSeconds: number;
 }
 
+export interface CrlSpec {
+  validitySeconds: number;
+  refreshBefore: RenewBefore;
+  /** Published here: a CRL Distribution Points extension in what this CA issues. */
+  url: string | null;
+}
+
 /** Everything provision needs to know about one identity, with defaults applied. */
 export interface IdentitySpec {
   name: string;
@@ -78,6 +89,12 @@ export interface IdentitySpec {
    * key type, lifetime, pathLength and nameConstraints are filled from its certificate by store/external.ts.
    */
   external: ExternalSpec | null;
+  /** pki.yaml `revoked: true`: every unexpired certificate issued under this name is revoked, its files removed. */
+  revoked: { reason: RevocationReason } | null;
+  /** Revoke the certificate a renewal or re-issue with a new key replaces (leaves; pki.yaml `revokeSuperseded`). */
+  revokeSuperseded: boolean;
+  /** CAs: their CRL (pki.yaml `crlValidity`, `crlRefreshBefore`, `crlUrl`); null for servers and clients. */
+  crl: CrlSpec | null;
   /** Where the identity is declared, e.g. ["servers", "secret-server"]. */
   yamlPath: YamlPath;
 }

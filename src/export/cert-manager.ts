@@ -64,6 +64,9 @@ export const FIELD_MAPPING: Readonly<Record<keyof IdentitySpec, string>> = {
   pathLength: "kept in the CA certificate",
   external: "not exported: export reads a CA's files from the output folder, where an external CA has none",
   yamlPath: "not exported (where the identity is declared)",
+  revoked: "not exported: a revoked identity gets no Certificate (cert-manager has no revocation; its CRL stays with provision)",
+  revokeSuperseded: "noted (cert-manager does not revoke what it replaces)",
+  crl: "noted (cert-manager publishes no CRL; crlUrl stays in the certificates provision issues)",
 };
 
 /** A ClusterIssuer reads its Secret from cert-manager's cluster resource namespace (by default its own). */

@@ -10,6 +10,7 @@ import { issuedValiditySeconds, specDifferences } from "./diff.js";
 import { plannedHooks, type PendingHook } from "./hooks.js";
 import { ISSUING, type IdentityAction, type Plan, type RetiredAction } from "./types.js";
 import { identitiesByName } from "../config/issuers.js";
+import { decideRevoked, ledgerAfterRun, planCrls } from "./revocation.js";
 
 export interface PlanOptions {
   /** CAs whose key the user explicitly asked to replace (--rotate-ca-key). */
@@ -59,7 +60,7 @@ export function buildPlan(config: Config, observed: ObservedState, now: Date, op
   for (const id of config.identities) {
     const seen = observed.identities.get(id.name)!;
     const issuer = id.issuer === null ? null : byName.get(id.issuer)!;
-    const decided = id.external ? decideExternal(id, seen) : decide(id, seen, issuer, issuer && actions.get(issuer.name), observed, nowMs, rotate.has(id.name), adopt.has(id.name) || ownKey(seen, options.ownCaKeys));
+    const decided = id.revoked ? decideRevoked(id, seen, observed, nowMs) : id.external ? decideExternal(id, seen) : decide(id, seen, issuer, issuer && actions.get(issuer.name), observed, nowMs, rotate.has(id.name), adopt.has(id.name) || ownKey(seen, options.ownCaKeys));
     // Below a keyless external CA, someone else signs: what would be issued is asked for instead (provision csr).
     const action = signsElsewhere(issuer) && ISSUING.has(decided.action) ? awaitSignature(decided, issuer!, seen) : decided;
     const facts = seen.cert?.facts;
@@ -72,7 +73,9 @@ export function buildPlan(config: Config, observed: ObservedState, now: Date, op
   for (const id of config.identities) setValidity(actions.get(id.name)!, id, nowMs);
   const retired = planRetired(config, actions, observed, nowMs);
   const retiredPems = retired.filter((r) => r.action === "keep").map((r) => observed.retired.find((o) => o.fingerprint === r.fingerprint && o.ca === r.ca)!.pem!);
-  checkSignersAreUsable(config, actions, observed, options.setEnvVars);
+  const { ledger, revocations } = ledgerAfterRun(config, observed, actions, nowMs, options.prune ?? false);
+  const { crls, bundleStale: crlBundleStale } = planCrls(config, observed, actions, ledger, nowMs);
+  checkSignersAreUsable(config, actions, observed, options.setEnvVars, crls.filter((c) => c.action !== "unchanged").map((c) => c.ca));
   const notes = [...observed.problems];
   const reencrypt = keysToReencrypt(config, actions, observed, options.setEnvVars, notes);
   checkPassphrasesSet(config, actions, reencrypt, observed, options.setEnvVars);
@@ -93,7 +96,7 @@ export function buildPlan(config: Config, observed: ObservedState, now: Date, op
     };
   });
 
-  const permissions = config.identities.flatMap((id) => observed.identities.get(id.name)!.loosePrivateFiles.map(({ file, mode }) => ({ file, mode: MODES.key, was: mode })));
+  const permissions = config.identities.filter((id) => !id.revoked).flatMap((id) => observed.identities.get(id.name)!.loosePrivateFiles.map(({ file, mode }) => ({ file, mode: MODES.key, was: mode })));
   for (const p of permissions) notes.push(`${p.file} was readable by others (mode ${p.was.toString(8).padStart(4, "0")}); it is set back to 0600`);
   for (const r of retired) if (r.action === "drop") notes.push(`retired certificate ${r.fingerprint.slice(0, 16)} of ${r.ca} leaves ca-bundle.pem: ${r.reason}`);
   const allActions = [...config.identities.map((id) => actions.get(id.name)!), ...orphanActions];
@@ -107,6 +110,9 @@ export function buildPlan(config: Config, observed: ObservedState, now: Date, op
     retired,
     permissions,
     hooks: plannedHooks(config, { actions: allActions, refresh }, options.pendingHooks ?? []),
+    revocations,
+    crls,
+    crlBundleStale,
     notes,
   };
 }
@@ -233,7 +239,7 @@ function decide(
   if (issuerAction && (issuerAction.action === "create" || issuerAction.action === "reissue")) reasons.push(`issuer ${issuerAction.name} reissued`);
   if (seen.cert) {
     // Whoever signs for a keyless external CA picks the lifetime (provision sign --validity).
-    reasons.push(...specDifferences(id, (issuer ?? id).subject, seen.cert.facts, { validity: !signsElsewhere(issuer) }));
+    reasons.push(...specDifferences(id, { subject: (issuer ?? id).subject, crlUrl: issuer?.crl?.url ?? null }, seen.cert.facts, { validity: !signsElsewhere(issuer) }));
     if (seen.signedByIssuer === false && !reasons.some((r) => r.startsWith("issuer "))) {
       reasons.push(issuer ? `not signed by the current ${issuer.name} certificate` : "not a valid self-signed certificate");
     }
@@ -330,7 +336,7 @@ function setValidity(action: IdentityAction, id: IdentitySpec, nowMs: number): v
  * Signing needs the issuer's key, and keeping a key needs it readable: an encrypted one whose passphrase
  * variable is not set (or did not decrypt it) stops the plan here, before anything is generated.
  */
-function checkSignersAreUsable(config: Config, actions: Map<string, IdentityAction>, observed: ObservedState, setEnvVars: ReadonlySet<string> | undefined): void {
+function checkSignersAreUsable(config: Config, actions: Map<string, IdentityAction>, observed: ObservedState, setEnvVars: ReadonlySet<string> | undefined, crlSigners: readonly string[]): void {
   const byName = identitiesByName(config);
   const unusable = (spec: IdentitySpec) => {
     const seen = observed.identities.get(spec.name)!;
@@ -344,13 +350,18 @@ function checkSignersAreUsable(config: Config, actions: Map<string, IdentityActi
     if (!ISSUING.has(action.action)) continue;
     const signer = byName.get(id.issuer ?? id.name)!;
     const needed = [actions.get(signer.name)!.key !== "generate" ? signer : null, action.key === "reuse" ? id : null];
-    for (const spec of needed) {
-      if (!spec || !unusable(spec)) continue;
-      const variable = spec.passphraseEnv;
-      throw new ProvisionError("passphrase-missing", `the key of ${spec.name} is encrypted and ${variable ? `${variable} is not set or wrong` : "no passphraseEnv is configured"}`, {
-        hint: variable ? `export ${variable}=<passphrase> and run again` : `add passphraseEnv: <VARIABLE> to ${spec.yamlPath.join(".")} in ${config.file}`,
-      });
-    }
+    for (const spec of needed) if (spec && unusable(spec)) throw locked(spec, "");
+  }
+  // A CRL is signed with its CA's key: an encrypted one needs its passphrase only in a run that re-signs the CRL.
+  for (const ca of crlSigners) {
+    const spec = byName.get(ca)!;
+    if (actions.get(ca)!.key !== "generate" && unusable(spec)) throw locked(spec, ` (its CRL must be re-signed: ${ca}'s crl.pem)`);
+  }
+  function locked(spec: IdentitySpec, why: string): ProvisionError {
+    const variable = spec.passphraseEnv;
+    return new ProvisionError("passphrase-missing", `the key of ${spec.name} is encrypted and ${variable ? `${variable} is not set or wrong` : "no passphraseEnv is configured"}${why}`, {
+      hint: variable ? `export ${variable}=<passphrase> and run again` : `add passphraseEnv: <VARIABLE> to ${spec.yamlPath.join(".")} in ${config.file}`,
+    });
   }
 }
 
@@ -369,7 +380,7 @@ function recordOf(observed: ObservedState, id: Pick<IdentitySpec, "name" | "kind
 function keysToReencrypt(config: Config, actions: Map<string, IdentityAction>, observed: ObservedState, setEnvVars: ReadonlySet<string> | undefined, notes: string[]): IdentitySpec[] {
   return config.identities.filter((id) => {
     const seen = observed.identities.get(id.name)!;
-    if (id.external || actions.get(id.name)!.key === "generate" || seen.keyStatus === "missing") return false;
+    if (id.external || id.revoked || actions.get(id.name)!.key === "generate" || seen.keyStatus === "missing") return false;
     const encrypted = seen.keyEncrypted;
     const recorded = recordOf(observed, id)?.passphraseEnv ?? null;
     const mismatch = encrypted !== (id.passphraseEnv !== null) || (encrypted && recorded !== null && recorded !== id.passphraseEnv);
@@ -421,8 +432,8 @@ function staleDerivedFiles(config: Config, actions: Map<string, IdentityAction>,
   const issuing = (name: string) => ISSUING.has(actions.get(name)!.action);
   for (const id of config.identities) {
     const seen = observed.identities.get(id.name)!;
-    // A waiting identity's files are derived only from a certificate it can use (never from a refused one).
-    if (actions.get(id.name)!.action === "waiting" && !usableCertificate(seen)) continue;
+    // A waiting identity's files are derived only from a certificate it can use (never from a refused one); a revoked one's are deleted.
+    if (id.revoked || (actions.get(id.name)!.action === "waiting" && !usableCertificate(seen))) continue;
     if (!issuing(id.name)) stale.push(...seen.missingFormatFiles);
     if (id.kind === "ca" || issuing(id.name)) continue;
     const issuers = issuerPath(config, id);

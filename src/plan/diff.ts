@@ -25,7 +25,14 @@ export function issuedValiditySeconds(facts: Pick<CertificateFacts, "notBefore" 
   return Math.round((Date.parse(facts.notAfter) - Date.parse(facts.notBefore)) / 1000) - CLOCK_SKEW_SECONDS;
 }
 
-type Comparison = (identity: IdentitySpec, issuerSubject: SubjectSpec, facts: CertificateFacts) => string | null;
+/** What a certificate takes from its issuer: its name, and where its CRL is published. */
+export interface IssuerView {
+  subject: SubjectSpec;
+  /** The issuer's crlUrl; null for a self-signed root (it is its own issuer, and points to no CRL). */
+  crlUrl: string | null;
+}
+
+type Comparison = (identity: IdentitySpec, issuer: IssuerView, facts: CertificateFacts) => string | null;
 
 /**
  * One comparison per group of fields that config/schema.ts declares `reissue`, keyed by those fields' names
@@ -39,7 +46,15 @@ const COMPARISONS: readonly { fields: readonly string[]; compare: Comparison }[]
       return subject.length ? `subject changed (${subject.join(", ")})` : null;
     },
   },
-  { fields: ["issuer"], compare: (_identity, issuerSubject, facts) => (subjectChanges(issuerSubject, facts.issuer).length ? "issuer name changed" : null) },
+  { fields: ["issuer"], compare: (_identity, issuer, facts) => (subjectChanges(issuer.subject, facts.issuer).length ? "issuer name changed" : null) },
+  {
+    fields: ["crlUrl"],
+    compare: (_identity, issuer, facts) => {
+      const have = facts.crlUrls ?? [];
+      const want = issuer.crlUrl === null ? [] : [issuer.crlUrl];
+      return have.join() !== want.join() ? `CRL distribution point changed (${have.join(", ") || "none"} → ${want.join(", ") || "none"})` : null;
+    },
+  },
   {
     fields: ["altNames"],
     compare: (identity, _issuer, facts) => {
@@ -83,8 +98,8 @@ const COMPARISONS: readonly { fields: readonly string[]; compare: Comparison }[]
 export const COMPARED_FIELDS: ReadonlySet<string> = new Set(COMPARISONS.flatMap((c) => c.fields));
 
 /** Every way the certificate on disk differs from what the spec asks for, as plan reasons. */
-export function specDifferences(identity: IdentitySpec, issuerSubject: SubjectSpec, facts: CertificateFacts, options: { validity?: boolean } = {}): string[] {
-  // validity: false when someone else picks the lifetime (the holder of a keyless external CA, with sign --validity).
-  const compared = options.validity === false ? COMPARISONS.filter((c) => !c.fields.includes("validity")) : COMPARISONS;
-  return compared.map((c) => c.compare(identity, issuerSubject, facts)).filter((reason) => reason !== null);
+export function specDifferences(identity: IdentitySpec, issuer: IssuerView, facts: CertificateFacts, options: { validity?: boolean } = {}): string[] {
+  // validity: false when someone else picks the lifetime and extensions (the holder of a keyless external CA, with sign --validity).
+  const compared = options.validity === false ? COMPARISONS.filter((c) => !c.fields.includes("validity") && !c.fields.includes("crlUrl")) : COMPARISONS;
+  return compared.map((c) => c.compare(identity, issuer, facts)).filter((reason) => reason !== null);
 }

@@ -6,7 +6,7 @@ function table(rows: string[][]): string[] {
   return rows.map((r) => r.map((cell, col) => (col === r.length - 1 ? cell : cell.padEnd(widths[col]!))).join("  ").trimEnd());
 }
 
-const COLOURS: Record<string, string> = { create: "32", reissue: "33", renew: "36", orphaned: "35", unchanged: "2", waiting: "33" };
+const COLOURS: Record<string, string> = { create: "32", reissue: "33", renew: "36", orphaned: "35", unchanged: "2", waiting: "33", revoke: "31", revoked: "2" };
 
 /** One line per identity: name, kind, action and why; actions coloured when `color` is set. */
 export function formatPlan(plan: Plan, outputDir: string, { color = false } = {}): string {
@@ -20,6 +20,11 @@ export function formatPlan(plan: Plan, outputDir: string, { color = false } = {}
     });
   }
   for (const file of plan.refresh) lines.push(`refresh ${path.relative(outputDir, file) || file} (an issuer's certificate changed)`);
+  for (const r of plan.revocations) lines.push(`revoke ${r.kind} ${r.name} serial ${r.serial} in ${r.issuer}'s CRL (${r.reason}): ${r.why}`);
+  for (const crl of plan.crls) {
+    if (crl.action !== "unchanged") lines.push(`${crl.action === "create" ? "create" : "refresh"} crl ${path.relative(outputDir, crl.files.pem) || crl.files.pem} (${crl.reasons.join("; ")})`);
+  }
+  if (plan.crlBundleStale) lines.push("refresh crl-bundle.pem (it does not match the CRLs)");
   for (const hook of plan.hooks) lines.push(`hook ${hook.name} (${hook.action}): ${typeof hook.command === "string" ? hook.command : JSON.stringify(hook.command)}`);
   for (const note of plan.notes) lines.push(`note: ${note}`);
   return lines.join("\n");

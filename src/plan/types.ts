@@ -1,8 +1,12 @@
-import type { IdentityKind } from "../config/types.js";
+import type { IdentityKind, RevocationReason } from "../config/types.js";
 import type { PlannedHook } from "./hooks.js";
 
-/** `waiting`: the issuer is an external CA without a key, so the certificate must come from its holder (provision csr). */
-export type ActionKind = "create" | "reissue" | "renew" | "unchanged" | "orphaned" | "waiting";
+/**
+ * `waiting`: the issuer is an external CA without a key, so the certificate must come from its holder (provision csr).
+ * `revoke`: pki.yaml says `revoked: true` and this run revokes its certificates or removes its files;
+ * `revoked`: that was done by an earlier run, nothing is left to do.
+ */
+export type ActionKind = "create" | "reissue" | "renew" | "unchanged" | "orphaned" | "waiting" | "revoke" | "revoked";
 /** What happens to the private key: a new one, the one on disk, or nothing (no certificate is issued). */
 export type KeyAction = "generate" | "reuse" | "none";
 
@@ -37,6 +41,37 @@ export interface RetiredAction {
   file: string;
 }
 
+/** One certificate this run revokes: it goes into its CA's CRL. */
+export interface Revocation {
+  name: string;
+  kind: IdentityKind;
+  /** The CA whose CRL lists it. */
+  issuer: string;
+  serial: string;
+  reason: RevocationReason;
+  /** Why, for people: "revoked in pki.yaml", "removed from pki.yaml (--prune)", "superseded by a new key". */
+  why: string;
+}
+
+/**
+ * A CA's CRL (`cas/<ca>/crl.pem` and `crl.der`): `create` (none yet), `refresh` (re-signed: its entries changed,
+ * it is inside its refresh window, or the file is not what it should be) or `unchanged`.
+ */
+export interface CrlAction {
+  ca: string;
+  action: "create" | "refresh" | "unchanged";
+  reasons: string[];
+  /** The CRL after this run: a new one when re-signed, the one on disk otherwise. */
+  number: number;
+  thisUpdate: string;
+  nextUpdate: string;
+  /** When the next run re-signs it, unless something changes before. */
+  refreshAt: string;
+  /** The certificates it lists; `name` is null for an entry known only from the signed crl.pem on disk. */
+  revoked: { serial: string; name: string | null; reason: string; revokedAt: string }[];
+  files: { pem: string; der: string };
+}
+
 /** The plan is plain data: `provision plan --json` prints it as is. */
 export interface Plan {
   version: 1;
@@ -53,6 +88,11 @@ export interface Plan {
   permissions: { file: string; mode: number; was: number }[];
   /** afterChange hooks this run executes once its files are committed (retries of failed ones included). */
   hooks: PlannedHook[];
+  /** Certificates this run revokes (listed in their CA's CRL from now on). */
+  revocations: Revocation[];
+  /** Every CA's CRL, and whether crl-bundle.pem is rewritten though no CRL changed (it does not match them). */
+  crls: CrlAction[];
+  crlBundleStale: boolean;
   /** Things worth knowing that change nothing (a damaged state.json, a passphrase to re-encrypt). */
   notes: string[];
 }
@@ -67,7 +107,9 @@ export const ISSUING: ReadonlySet<ActionKind> = new Set(["create", "reissue", "r
  */
 export function hasChanges(plan: Plan): boolean {
   return (
-    plan.actions.some((a) => ISSUING.has(a.action) || (a.action === "orphaned" && plan.prune)) ||
+    plan.actions.some((a) => ISSUING.has(a.action) || a.action === "revoke" || (a.action === "orphaned" && plan.prune)) ||
+    plan.crls.some((c) => c.action !== "unchanged") ||
+    plan.crlBundleStale ||
     plan.refresh.length > 0 ||
     plan.retired.some((r) => r.action !== "keep") ||
     plan.hooks.some((h) => h.action === "retry")

@@ -32,7 +32,8 @@ export interface LaunchFacts {
 
 /** Servers that declare `serve`. */
 export function servedServers(config: Config): IdentitySpec[] {
-  return config.identities.filter((id) => id.kind === "server" && id.serve !== null);
+  // A revoked server has no certificate left to serve.
+  return config.identities.filter((id) => id.kind === "server" && id.serve !== null && id.revoked === null);
 }
 
 export function hostForUrl(host: string): string {
@@ -70,7 +71,7 @@ export function launchFacts(config: Config, serverName: string): LaunchFacts {
     : serve.clientCa !== null
       ? [serve.clientCa]
       : [...new Set(config.identities.filter((id) => id.kind === "client").map((id) => id.issuer!))];
-  const client = !mtls ? null : serve.client ?? config.identities.find((id) => id.kind === "client" && clientCas.includes(id.issuer!))?.name ?? null;
+  const client = !mtls ? null : serve.client ?? config.identities.find((id) => id.kind === "client" && id.revoked === null && clientCas.includes(id.issuer!))?.name ?? null;
   const clientPaths = client === null ? null : identityPaths(config.outputDir, "client", client);
   return {
     server: server.name,

@@ -65,6 +65,9 @@ export function specForRequest(request: VerifiedRequest, source: string, issuer:
     serve: null,
     afterChange: null,
     external: null,
+    revoked: null,
+    revokeSuperseded: false,
+    crl: null,
     yamlPath: [],
   };
 }
@@ -102,7 +105,7 @@ export function signCsr(issuer: CsrIssuer, csr: CsrToSign): { pem: string; spec:
     serial: csr.serial,
     notBefore: new Date(csr.now.getTime() - CLOCK_SKEW_SECONDS * 1000),
     notAfter,
-    issuer: { subject: issuer.spec.subject, keyType: issuer.spec.key, subjectKeyId: subjectKeyIdOf(spkiOf(issuer.key)) },
+    issuer: { subject: issuer.spec.subject, keyType: issuer.spec.key, subjectKeyId: subjectKeyIdOf(spkiOf(issuer.key)), crlUrl: issuer.spec.crl?.url ?? null },
     externalIssuer: issuer.external,
   });
   return { pem: signCertificate(template, issuer.key).pem, spec };

@@ -180,6 +180,11 @@ export const MAX_READ_BYTES = 16 * 1024 * 1024;
  * `maxBytes`. null when there is no such file.
  */
 export function readOutputFile(file: string, maxBytes: number = MAX_READ_BYTES): string | null {
+  return readBounded(file, { maxBytes, followSymlink: false, missingIsNull: true })?.toString("utf8") ?? null;
+}
+
+/** readOutputFile for a binary file (crl.der): the bytes as they are. */
+export function readOutputBytes(file: string, maxBytes: number = MAX_READ_BYTES): Buffer | null {
   return readBounded(file, { maxBytes, followSymlink: false, missingIsNull: true });
 }
 
@@ -188,10 +193,10 @@ export function readOutputFile(file: string, maxBytes: number = MAX_READ_BYTES):
  * file of at most `maxBytes` is read, so a device (`/dev/zero`) or a FIFO is refused instead of hanging.
  */
 export function readUserFile(file: string, maxBytes: number = MAX_READ_BYTES, shownAs: string = file): string {
-  return readBounded(file, { maxBytes, followSymlink: true, missingIsNull: false, shownAs })!;
+  return readBounded(file, { maxBytes, followSymlink: true, missingIsNull: false, shownAs })!.toString("utf8");
 }
 
-function readBounded(file: string, options: { maxBytes: number; followSymlink: boolean; missingIsNull: boolean; shownAs?: string }): string | null {
+function readBounded(file: string, options: { maxBytes: number; followSymlink: boolean; missingIsNull: boolean; shownAs?: string }): Buffer | null {
   const shown = options.shownAs ?? file;
   let fd: number;
   try {
@@ -214,7 +219,7 @@ function readBounded(file: string, options: { maxBytes: number; followSymlink: b
       if (n === 0) break;
       offset += n;
     }
-    return buffer.subarray(0, offset).toString("utf8");
+    return buffer.subarray(0, offset);
   } catch (error) {
     throw fsError("read", shown, error);
   } finally {

@@ -62,6 +62,14 @@ export const retiredDir = (outputDir: string, ca: string) => path.join(outputDir
  */
 export const retiredCertPath = (outputDir: string, ca: string, fingerprint: string) => path.join(retiredDir(outputDir, ca), `${fingerprint.slice(0, 16)}.pem`);
 
+/** A CA's CRL, as PEM and DER: `<output>/cas/<ca>/crl.pem`, `crl.der` (ca: a validated name). */
+export const crlPaths = (outputDir: string, ca: string) => {
+  const dir = identityPaths(outputDir, "ca", ca).dir;
+  return { pem: path.join(dir, "crl.pem"), der: path.join(dir, "crl.der") };
+};
+/** Every CA's CRL in one PEM file: what nginx ssl_crl, curl --crlfile and openssl -CRLfile take. */
+export const crlBundlePath = (outputDir: string) => path.join(outputDir, "crl-bundle.pem");
+
 /** File modes (mkcert's): keys private, certificates public, key folders closed to others. */
 export const MODES = { key: 0o600, cert: 0o644, keyDir: 0o700, publicDir: 0o755 } as const;
 

@@ -15,6 +15,7 @@ import { passphraseCandidates } from "./passphrase.js";
 import { statFile, type FileStamps } from "./stamp.js";
 import { emptyState, type StateFile, type StateRecord } from "./state-file.js";
 import { parseStateCached } from "./state-cache.js";
+import { caCertReader, readObservedCrls, type ObservedCrl } from "./read-crls.js";
 
 export type KeyStatus = "ok" | "missing" | "unreadable" | "mismatch" | "locked";
 
@@ -75,6 +76,9 @@ export interface ObservedState {
   orphans: { name: string; kind: IdentityKind; notAfter: string | null }[];
   /** The external CAs' files (store/external.ts): their certificates, the chains above them, their keys. */
   externals: ExternalCas;
+  /** Each CA's CRL on disk (store/read-crls.ts), and crl-bundle.pem. */
+  crls: Map<string, ObservedCrl>;
+  crlBundlePem: string | null;
 }
 
 const sha256 = (text: string) => createHash("sha256").update(text).digest("hex");
@@ -245,6 +249,8 @@ export async function readObservedState(config: Config, env: NodeJS.ProcessEnv, 
     }
   }
 
+  const certPemOf = caCertReader(config, (ca) => externals.get(ca)?.certPem ?? identities.get(ca)?.cert?.pem);
+  const { crls, bundlePem: crlBundlePem } = readObservedCrls(config, state, certPemOf);
   return {
     identities,
     state,
@@ -254,6 +260,8 @@ export async function readObservedState(config: Config, env: NodeJS.ProcessEnv, 
     retired: readRetired(out, state, problems),
     orphans: findOrphans(config, state),
     externals,
+    crls,
+    crlBundlePem,
   };
 }
 
@@ -286,7 +294,7 @@ export function nothingObserved(config: Config): ObservedState {
   for (const id of config.identities) {
     identities.set(id.name, unseen(id));
   }
-  return { identities, state: emptyState(), stateText: null, problems: [], bundlePem: null, retired: [], orphans: [], externals: new Map() };
+  return { identities, state: emptyState(), stateText: null, problems: [], bundlePem: null, retired: [], orphans: [], externals: new Map(), crls: new Map(), crlBundlePem: null };
 }
 
 /**

@@ -3,7 +3,7 @@ import { mkdirSync, readdirSync, readFileSync, renameSync, writeFileSync } from 
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { codeFingerprint, userCacheDir } from "../config/cache.js";
-import { parseState, type StateFile, type StateRecord, type RetiredCert } from "./state-file.js";
+import { parseState, type CrlRecord, type IssuedCert, type RetiredCert, type RevokedName, type StateFile, type StateRecord } from "./state-file.js";
 
 /**
  * state.json as parsed and validated, remembered per output folder in the user's cache (as the config cache
@@ -16,6 +16,9 @@ interface StateCacheEntry {
   key: string;
   identities: [string, StateRecord][];
   retired: [string, RetiredCert[]][];
+  crls: [string, CrlRecord][];
+  issued: IssuedCert[];
+  revokedNames: [string, RevokedName][];
 }
 
 let stateCodeHash: string | undefined;
@@ -42,8 +45,9 @@ export function parseStateCached(env: NodeJS.ProcessEnv, outputDir: string, text
   const key = keyOf(outputDir, text);
   try {
     const entry = JSON.parse(readFileSync(file, "utf8")) as StateCacheEntry;
-    if (entry.key === key && Array.isArray(entry.identities) && Array.isArray(entry.retired)) {
-      return { state: { version: 1, identities: new Map(entry.identities), retired: new Map(entry.retired) }, problems: [] };
+    if (entry.key === key && Array.isArray(entry.identities) && Array.isArray(entry.retired) && Array.isArray(entry.crls) && Array.isArray(entry.issued) && Array.isArray(entry.revokedNames)) {
+      const state = { version: 1 as const, identities: new Map(entry.identities), retired: new Map(entry.retired), crls: new Map(entry.crls), issued: entry.issued, revokedNames: new Map(entry.revokedNames) };
+      return { state, problems: [] };
     }
   } catch {
     // no entry yet, or unreadable: parse
@@ -61,7 +65,7 @@ export function rememberState(env: NodeJS.ProcessEnv, outputDir: string, text: s
   const file = cacheFile(env, outputDir);
   if (!file) return;
   try {
-    const entry: StateCacheEntry = { key: keyOf(outputDir, text), identities: [...state.identities], retired: [...state.retired] };
+    const entry: StateCacheEntry = { key: keyOf(outputDir, text), identities: [...state.identities], retired: [...state.retired], crls: [...state.crls], issued: state.issued, revokedNames: [...state.revokedNames] };
     mkdirSync(path.dirname(file), { recursive: true, mode: 0o700 });
     const temp = `${file}.${process.pid}.tmp`;
     writeFileSync(temp, JSON.stringify(entry), { mode: 0o600 });

@@ -3,7 +3,7 @@ import { altNameKey, type AltName } from "../config/alt-names.js";
 import { subtreeText } from "../config/name-constraints.js";
 import { isSafeName } from "../config/rules.js";
 import { KEY_TYPES } from "../config/schema.js";
-import { SUBJECT_FIELDS, type AltNameConstraint, type IdentityKind, type NameConstraintsSpec } from "../config/types.js";
+import { REVOCATION_REASONS, SUBJECT_FIELDS, type AltNameConstraint, type IdentityKind, type NameConstraintsSpec, type RevocationReason } from "../config/types.js";
 import type { FileStamps } from "./stamp.js";
 import type { CertificateFacts } from "../x509/spec.js";
 
@@ -21,6 +21,41 @@ export interface StateFile {
   identities: Map<string, StateRecord>;
   /** Earlier CA certificates still published in ca-bundle.pem, by CA name. */
   retired: Map<string, RetiredCert[]>;
+  /** The last CRL written for each CA, by CA name. */
+  crls: Map<string, CrlRecord>;
+  /**
+   * Every certificate issued by provision that has not expired yet, revoked or not: revoking a name revokes all
+   * of them. Entries leave once expired (a verifier refuses an expired certificate without a CRL).
+   */
+  issued: IssuedCert[];
+  /** Names revoked in pki.yaml (`revoked: true`), kept for good: such a name cannot come back unrevoked. */
+  revokedNames: Map<string, RevokedName>;
+}
+
+/**
+ * The last CRL written for a CA. Its number keeps CRL numbers increasing even if crl.pem is lost; everything
+ * else about a CRL is read from crl.pem itself (store/read-crls.ts).
+ */
+export interface CrlRecord {
+  number: number;
+  thisUpdate: string;
+  nextUpdate: string;
+}
+
+export interface IssuedCert {
+  name: string;
+  kind: IdentityKind;
+  /** The CA that signed it. */
+  issuer: string;
+  /** Lowercase hex without leading zeros. */
+  serial: string;
+  notAfter: string;
+  revoked: { at: string; reason: RevocationReason } | null;
+}
+
+export interface RevokedName {
+  kind: IdentityKind;
+  at: string;
 }
 
 export interface StateRecord {
@@ -108,6 +143,7 @@ const factsSchema = z.strictObject({
   subjectKeyId: z.string().regex(/^[0-9a-f]{1,128}$/).nullable(),
   authorityKeyId: z.string().regex(/^[0-9a-f]{1,128}$/).nullable(),
   extKeyUsage: z.array(z.string()),
+  crlUrls: z.array(z.string().max(1024)).max(16).optional(),
 });
 
 const recordSchema = z.strictObject({
@@ -129,16 +165,36 @@ const retiredSchema = z.strictObject({
   file: z.string().optional(),
 });
 
+const reason = z.enum(REVOCATION_REASONS);
+const serialHex = z.string().regex(/^(0|[1-9a-f][0-9a-f]{0,127})$/);
+const crlSchema = z.strictObject({
+  number: z.number().int().min(0).max(Number.MAX_SAFE_INTEGER),
+  thisUpdate: isoTime,
+  nextUpdate: isoTime,
+});
+const issuedSchema = z.strictObject({
+  name: z.string().refine(isSafeName, "not a valid identity name"),
+  kind,
+  issuer: z.string().refine(isSafeName, "not a valid identity name"),
+  serial: serialHex,
+  notAfter: isoTime,
+  revoked: z.strictObject({ at: isoTime, reason }).nullable(),
+});
+const revokedNameSchema = z.strictObject({ kind, at: isoTime });
+
 // A plain JSON object, kept as parsed: z.record would rebuild it and silently drop a "__proto__" key.
 const jsonObject = z.custom<Record<string, unknown>>((v) => typeof v === "object" && v !== null && !Array.isArray(v), "expected an object");
 const topSchema = z.strictObject({
   version: z.literal(1),
   identities: jsonObject,
   retired: jsonObject.optional(),
+  crls: jsonObject.optional(),
+  issued: z.array(z.unknown()).max(10_000_000).optional(),
+  revokedNames: jsonObject.optional(),
 });
 
 export function emptyState(): StateFile {
-  return { version: 1, identities: new Map(), retired: new Map() };
+  return { version: 1, identities: new Map(), retired: new Map(), crls: new Map(), issued: [], revokedNames: new Map() };
 }
 
 const MAX_PROBLEMS_LISTED = 5;
@@ -179,6 +235,23 @@ export function parseState(text: string | null): { state: StateFile; problems: s
     else if (!list.success) bad.push(`retired.${name}: ${firstIssue(list.error)}`);
     else if (list.data.length) state.retired.set(name, list.data.map((r) => ({ fingerprint: r.fingerprint, notAfter: r.notAfter, until: r.until ?? r.notAfter })));
   }
+  for (const [name, raw] of Object.entries(top.data.crls ?? {})) {
+    const record = crlSchema.safeParse(raw);
+    if (!isSafeName(name)) bad.push(`crls[${JSON.stringify(name)}]: not a valid identity name`);
+    else if (!record.success) bad.push(`crls.${name}: ${firstIssue(record.error)}`);
+    else state.crls.set(name, record.data);
+  }
+  (top.data.issued ?? []).forEach((raw, index) => {
+    const entry = issuedSchema.safeParse(raw);
+    if (!entry.success) bad.push(`issued[${index}]: ${firstIssue(entry.error)}`);
+    else state.issued.push(entry.data);
+  });
+  for (const [name, raw] of Object.entries(top.data.revokedNames ?? {})) {
+    const record = revokedNameSchema.safeParse(raw);
+    if (!isSafeName(name)) bad.push(`revokedNames[${JSON.stringify(name)}]: not a valid identity name`);
+    else if (!record.success) bad.push(`revokedNames.${name}: ${firstIssue(record.error)}`);
+    else state.revokedNames.set(name, record.data);
+  }
   if (bad.length === 0) return { state, problems: [] };
   const listed = bad.slice(0, MAX_PROBLEMS_LISTED).join("; ") + (bad.length > MAX_PROBLEMS_LISTED ? `; and ${bad.length - MAX_PROBLEMS_LISTED} more` : "");
   return { state, problems: [`state.json has ${bad.length} ${bad.length === 1 ? "entry that does" : "entries that do"} not fit (${listed}); ignored, rebuilt from the files`] };
@@ -194,6 +267,13 @@ const byKey = <T>(map: Map<string, T>) => [...map].sort(([a], [b]) => (a < b ? -
 export function serializeState(state: StateFile): string {
   // Object.fromEntries defines own properties, so a name such as "constructor" is just a key.
   const retired = Object.fromEntries(byKey(state.retired).filter(([, list]) => list.length > 0));
+  // The ledger one certificate per line, like the identities, in a stable order.
+  const issued = [...state.issued].sort(compareIssued).map((e) => JSON.stringify(e));
   const identities = byKey(state.identities).map(([name, record]) => `${JSON.stringify(name)}:${JSON.stringify({ ...record, facts: factsToJson(record.facts) })}`);
-  return `{"version":1,"identities":{${identities.length ? `\n${identities.join(",\n")}\n` : ""}},"retired":${JSON.stringify(retired)}}\n`;
+  return `{"version":1,"identities":{${identities.length ? `\n${identities.join(",\n")}\n` : ""}},"retired":${JSON.stringify(retired)},"crls":${JSON.stringify(Object.fromEntries(byKey(state.crls)))},"issued":[${issued.length ? `\n${issued.join(",\n")}\n` : ""}],"revokedNames":${JSON.stringify(Object.fromEntries(byKey(state.revokedNames)))}}\n`;
+}
+
+/** The ledger's order in state.json: by CA, then serial, so identical ledgers give identical bytes. */
+export function compareIssued(a: IssuedCert, b: IssuedCert): number {
+  return a.issuer < b.issuer ? -1 : a.issuer > b.issuer ? 1 : a.serial.length - b.serial.length || (a.serial < b.serial ? -1 : a.serial > b.serial ? 1 : 0);
 }

@@ -7,7 +7,7 @@ import { bytesToIp, ipToBytes, type AltName } from "../config/alt-names.js";
 import { maskPrefix, networkBytes, prefixMask } from "../config/cidr.js";
 import { SUBJECT_FIELDS, type AltNameConstraint, type SubjectSpec } from "../config/types.js";
 import { InternalError } from "../errors.js";
-import type { CertTemplate, DecodedCertificate, ExtKeyUsageName, KeyUsageName, SignatureAlgorithm } from "./spec.js";
+import type { CertTemplate, CrlTemplate, DecodedCertificate, ExtKeyUsageName, KeyUsageName, SignatureAlgorithm } from "./spec.js";
 
 // Loaded on first use: a run where nothing changed never encodes or decodes a certificate.
 let forgeLib: typeof forgeTypes | undefined;
@@ -18,7 +18,7 @@ const asn1 = new Proxy({} as typeof forgeTypes.asn1, { get: (_target, key) => fo
 // Tag numbers from X.680; fixed, so they need not wait for forge to load.
 const U = 0x00;
 const CTX = 0x80;
-const T = { BOOLEAN: 1, INTEGER: 2, BITSTRING: 3, OCTETSTRING: 4, NULL: 5, OID: 6, UTF8: 12, SEQUENCE: 16, SET: 17, PRINTABLESTRING: 19, UTCTIME: 23, GENERALIZEDTIME: 24 } as const;
+const T = { BOOLEAN: 1, INTEGER: 2, BITSTRING: 3, OCTETSTRING: 4, NULL: 5, OID: 6, ENUMERATED: 10, UTF8: 12, SEQUENCE: 16, SET: 17, PRINTABLESTRING: 19, UTCTIME: 23, GENERALIZEDTIME: 24 } as const;
 type Asn1 = forgeTypes.asn1.Asn1;
 
 const OID = {
@@ -35,6 +35,9 @@ const OID = {
   subjectKeyId: "2.5.29.14",
   authorityKeyId: "2.5.29.35",
   nameConstraints: "2.5.29.30",
+  crlDistributionPoints: "2.5.29.31",
+  crlNumber: "2.5.29.20",
+  crlReason: "2.5.29.21",
   serverAuth: "1.3.6.1.5.5.7.3.1",
   clientAuth: "1.3.6.1.5.5.7.3.2",
   sha256WithRSAEncryption: "1.2.840.113549.1.1.11",
@@ -130,6 +133,11 @@ function encodeExtensions(t: CertTemplate): Asn1[] {
   }
   exts.push(extension(OID.subjectKeyId, false, octets(Buffer.from(t.subjectKeyId, "hex"))));
   if (t.authorityKeyId) exts.push(extension(OID.authorityKeyId, false, seq([asn1.create(CTX, 0, false, bin(Buffer.from(t.authorityKeyId, "hex")))])));
+  if (t.crlUrls?.length) {
+    // RFC 5280 §4.2.1.13: one DistributionPoint whose fullName lists the URIs; no reasons, no cRLIssuer.
+    const fullName = asn1.create(CTX, 0, true, t.crlUrls.map((url) => asn1.create(CTX, GENERAL_NAME_TAG.uri, false, url)));
+    exts.push(extension(OID.crlDistributionPoints, false, seq([seq([asn1.create(CTX, 0, true, [fullName])])])));
+  }
   if (t.nameConstraints) {
     const trees: Asn1[] = [];
     if (t.nameConstraints.permitted.length) trees.push(asn1.create(CTX, 0, true, t.nameConstraints.permitted.map(encodeSubtree)));
@@ -226,6 +234,7 @@ export function decodeCertificate(certDer: Buffer): DecodedCertificate {
     subjectKeyId: null,
     authorityKeyId: null,
     nameConstraints: null,
+    crlUrls: [],
   };
   const extWrapper = tbs.find((n) => n.tagClass === CTX && n.type === 3);
   for (const ext of extWrapper ? ((extWrapper.value as Asn1[])[0]!.value as Asn1[]) : []) {
@@ -262,9 +271,22 @@ export function decodeCertificate(certDer: Buffer): DecodedCertificate {
       const permitted = list(0);
       const excluded = list(1);
       out.nameConstraints = permitted.length || excluded.length ? { permitted, excluded } : null;
+    } else if (id === OID.crlDistributionPoints) {
+      out.crlUrls = crlUrlsOf(inner);
     }
   }
   return out;
+}
+
+/** The URIs in the fullName of every DistributionPoint (relative names and cRLIssuer are not read). */
+function crlUrlsOf(points: Asn1): string[] {
+  const urls: string[] = [];
+  for (const point of points.value as Asn1[]) {
+    const name = (point.value as Asn1[]).find((n) => n.tagClass === CTX && n.type === 0);
+    const fullName = (name?.value as Asn1[] | undefined)?.find((n) => n.tagClass === CTX && n.type === 0);
+    for (const general of (fullName?.value as Asn1[] | undefined) ?? []) if (general.type === GENERAL_NAME_TAG.uri) urls.push(general.value as string);
+  }
+  return urls;
 }
 
 /** The subject Name of a certificate as DER, byte for byte (to be copied into what it issues). */
@@ -272,6 +294,127 @@ export function subjectNameDer(certDer: Buffer): Buffer {
   const tbs = (fromDer(bin(certDer)).value as Asn1[])[0]!.value as Asn1[];
   const offset = tbs[0]!.tagClass === CTX && tbs[0]!.type === 0 ? 1 : 0;
   return der(tbs[offset + 4]!);
+}
+
+/** RFC 5280 §5.3.1 reason codes by name (certificateHold and removeFromCRL are not offered: a revocation is final). */
+const REASON_CODES = { unspecified: 0, keyCompromise: 1, cACompromise: 2, affiliationChanged: 3, superseded: 4, cessationOfOperation: 5, privilegeWithdrawn: 9 } as const;
+const REASON_NAMES = new Map<number, string>([...Object.entries(REASON_CODES).map(([name, code]) => [code, name] as [number, string]), [6, "certificateHold"], [8, "removeFromCRL"], [10, "aACompromise"]]);
+const REASON_BY_NAME = new Map<string, number>([...REASON_NAMES].map(([code, name]) => [name, code]));
+
+/** A certificate serial (hex) as the content of a DER INTEGER: minimal, and positive. */
+function serialInteger(hex: string): Asn1 {
+  let bytes = Buffer.from(hex.length % 2 ? `0${hex}` : hex, "hex");
+  while (bytes.length > 1 && bytes[0] === 0 && bytes[1]! < 0x80) bytes = bytes.subarray(1);
+  if (bytes[0]! >= 0x80) bytes = Buffer.concat([Buffer.alloc(1), bytes]);
+  return asn1.create(U, T.INTEGER, false, bin(bytes));
+}
+
+/**
+ * Encodes a v2 CRL's TBSCertList (RFC 5280 §5.1): entries sorted by serial, each with a reasonCode unless
+ * unspecified (§5.3.1 says to omit it then); the CRL extensions are the AKI and the CRL number. An empty CRL
+ * leaves out revokedCertificates, as §5.1.2.6 requires.
+ */
+export function encodeTbsCertList(t: CrlTemplate): { tbsDer: Buffer; withSignature: (signature: Buffer) => Buffer } {
+  const entries = [...t.entries].sort((a, b) => (a.serial.length - b.serial.length) || (a.serial < b.serial ? -1 : a.serial > b.serial ? 1 : 0));
+  const revoked = entries.map((e) => {
+    const parts = [serialInteger(e.serial), encodeTime(e.revokedAt)];
+    // Names decoded from an older CRL may be any RFC 5280 reason, or the number of one provision has no name for.
+    const code = REASON_BY_NAME.get(e.reason) ?? (/^\d{1,2}$/.test(e.reason) ? Number(e.reason) : 0);
+    if (code !== 0) parts.push(seq([extension(OID.crlReason, false, asn1.create(U, T.ENUMERATED, false, String.fromCharCode(code)))]));
+    return seq(parts);
+  });
+  const tbs = seq([
+    asn1.create(U, T.INTEGER, false, asn1.integerToDer(1).getBytes()),
+    algorithmIdentifier(t.signatureAlgorithm),
+    fromDer(bin(t.issuerNameDer)),
+    encodeTime(t.thisUpdate),
+    encodeTime(t.nextUpdate),
+    ...(revoked.length ? [seq(revoked)] : []),
+    asn1.create(CTX, 0, true, [
+      seq([
+        extension(OID.authorityKeyId, false, seq([asn1.create(CTX, 0, false, bin(t.authorityKeyId))])),
+        extension(OID.crlNumber, false, asn1.create(U, T.INTEGER, false, asn1.integerToDer(t.number).getBytes())),
+      ]),
+    ]),
+  ]);
+  return {
+    tbsDer: der(tbs),
+    withSignature: (signature) => der(seq([tbs, algorithmIdentifier(t.signatureAlgorithm), asn1.create(U, T.BITSTRING, false, "\x00" + bin(signature))])),
+  };
+}
+
+/** A CRL as read back: what `inspect` shows and what a run compares, plus the bytes to check its signature. */
+export interface DecodedCrl {
+  tbsDer: Buffer;
+  /** The hash of the signature algorithm (sha256, sha384, ...), or its OID when unknown. */
+  signatureHash: string;
+  signature: Buffer;
+  issuer: Partial<SubjectSpec>;
+  issuerNameDer: Buffer;
+  thisUpdate: string;
+  nextUpdate: string | null;
+  number: number | null;
+  authorityKeyId: string | null;
+  entries: { serial: string; revokedAt: string; reason: string }[];
+}
+
+function decodeTime(node: Asn1): string {
+  const value = node.value as string;
+  return (node.type === T.UTCTIME ? asn1.utcTimeToDate(value) : asn1.generalizedTimeToDate(value)).toISOString();
+}
+
+const isTime = (node: Asn1 | undefined) => node !== undefined && node.tagClass === U && (node.type === T.UTCTIME || node.type === T.GENERALIZEDTIME);
+
+/** Decodes a CRL's DER; throws on anything that is not a CertificateList. */
+export function decodeCrl(crlDer: Buffer): DecodedCrl {
+  const top = fromDer(bin(crlDer));
+  const [tbsNode, algorithm, signature] = top.value as Asn1[];
+  const tbs = tbsNode!.value as Asn1[];
+  let at = tbs[0]!.type === T.INTEGER && tbs[0]!.tagClass === U ? 1 : 0;
+  at += 1; // signature algorithm
+  const issuerNode = tbs[at++]!;
+  const thisUpdate = decodeTime(tbs[at++]!);
+  const nextUpdate = isTime(tbs[at]) ? decodeTime(tbs[at++]!) : null;
+  const entries: DecodedCrl["entries"] = [];
+  if (tbs[at] && tbs[at]!.tagClass === U && tbs[at]!.type === T.SEQUENCE) {
+    for (const entry of tbs[at++]!.value as Asn1[]) {
+      const [serial, date, extensions] = entry.value as Asn1[];
+      let reason = "unspecified";
+      for (const ext of (extensions?.value as Asn1[] | undefined) ?? []) {
+        const parts = ext.value as Asn1[];
+        if (asn1.derToOid(parts[0]!.value as string) !== OID.crlReason) continue;
+        const code = (fromDer(parts[parts.length - 1]!.value as string).value as string).charCodeAt(0);
+        reason = REASON_NAMES.get(code) ?? String(code);
+      }
+      entries.push({ serial: buf(serial!.value as string).toString("hex").replace(/^(00)+(?=.)/, ""), revokedAt: decodeTime(date!), reason });
+    }
+  }
+  let number: number | null = null;
+  let authorityKeyId: string | null = null;
+  const extWrapper = tbs.slice(at).find((n) => n.tagClass === CTX && n.type === 0);
+  for (const ext of extWrapper ? ((extWrapper.value as Asn1[])[0]!.value as Asn1[]) : []) {
+    const parts = ext.value as Asn1[];
+    const id = asn1.derToOid(parts[0]!.value as string);
+    const inner = fromDer(parts[parts.length - 1]!.value as string);
+    if (id === OID.crlNumber) number = Number.parseInt(buf(inner.value as string).toString("hex") || "0", 16);
+    if (id === OID.authorityKeyId) {
+      const keyId = (inner.value as Asn1[]).find((n) => n.tagClass === CTX && n.type === 0);
+      authorityKeyId = keyId ? buf(keyId.value as string).toString("hex") : null;
+    }
+  }
+  const algorithmOid = asn1.derToOid((algorithm!.value as Asn1[])[0]!.value as string);
+  return {
+    tbsDer: der(tbsNode!),
+    signatureHash: SIGNATURE_OIDS.get(algorithmOid) ?? algorithmOid,
+    signature: buf((signature!.value as string).slice(1)),
+    issuer: decodeName(issuerNode),
+    issuerNameDer: der(issuerNode),
+    thisUpdate,
+    nextUpdate,
+    number,
+    authorityKeyId,
+    entries,
+  };
 }
 
 const EXTENSION_REQUEST = "1.2.840.113549.1.9.14";

@@ -36,6 +36,7 @@ export function inspectCertificate(pem: string): { facts: CertificateFacts; x509
     subjectKeyId: decoded.subjectKeyId,
     authorityKeyId: decoded.authorityKeyId,
     extKeyUsage: decoded.extKeyUsage,
+    crlUrls: decoded.crlUrls,
   };
   return { facts, x509, keyUsage };
 }
@@ -60,5 +61,6 @@ export function factsFromTemplate(template: CertTemplate, der: Buffer, keyType: 
     subjectKeyId: template.subjectKeyId,
     authorityKeyId: template.authorityKeyId,
     extKeyUsage: [...template.extKeyUsage],
+    crlUrls: [...(template.crlUrls ?? [])],
   };
 }

@@ -38,7 +38,7 @@ export function templateFor(args: {
   serial: Buffer;
   notBefore: Date;
   notAfter: Date;
-  issuer: Omit<SignerInfo, "privateKey"> | null;
+  issuer: (Omit<SignerInfo, "privateKey"> & { crlUrl?: string | null }) | null;
   /**
    * The issuer's certificate when provision did not make it (an external CA): its subject Name is copied byte
    * for byte and its own subjectKeyIdentifier becomes the authorityKeyIdentifier, whatever method made it.
@@ -69,6 +69,7 @@ export function templateFor(args: {
     nameConstraints: constraints && (constraints.permitted.length || constraints.excluded.length) ? constraints : null,
     subjectKeyId: subjectKeyId.toString("hex"),
     authorityKeyId: args.issuer ? issuer.subjectKeyId.toString("hex") : null,
+    crlUrls: args.issuer?.crlUrl ? [args.issuer.crlUrl] : [],
   };
 }
 

@@ -1,5 +1,5 @@
 import type { AltName } from "../config/alt-names.js";
-import type { KeyType, NameConstraintsSpec, SubjectSpec } from "../config/types.js";
+import type { KeyType, NameConstraintsSpec, RevocationReason, SubjectSpec } from "../config/types.js";
 
 export { CLOCK_SKEW_SECONDS } from "../config/duration.js";
 
@@ -36,6 +36,8 @@ export interface CertificateFacts {
   authorityKeyId: string | null;
   /** By name (serverAuth, clientAuth), other purposes by OID. */
   extKeyUsage: string[];
+  /** CRL Distribution Point URIs (the issuer's crlUrl); absent in state.json records written before them (read as none). */
+  crlUrls?: string[];
 }
 
 /**
@@ -64,7 +66,22 @@ export interface CertTemplate extends Omit<CertificateFacts, "fingerprint" | "ke
 export type DecodedCertificate = Pick<
   CertificateFacts,
   "subject" | "issuer" | "altNames" | "isCa" | "pathLength" | "nameConstraints" | "subjectKeyId" | "authorityKeyId" | "extKeyUsage"
-> & { keyUsage: KeyUsageName[] };
+> & { keyUsage: KeyUsageName[]; crlUrls: string[] };
+
+/** CrlTemplate is a v2 CRL as plain data; x509/forge.ts turns it into a TBSCertList. */
+export interface CrlTemplate {
+  /** The CA's subject Name exactly as its certificate encodes it: verifiers match CRLs to CAs by these bytes. */
+  issuerNameDer: Buffer;
+  signatureAlgorithm: SignatureAlgorithm;
+  thisUpdate: Date;
+  nextUpdate: Date;
+  /** The cRLNumber extension: one more than the CA's previous CRL. */
+  number: number;
+  /** The CA's subjectKeyId (the authorityKeyIdentifier extension). */
+  authorityKeyId: Buffer;
+  /** serial: hex; reason: an RFC 5280 name (RevocationReason, or another one read back from an older CRL). */
+  entries: { serial: string; revokedAt: Date; reason: RevocationReason | string }[];
+}
 
 /** Signatures follow the issuer's key: SHA-384 for P-384 issuers, SHA-256 otherwise. */
 export function signatureAlgorithmFor(issuerKey: KeyType): SignatureAlgorithm {

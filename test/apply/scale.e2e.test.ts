@@ -25,7 +25,7 @@ describe("many identities on a small open-file limit", () => {
     const p = project(serversYaml(300));
     const created = await provisionLimited(256, [], p.dir);
     expect(created.code, created.stderr).toBe(0);
-    expect(created.stdout).toMatch(/done: 302 create; 1206 file\(s\) written/);
+    expect(created.stdout).toMatch(/done: 302 create; 1211 file\(s\) written/);
     expect(readdirSync(path.join(p.out, "servers"))).toHaveLength(300);
     expect((await verifyLeaf(p.out, "servers", "s299", ["-verify_hostname", "s299.test"])).ok).toBe(true);
     const before = readFileSync(path.join(p.out, "servers/s150/cert.pem"), "utf8");

@@ -1,4 +1,4 @@
-import { copyFileSync, existsSync, mkdirSync, readFileSync, renameSync } from "node:fs";
+import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, renameSync } from "node:fs";
 import path from "node:path";
 import { execa } from "execa";
 import { beforeAll, describe, expect, it } from "vitest";
@@ -185,7 +185,10 @@ servers:
 
     expect((await provision(["plan"], { cwd: p.dir })).code).toBe(0);
     expect([readFileSync(root.cert), readFileSync(root.key)]).toEqual(before);
-    expect(existsSync(path.join(p.out, "cas"))).toBe(false);
+    // Nothing of the root is copied in: provision only signs the root's CRL (it signed web), into its own folder.
+    expect(readdirSync(path.join(p.out, "cas/mkcert")).sort()).toEqual(["crl.der", "crl.pem"]);
+    const crl = await execa("openssl", ["crl", "-in", path.join(p.out, "cas/mkcert/crl.pem"), "-CAfile", root.cert, "-noout", "-verify"], { reject: false });
+    expect(crl.stderr).toMatch(/verify OK/);
   });
 
   it("refuses what the root cannot issue: an intermediate below pathlen 0, a name outside its constraints; nothing written", async () => {

@@ -3,6 +3,7 @@ import { parseConfig } from "../../src/config/parse.js";
 import type { Config, IdentitySpec } from "../../src/config/types.js";
 import { composeBundle, composeChain, composeFullchain, issuerPath } from "../../src/plan/compose.js";
 import type { ObservedIdentity, ObservedState } from "../../src/store/read-state.js";
+import type { ObservedCrl } from "../../src/store/read-crls.js";
 import { emptyState } from "../../src/store/state-file.js";
 import { factsFromTemplate } from "../../src/x509/inspect.js";
 import { subjectKeyIdOf, templateFor } from "../../src/x509/issue.js";
@@ -87,5 +88,13 @@ export function observedAfterRun(cfg: Config, issuedAt: Date, overrides: Record<
     seen.fullchainPem = composeFullchain(id, issuerPath(cfg, id), pemOf);
   }
   for (const orphan of extra.orphans ?? []) state.identities.set(orphan.name, { kind: orphan.kind, certSha256: "", keySha256: "", passphraseEnv: null, issuerFingerprint: null, facts: {} as CertificateFacts });
-  return { identities, state, stateText: "{}", problems: [], bundlePem: composeBundle(cfg, pemOf, []), retired: [], orphans: extra.orphans ?? [], externals: new Map() };
+  // Every CA's CRL as that run signed it: number 1, nothing revoked, thisUpdate backdated like the certificates.
+  const crls = new Map<string, ObservedCrl>();
+  for (const id of cfg.identities) {
+    if (id.kind !== "ca" || !id.crl) continue;
+    const thisUpdate = (overrides[id.name]?.issuedAt ?? issuedAt).getTime() - CLOCK_SKEW_SECONDS * 1000;
+    crls.set(id.name, { ca: id.name, pem: `CRL(${id.name})\n`, problem: null, number: 1, thisUpdate: new Date(thisUpdate).toISOString(), nextUpdate: new Date(thisUpdate + id.crl.validitySeconds * 1000).toISOString(), entries: [] });
+  }
+  const crlBundlePem = [...crls.values()].map((c) => c.pem).join("");
+  return { identities, state, stateText: "{}", problems: [], bundlePem: composeBundle(cfg, pemOf, []), retired: [], orphans: extra.orphans ?? [], externals: new Map(), crls, crlBundlePem };
 }

@@ -8,10 +8,11 @@ import { opensslVerify } from "../helpers/openssl.js";
 const DAY = 86_400_000;
 const T0 = Date.parse("2027-01-04T03:00:00Z");
 
+// CRLs outlast the walk here (their refresh is walked in test/revoke/crl-lifecycle.test.ts).
 const WALK_YAML = `version: 1
 cas:
-  root: { validity: 10y }
-  intermediate: { issuer: root, validity: 2y }
+  root: { validity: 10y, crlValidity: 5y }
+  intermediate: { issuer: root, validity: 2y, crlValidity: 5y }
 servers:
   web: { issuer: intermediate, altNames: [web.test], validity: 30d }
 clients:

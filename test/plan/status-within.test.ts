@@ -12,7 +12,7 @@ const HOUR = 3_600_000;
 const YAML = `version: 1
 defaults: { validity: 90d, renewBefore: 1/3 }
 cas:
-  root: { validity: 10y }
+  root: { validity: 10y, crlValidity: 1y }
 servers:
   web: { issuer: root, altNames: [web.test] }
 clients:

@@ -9,7 +9,7 @@ import { loadAndPlan } from "./prepare.js";
 import { identitiesByName } from "../../config/issuers.js";
 import { acmeIssuedCertificates, type AcmeIssuedRow } from "../../acme/issued.js";
 
-export type IdentityState = "ok" | "renew soon" | "expired" | "spec changed" | "missing" | "orphaned" | "waiting";
+export type IdentityState = "ok" | "renew soon" | "expired" | "spec changed" | "missing" | "orphaned" | "waiting" | "revoked" | "revoke pending";
 
 export interface StatusRow {
   name: string;
@@ -32,6 +32,8 @@ function stateOf(action: IdentityAction): IdentityState {
     case "unchanged": return "ok";
     case "orphaned": return "orphaned";
     case "waiting": return "waiting";
+    case "revoked": return "revoked";
+    case "revoke": return "revoke pending";
     case "create": return "missing";
     case "renew": return action.reasons.some((r) => r.startsWith("expired")) ? "expired" : "renew soon";
     case "reissue": return action.reasons.some((r) => r.includes("missing") || r.includes("unreadable")) ? "missing" : "spec changed";
@@ -54,7 +56,8 @@ export async function runStatus(options: CliOptions, io: Io): Promise<number> {
     };
   });
   const acme = config.acme ? acmeIssuedCertificates(config.outputDir, new Date(plan.now)) : null;
-  if (options.json) io.stdout(`${JSON.stringify({ version: 1, now: plan.now, identities: rows, ...(acme ? { acme } : {}) }, null, 2)}\n`);
+  const crls = crlRows(plan, withinSeconds);
+  if (options.json) io.stdout(`${JSON.stringify({ version: 1, now: plan.now, identities: rows, crls, ...(acme ? { acme } : {}) }, null, 2)}\n`);
   else {
     const table = formatTable([
       ["NAME", "KIND", "ISSUER", "KEY", "NOT AFTER", "DAYS LEFT", "RENEW FROM", "STATE", "NAMES"],
@@ -62,10 +65,40 @@ export async function runStatus(options: CliOptions, io: Io): Promise<number> {
     ]);
     io.stdout(`${table.join("\n")}\n`);
     for (const row of rows.filter((r) => r.state === "waiting")) io.stdout(`${waitingHint(row, config.file)}\n`);
+    if (crls.length) {
+      const crlTable = formatTable([
+        ["CRL", "NUMBER", "NEXT UPDATE", "REFRESH FROM", "REVOKED", "STATE"],
+        ...crls.map((c) => [c.ca, String(c.number), minute(c.nextUpdate), minute(c.refreshAt), String(c.revoked), c.state + (c.due && c.state === "ok" ? " (due)" : "")]),
+      ]);
+      io.stdout(`\n${crlTable.join("\n")}\n`);
+    }
     if (acme) io.stdout(acmeTable(acme));
   }
   // Without --within, status only reports; with it, it answers "does anything need work in time?".
-  return withinSeconds !== null && rows.some((r) => r.due) ? EXIT.changesPending : EXIT.ok;
+  return withinSeconds !== null && (rows.some((r) => r.due) || crls.some((c) => c.due)) ? EXIT.changesPending : EXIT.ok;
+}
+
+export interface CrlRow {
+  ca: string;
+  number: number;
+  nextUpdate: string;
+  refreshAt: string;
+  /** How many certificates it lists. */
+  revoked: number;
+  /** `ok`, or what the next run does: `refresh` (with reasons), `missing` (no CRL yet). */
+  state: "ok" | "refresh" | "missing";
+  reasons: string[];
+  due: boolean;
+}
+
+/** One row per CA CRL, as it is on disk (or, for a refresh, as the next run writes it). */
+export function crlRows(plan: Plan, withinSeconds: number | null): CrlRow[] {
+  const now = Date.parse(plan.now);
+  return plan.crls.map((c) => {
+    const state = c.action === "unchanged" ? "ok" : c.action === "create" ? "missing" : "refresh";
+    const due = withinSeconds !== null && (state !== "ok" || Date.parse(c.refreshAt) - now <= withinSeconds * 1000);
+    return { ca: c.ca, number: c.number, nextUpdate: c.nextUpdate, refreshAt: c.refreshAt, revoked: c.revoked.length, state, reasons: c.reasons, due };
+  });
 }
 
 /** What a member does about an identity waiting for a certificate from an external CA's holder. */
@@ -103,7 +136,7 @@ export function statusRows(
     const state = stateOf(action);
     const { notAfter, renewAt, ...rest } = details(action.name);
     const msLeft = notAfter === null ? null : Date.parse(notAfter) - now;
-    const needsWork = state !== "ok" && state !== "orphaned";
+    const needsWork = state !== "ok" && state !== "orphaned" && state !== "revoked";
     const renewsWithin = renewAt !== null && withinSeconds !== null && Date.parse(renewAt) - now <= withinSeconds * 1000;
     const due = withinSeconds !== null && state !== "orphaned" && (needsWork || renewsWithin);
     const daysLeft = msLeft === null ? null : Math.floor(msLeft / 86_400_000);
