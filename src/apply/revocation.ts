@@ -1,6 +1,6 @@
 import { ledgerAfterRun, normalSerial } from "../plan/revocation.js";
 import { crlBundlePath, identityPaths, MODES } from "../store/layout.js";
-import type { CrlRecord, IssuedCert, RevokedName, StateFile } from "../store/state-file.js";
+import { compareIssued, type CrlRecord, type IssuedCert, type RevokedName, type StateFile } from "../store/state-file.js";
 import { signCrl } from "../x509/crl.js";
 import { subjectNameDer } from "../x509/forge.js";
 import { subjectKeyIdOf } from "../x509/issue.js";
@@ -24,7 +24,7 @@ export function revocationState(ctx: ApplyContext, progress: Progress, final: bo
     if (id.issuer !== null) issued.push({ name, kind: id.kind, issuer: id.issuer, serial: normalSerial(cert.facts.serial), notAfter: cert.facts.notAfter, revoked: null });
   }
   const crls = new Map<string, CrlRecord>(final ? ctx.plan.crls.map((c) => [c.ca, { number: c.number, thisUpdate: c.thisUpdate, nextUpdate: c.nextUpdate }]) : ctx.observed.state.crls);
-  return { crls, issued, revokedNames: final ? revokedNames : new Map<string, RevokedName>(ctx.observed.state.revokedNames) };
+  return { crls, issued: issued.sort(compareIssued), revokedNames: final ? revokedNames : new Map<string, RevokedName>(ctx.observed.state.revokedNames) };
 }
 
 /**
