@@ -1,7 +1,7 @@
 // npm run bench: the same work done by provision, by an openssl CLI script and by mkcert, in one run.
 // Prints medians and ratios; see docs/PERFORMANCE.md for a recorded run and what the targets are.
 import { spawnSync, execFileSync } from "node:child_process";
-import { cpus } from "node:os";
+import { cpus, loadavg } from "node:os";
 import { mkdtempSync, rmSync, writeFileSync, readFileSync, existsSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
@@ -17,6 +17,8 @@ if (process.env.BENCH_LIMITED !== "1") {
   process.exit(child.status ?? 1);
 }
 const BIN = path.join(ROOT, "dist/cli/bin.js");
+// Shared machines: the load when the run starts and ends is printed with the results, since it moves every figure.
+const loadAtStart = loadavg()[0];
 const RUNS = Number(process.env.BENCH_RUNS ?? 3);
 const work = mkdtempSync(path.join(tmpdir(), "provision-bench-"));
 process.on("exit", () => rmSync(work, { recursive: true, force: true }));
@@ -137,7 +139,7 @@ const byN = new Map(scale.map((r) => [r.n, r]));
 const [small, large] = [byN.get(1000) ?? scale[0], byN.get(10000) ?? scale[scale.length - 1]];
 const lines = [
   `machine: ${cpus().length} cores, ${cpu}; node ${process.version}; ${execFileSync("openssl", ["version"], { encoding: "utf8" }).trim()}${hasMkcert ? "" : "; mkcert not installed"}`,
-  `runs: median of ${RUNS} (cold) / 5 (re-runs)`,
+  `runs: median of ${RUNS} (cold) / 5 (re-runs); load average ${loadAtStart.toFixed(1)} at the start, ${loadavg()[0].toFixed(1)} at the end`,
 ];
 if (!ONLY_SCALE) {
   lines.push(
@@ -172,6 +174,6 @@ console.log(lines.join("\n"));
 
 // BENCH_JSON=file keeps the numbers for docs/ (scripts/perf-svg.mjs draws the scale curve from them).
 if (process.env.BENCH_JSON) {
-  const json = { date: new Date().toISOString(), machine: { cores: cpus().length, cpu, node: process.version }, results, c: { noop, nodeBaseline, rssKib }, d: { oneChange }, scale };
+  const json = { date: new Date().toISOString(), machine: { cores: cpus().length, cpu, node: process.version, loadAverage: [loadAtStart, loadavg()[0]] }, results, c: { noop, nodeBaseline, rssKib }, d: { oneChange }, scale };
   writeFileSync(process.env.BENCH_JSON, `${JSON.stringify(json, null, 2)}\n`);
 }
