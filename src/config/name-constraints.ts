@@ -30,9 +30,11 @@ function matches(name: AltName, subtree: AltNameConstraint): boolean {
   return emailWithin(name.value, subtree.value);
 }
 
-/** Why a name falls outside a CA's constraints, or null when it is inside. URIs are not constrained here. */
+/**
+ * Why a name falls outside a CA's constraints, or null when it is inside. A subtree judges names of its own
+ * type only, so URIs (no URI subtrees are written) are never outside.
+ */
 export function constraintViolation(name: AltName, constraints: NameConstraintsSpec): string | null {
-  if (name.type === "uri") return null;
   const excluded = constraints.excluded.find((s) => matches(name, s));
   if (excluded) return `excluded (${subtreeText(excluded)})`;
   const permittedOfType = constraints.permitted.filter((s) => s.type === name.type);
@@ -51,6 +53,7 @@ export function subtreeText(subtree: AltNameConstraint): string {
 export function subtreeWithin(child: AltNameConstraint, parent: AltNameConstraint): boolean {
   if (child.type !== parent.type) return false;
   if (child.type === "ip" && parent.type === "ip") return child.prefix >= parent.prefix && ipWithin(child.value, parent.value, parent.prefix);
-  if (child.type === "dns") return dnsWithin(child.value.replace(/^\./, "x."), parent.value) || child.value.toLowerCase() === parent.value.toLowerCase();
+  // `.a.test` is judged as `x.a.test`; dnsWithin also covers a subtree equal to its parent.
+  if (child.type === "dns") return dnsWithin(child.value.replace(/^\./, "x."), parent.value);
   return child.value.toLowerCase() === parent.value.toLowerCase() || (parent.value.startsWith(".") && dnsWithin(child.value.replace(/^\./, "x.").replace(/^.*@/, ""), parent.value));
 }

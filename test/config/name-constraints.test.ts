@@ -1,0 +1,87 @@
+// Name-constraint matching at plan time (RFC 5280 §4.2.1.10), table by table: the fast checks the mutation run
+// of src/config/name-constraints.ts leans on (docs/MUTATION.md). Real verifiers judge the same names in
+// test/x509/constraints.e2e.test.ts and test/e2e/chain-property.e2e.test.ts.
+import { describe, expect, it } from "vitest";
+import type { AltName } from "../../src/config/alt-names.js";
+import { constraintViolation, dnsWithin, subtreeText, subtreeWithin } from "../../src/config/name-constraints.js";
+import { parseConstraint } from "../../src/config/normalize.js";
+import type { AltNameConstraint, NameConstraintsSpec } from "../../src/config/types.js";
+
+const subtree = (text: string) => parseConstraint(text) as AltNameConstraint;
+const constraints = (permitted: string[], excluded: string[] = []): NameConstraintsSpec => ({ permitted: permitted.map(subtree), excluded: excluded.map(subtree) });
+const dns = (value: string): AltName => ({ type: "dns", value });
+const ip = (value: string): AltName => ({ type: "ip", value });
+const email = (value: string): AltName => ({ type: "email", value });
+
+describe("dnsWithin", () => {
+  it("an empty base (as an external CA's certificate may carry) matches every name", () => {
+    expect(dnsWithin("a.test", "")).toBe(true);
+    expect(dnsWithin("a.test", ".")).toBe(true);
+  });
+});
+
+describe("constraintViolation", () => {
+  it.each<[string, AltName, NameConstraintsSpec, string | null]>([
+    // DNS: any permitted subtree will do, not all of them.
+    ["second of two DNS subtrees", dns("a.internal"), constraints([".test", ".internal"]), null],
+    ["outside two DNS subtrees", dns("a.example"), constraints([".test", ".internal"]), "not within the permitted DNS names (.test, .internal)"],
+    // A wildcard is judged as a name one label deeper: *.example.test is below .example.test.
+    ["wildcard below a leading-dot subtree", dns("*.example.test"), constraints([".example.test"]), null],
+    ["wildcard outside", dns("*.example.org"), constraints([".example.test"]), "not within the permitted DNS names (.example.test)"],
+    // IP ranges.
+    ["IP inside", ip("10.1.2.3"), constraints(["10.0.0.0/8"]), null],
+    ["IP outside", ip("11.1.2.3"), constraints(["10.0.0.0/8", "::1/128"]), "not within the permitted IP ranges (10.0.0.0/8, ::1/128)"],
+    ["IP excluded", ip("10.9.0.1"), constraints(["10.0.0.0/8"], ["10.9.0.0/16"]), "excluded (10.9.0.0/16)"],
+    ["IPv6 inside", ip("fd12::1"), constraints(["fd00::/8"]), null],
+    // Email: a mailbox, a host, or ".domain" for hosts below it.
+    ["mailbox at the permitted host", email("bob@Example.TEST"), constraints(["@example.test"]), null],
+    ["mailbox below a host-only subtree", email("bob@a.example.test"), constraints(["@example.test"]), "not within the permitted email domains (example.test)"],
+    ["mailbox below a domain subtree", email("bob@a.example.test"), constraints(["@.example.test"]), null],
+    ["mailbox at the domain itself", email("bob@example.test"), constraints(["@.example.test"]), "not within the permitted email domains (.example.test)"],
+    ["the one permitted mailbox", email("Bob@example.test"), constraints(["bob@example.test"]), null],
+    ["another mailbox at that host", email("eve@example.test"), constraints(["bob@example.test"]), "not within the permitted email domains (bob@example.test)"],
+    ["a mailbox whose local part ends like the host", email("example.test@evil.test"), constraints(["@example.test"]), "not within the permitted email domains (example.test)"],
+    // A subtree only judges names of its own type, permitted or excluded.
+    ["email against a DNS exclusion", email("bob@x.secret.test"), constraints([], ["secret.test"]), null],
+    ["IP against DNS subtrees only", ip("10.0.0.1"), constraints([".test"]), null],
+    ["URI against DNS subtrees", { type: "uri", value: "https://evil.example/" }, constraints([".test"], ["evil.example"]), null],
+  ])("%s", (_what, name, spec, violation) => {
+    expect(constraintViolation(name, spec)).toBe(violation);
+  });
+});
+
+describe("subtreeText", () => {
+  it("writes IP ranges in CIDR and the rest as pki.yaml does", () => {
+    expect(subtreeText(subtree("10.0.0.0/8"))).toBe("10.0.0.0/8");
+    expect(subtreeText(subtree(".test"))).toBe(".test");
+    expect(subtreeText(subtree("@.mail.test"))).toBe(".mail.test");
+  });
+});
+
+describe("subtreeWithin: a child CA's subtree must lie inside its parent's", () => {
+  it.each<[string, string, boolean]>([
+    ["10.1.0.0/16", "10.0.0.0/8", true],
+    ["10.0.0.0/8", "10.0.0.0/8", true],
+    ["10.0.0.0/8", "10.0.0.0/16", false],
+    ["11.0.0.0/16", "10.0.0.0/8", false],
+    ["10.0.0.0/8", ".test", false],
+    [".a.test", ".test", true],
+    ["a.test", ".test", true],
+    ["test", ".test", false],
+    [".test", ".test", true],
+    ["Web.Test", "web.test", true],
+    [".web.test", "web.test", true],
+    ["web.test", ".web.test", false],
+    ["@example.test", "@example.test", true],
+    ["@EXAMPLE.test", "@example.test", true],
+    ["@a.example.test", "@.example.test", true],
+    ["@.a.example.test", "@.example.test", true],
+    ["bob@a.example.test", "@.example.test", true],
+    ["@example.test", "@.example.test", false],
+    ["@a.example.org", "@.example.test", false],
+    ["@a.example.test", "@example.test", false],
+    ["@example.test", "example.test", false],
+  ])("%s inside %s: %s", (child, parent, inside) => {
+    expect(subtreeWithin(subtree(child), subtree(parent))).toBe(inside);
+  });
+});
