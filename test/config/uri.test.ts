@@ -46,6 +46,37 @@ describe("non-ASCII URIs are written in their RFC 3986 form", () => {
     expect(!result.ok && result.message).toMatch(message);
   });
 
+  // The edges of RFC 3987's ucschar (everywhere) and iprivate (query only), one code point either side.
+  const at = (cp: number, where: "path" | "query") => iriToUri(`https://s.test/${where === "query" ? "?" : ""}${String.fromCodePoint(cp)}`).ok;
+  it.each([
+    [0xa0, 0x9f], [0xd7ff, 0xd800], [0xf900, 0xf8ff], [0xfdcf, 0xfdd0], [0xfdf0, 0xfdef], [0xffef, 0xfff0],
+    [0x10000, 0xffff], [0x1fffd, 0x1fffe], [0x20000, 0x1ffff], [0xefffd, 0xefffe],
+  ])("U+%s is allowed, U+%s is not", (yes, no) => {
+    expect(at(yes, "path")).toBe(true);
+    expect(at(no, "path")).toBe(false);
+  });
+  it.each([[0xe000, 0xdfff], [0xf8ff, 0xfffe], [0xf0000, 0xeffff], [0xffffd, 0xffffe], [0x100000, 0xfffff], [0x10fffd, 0x10fffe]])(
+    "in the query, private use U+%s is allowed too, U+%s is not",
+    (yes, no) => {
+      expect(at(yes, "query")).toBe(true);
+      expect(at(yes, "path")).toBe(false);
+      expect(at(no, "query")).toBe(false);
+    },
+  );
+
+  it("keeps ASCII text as written, even where it is no URI, and parses only what holds non-ASCII", () => {
+    expect(iriToUri("relative/ref")).toEqual({ ok: true, value: "relative/ref" });
+    expect(iriToUri("urn:ü")).toEqual({ ok: true, value: "urn:%C3%BC" });
+    expect(iriToUri("/ü:x")).toEqual({ ok: false, message: `"/ü:x" is not a valid URI` });
+    expect(iriToUri("https://*.ü.test/")).toEqual({ ok: false, message: `URI "https://*.ü.test/": "*.ü.test" is not a valid internationalized host name (IDNA)` });
+    expect(iriToUri("https://xn--ü.test/")).toEqual({ ok: false, message: `URI "https://xn--ü.test/": "xn--ü.test" is not a valid internationalized host name (IDNA)` });
+    expect(iriToUri("https://ü.test:8443/")).toEqual({ ok: true, value: "https://xn--tda.test:8443/" });
+  });
+
+  it("names a refused character by its code point and prints it that way", () => {
+    expect(iriToUri("https://ü.test/a\u0085b")).toEqual({ ok: false, message: `URI "https://ü.test/a<U+0085>b" contains U+0085, which an IRI may not (RFC 3987 §2.2)` });
+  });
+
   it("an invalid IDN host is a located error; the encoded and the Unicode form of one URI are duplicates", () => {
     const yaml = (names: string) => `version: 1\ncas:\n  root: {}\nservers:\n  web: { issuer: root, altNames: [web.test, ${names}] }\n`;
     expect(errorsOf(yaml('"https://a_ü.test/"'))).toEqual(['5:45 servers.web.altNames[1]: URI "https://a_ü.test/": "a_ü.test" is not a valid internationalized host name (IDNA)']);
