@@ -17,7 +17,7 @@ servers:
 `);
 const dns = (value: string) => ({ type: "dns" as const, value });
 const id = (name: string) => cfg.identities.find((i) => i.name === name)!;
-const issuerOf = (identity: IdentitySpec) => id(identity.issuer ?? identity.name).subject;
+const issuerOf = (identity: IdentitySpec) => ({ subject: id(identity.issuer ?? identity.name).subject, crlUrl: null });
 const differences = (name: string, facts: Partial<CertFacts>, options?: { validity?: boolean }) =>
   specDifferences(id(name), issuerOf(id(name)), { ...factsOf(cfg, id(name), T0), ...facts }, options);
 
