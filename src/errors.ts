@@ -49,6 +49,7 @@ export const ERROR_CODES = [
   "passphrase-wrong", // the passphrase does not decrypt the key
   "revoked-identity", // pki.yaml un-revokes an identity, or reuses the name of one that was revoked
   "serve-bind", // serve: the server cannot listen on its address and port
+  "serve-needs-nginx", // serve --engine uwsgi: the server checks client certificates, and nginx (its front) is not installed
   "trust-failed", // a trust-store tool (update-ca-certificates, certutil) failed
   "unknown-ca", // trust --ca names no root CA; export --ca names no CA
   "unknown-identity", // csr names no identity

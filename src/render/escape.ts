@@ -59,6 +59,16 @@ export function checkUwsgiValue(value: string, { literal, commaSeparated }: { li
   return literal ? value.replace(/%/g, "%%") : value;
 }
 
+/**
+ * A unix socket path that both uwsgi and nginx read back whole: uwsgi cuts a socket path at 102 bytes
+ * (core/socket.c) and takes any name with a ":" for host:port; nginx ends a `unix:` path at its first ":".
+ */
+export function unixSocketPath(value: string, format: string): string {
+  if (Buffer.byteLength(value) > 102) throw new Unrepresentable(format, value, "a unix socket path longer than 102 bytes is cut short by uwsgi");
+  if (value.includes(":")) throw new Unrepresentable(format, value, `a ":" in a unix socket path makes uwsgi and nginx read it as an address`);
+  return value;
+}
+
 /** A comment line's text with line breaks shown as \n, so no comment can end early and start a directive. */
 export function commentText(value: string): string {
   return value.replace(/[\r\n\0]/g, (c) => JSON.stringify(c).slice(1, -1));

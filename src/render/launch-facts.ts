@@ -2,7 +2,7 @@ import path from "node:path";
 import { SERVE_DEFAULTS } from "../config/serve.js";
 import type { Config, IdentitySpec } from "../config/types.js";
 import { ProvisionError } from "../errors.js";
-import { bundlePath, identityPaths, launchDir } from "../store/layout.js";
+import { bundlePath, crlBundlePath, identityPaths, launchDir } from "../store/layout.js";
 
 /** Everything needed to start one server and to connect to it, as absolute paths. */
 export interface LaunchFacts {
@@ -22,9 +22,16 @@ export interface LaunchFacts {
     chain: string;
     caBundle: string;
     clientCa: string | null;
+    /** Under mTLS: crl-bundle.pem, the CRLs client certificates are checked against. */
+    crl: string | null;
     clientCert: string | null;
     clientKey: string | null;
   };
+  /**
+   * Under mTLS, the nginx front uwsgi runs behind (uwsgi's TLS loads no CRL): its config, the folder for
+   * its pid and temp files, and the unix socket it passes plain HTTP to.
+   */
+  front: { conf: string; runDir: string; socket: string } | null;
   /** CAs whose chains make up client-ca.pem. */
   clientCas: string[];
   client: string | null;
@@ -89,9 +96,11 @@ export function launchFacts(config: Config, serverName: string): LaunchFacts {
       chain: paths.chain,
       caBundle: bundlePath(config.outputDir),
       clientCa: mtls ? path.join(dir, "client-ca.pem") : null,
+      crl: mtls ? crlBundlePath(config.outputDir) : null,
       clientCert: clientPaths?.fullchain ?? null,
       clientKey: clientPaths?.key ?? null,
     },
+    front: mtls ? { conf: path.join(dir, "nginx-front.conf"), runDir: path.join(dir, "run"), socket: path.join(dir, "run", "uwsgi.sock") } : null,
     clientCas,
     client,
   };
@@ -123,5 +132,6 @@ export function serverEnvironment(facts: LaunchFacts): Record<string, string> {
     SERVER_PORT: String(facts.port),
   };
   if (facts.files.clientCa) env.TLS_CLIENT_CA_FILE = facts.files.clientCa;
+  if (facts.files.crl) env.TLS_CRL_FILE = facts.files.crl;
   return env;
 }

@@ -3,7 +3,7 @@ import type { Config } from "../config/types.js";
 import { composeChain, issuerPath } from "../plan/compose.js";
 import type { FileWrite } from "../store/atomic-write.js";
 import { MODES } from "../store/layout.js";
-import { checkUwsgiValue, commentText, curlrcString, nginxString, shWord, Unrepresentable } from "./escape.js";
+import { checkUwsgiValue, commentText, curlrcString, nginxString, shWord, unixSocketPath, Unrepresentable } from "./escape.js";
 import { clientEnvironment, hostForUrl, launchFacts, servedServers, serverEnvironment, type LaunchFacts } from "./launch-facts.js";
 import { INTERMEDIATE_CIPHERS, INTERMEDIATE_PROTOCOLS, OPENSSL_OP_NO_TLSV1_1 } from "./tls-profile.js";
 import { identitiesByName } from "../config/issuers.js";
@@ -36,10 +36,12 @@ function orUnusable(comment: string, file: string, render: () => string): string
   }
 }
 
-/** Why a server's uwsgi.ini or nginx.conf cannot be rendered, if one cannot (for warnings and `serve`). */
+/** Why a server's uwsgi.ini, nginx.conf or nginx-front.conf cannot be rendered, if one cannot (for warnings and `serve`). */
 export function unrenderableLaunchFiles(facts: LaunchFacts): { file: string; reason: string }[] {
   const found: { file: string; reason: string }[] = [];
-  for (const [file, render] of [["uwsgi.ini", () => uwsgiIni(facts)], ["nginx.conf", () => nginxSnippet(facts, [])]] as const) {
+  const renderers: [string, () => string][] = [["uwsgi.ini", () => uwsgiIni(facts)], ["nginx.conf", () => nginxSnippet(facts, [])]];
+  if (facts.front) renderers.push(["nginx-front.conf", () => nginxFront(facts, facts.front!, [])]);
+  for (const [file, render] of renderers) {
     try {
       render();
     } catch (error) {
@@ -57,18 +59,38 @@ function relativeToIni(facts: LaunchFacts, target: string, commaSeparated: boole
   return `%d${checkUwsgiValue(relative, { literal: true, commaSeparated })}`;
 }
 
-function uwsgiIni(facts: LaunchFacts): string {
+/** The https-socket lines, and touch-reload: uwsgi itself speaks TLS (servers without client certificates). */
+function uwsgiTls(facts: LaunchFacts): string {
   const httpsLines = facts.bind.map((address) => {
     const parts = [`${hostForUrl(address)}:${facts.port}`, relativeToIni(facts, facts.files.cert, true), relativeToIni(facts, facts.files.key, true), INTERMEDIATE_CIPHERS];
-    // The 4th field is the TLS 1.2 cipher list; a 5th field starting with "!" makes client certificates
-    // mandatory, without "!" they are asked for but optional.
-    if (facts.files.clientCa) parts.push(`${facts.clientAuth === "required" ? "!" : ""}${relativeToIni(facts, facts.files.clientCa, true)}`);
     return `https-socket = ${checkUwsgiValue(parts.join(","), { literal: false, commaSeparated: false })}`;
   });
+  return `; Mozilla intermediate TLS: 1.2 and 1.3 only (uwsgi already refuses SSLv3 and TLS 1.0; ${OPENSSL_OP_NO_TLSV1_1} is
+; OpenSSL's SSL_OP_NO_TLSv1_1), ECDHE with AEAD ciphers only (the 4th field of https-socket). It applies to the
+; https-socket lines after it.
+ssl-option = ${OPENSSL_OP_NO_TLSV1_1}
+; The workers speak TLS themselves (https-socket; no "https" router process): on a reload the master keeps the
+; listening sockets, waits for each worker to finish its request and starts new ones, so a connection made
+; meanwhile waits instead of being reset (the router is killed outright on every reload).
+${httpsLines.join("\n")}
+; A re-issued or renewed certificate (provision renames a new fullchain.pem in, after key.pem) makes uwsgi
+; reload gracefully, reading the new certificate.
+touch-reload = ${relativeToIni(facts, facts.files.cert, false)}
+`;
+}
+
+/** Behind the nginx front (servers that check client certificates): plain HTTP on a unix socket. */
+function uwsgiBehindFront(facts: LaunchFacts, front: NonNullable<LaunchFacts["front"]>): string {
+  unixSocketPath(front.socket, "uwsgi.ini");
+  return `; Client certificates: ${facts.clientAuth}. uwsgi's TLS loads no CRL (its ssl.c has no CRL support), so a revoked
+; client would get in: nginx (nginx-front.conf) terminates TLS, checks client certificates against client-ca.pem
+; and crl-bundle.pem, and passes plain HTTP to this socket. Start both with: provision serve ${facts.server}
+http-socket = ${relativeToIni(facts, front.socket, false)}
+`;
+}
+
+function uwsgiIni(facts: LaunchFacts): string {
   const appDir = relativeToIni(facts, facts.appDir, false);
-  const mtls = facts.files.clientCa
-    ? `; Client certificates: ${facts.clientAuth} (checked against client-ca.pem; the "!" before it makes them mandatory).\n`
-    : "";
   return `; ${HEADER}
 ; Start with: uwsgi --ini ${commentText(path.join(facts.dir, "uwsgi.ini"))}   (or: provision serve ${facts.server})
 [uwsgi]
@@ -78,18 +100,7 @@ die-on-term = true
 ; Workers die with the master, and the master dies with provision serve (which runs it under setpriv --pdeathsig SIGKILL).
 no-orphans = true
 processes = 1
-; Mozilla intermediate TLS: 1.2 and 1.3 only (uwsgi already refuses SSLv3 and TLS 1.0; ${OPENSSL_OP_NO_TLSV1_1} is
-; OpenSSL's SSL_OP_NO_TLSv1_1), ECDHE with AEAD ciphers only (the 4th field of https-socket). It applies to the
-; https-socket lines after it.
-ssl-option = ${OPENSSL_OP_NO_TLSV1_1}
-; The workers speak TLS themselves (https-socket; no "https" router process): on a reload the master keeps the
-; listening sockets, waits for each worker to finish its request and starts new ones, so a connection made
-; meanwhile waits instead of being reset (the router is killed outright on every reload).
-${mtls}${httpsLines.join("\n")}
-; A re-issued or renewed certificate (provision renames a new fullchain.pem in, after key.pem) makes uwsgi
-; reload gracefully, reading the new certificate.
-touch-reload = ${relativeToIni(facts, facts.files.cert, false)}
-chdir = ${appDir === "%d" ? "%d." : appDir}
+${facts.front ? uwsgiBehindFront(facts, facts.front) : uwsgiTls(facts)}chdir = ${appDir === "%d" ? "%d." : appDir}
 ${facts.app ? `mount = /=${checkUwsgiValue(facts.app, { literal: true, commaSeparated: false })}\nmanage-script-name = true` : "; no serve.app in pki.yaml: set mount = /=module:callable to serve a WSGI app"}
 `;
 }
@@ -109,10 +120,9 @@ export function renderCurlrc(facts: LaunchFacts): string {
   return `${lines.join("\n")}\n`;
 }
 
-function nginxSnippet(facts: LaunchFacts, serverNames: string[]): string {
+/** The directives of the TLS server block, shared by the snippet and the front. */
+function nginxServerLines(facts: LaunchFacts, serverNames: string[]): string[] {
   const lines = [
-    `# ${HEADER}`,
-    "# Include inside a server { } block.",
     ...facts.bind.map((address) => `listen ${nginxString(`${hostForUrl(address)}:${facts.port}`)} ssl;`),
     `server_name ${serverNames.map(nginxString).join(" ") || "_"};`,
     `ssl_certificate ${nginxString(facts.files.cert)};`,
@@ -123,13 +133,70 @@ function nginxSnippet(facts: LaunchFacts, serverNames: string[]): string {
     "ssl_prefer_server_ciphers off;",
   ];
   if (facts.files.clientCa) {
-    lines.push(`ssl_client_certificate ${nginxString(facts.files.clientCa)};`, `ssl_verify_client ${facts.clientAuth === "required" ? "on" : "optional"};`, "ssl_verify_depth 3;");
+    lines.push(
+      `ssl_client_certificate ${nginxString(facts.files.clientCa)};`,
+      `ssl_verify_client ${facts.clientAuth === "required" ? "on" : "optional"};`,
+      "ssl_verify_depth 3;",
+      "# Revoked client certificates are refused: the CRL of every CA (nginx checks the whole chain).",
+      `ssl_crl ${nginxString(facts.files.crl!)};`,
+    );
   }
-  return `${lines.join("\n")}\n`;
+  return lines;
+}
+
+function nginxSnippet(facts: LaunchFacts, serverNames: string[]): string {
+  return `${[`# ${HEADER}`, "# Include inside a server { } block.", ...nginxServerLines(facts, serverNames)].join("\n")}\n`;
+}
+
+/**
+ * A whole nginx config for the front of a server that checks client certificates: TLS, client
+ * verification and CRLs in nginx, plain HTTP to uwsgi's unix socket. Its pid and temp files go to the
+ * launch folder's run/, so it needs no system folder and never touches the system nginx.
+ */
+function nginxFront(facts: LaunchFacts, front: NonNullable<LaunchFacts["front"]>, serverNames: string[]): string {
+  const run = (name: string) => nginxString(path.join(front.runDir, name));
+  const indent = (lines: string[], depth: number) => lines.map((l) => `${"  ".repeat(depth)}${l}`).join("\n");
+  return `# ${HEADER}
+# The TLS front of ${facts.server}: uwsgi's TLS loads no CRL (its ssl.c has no CRL support), so nginx terminates TLS,
+# checks client certificates (client-ca.pem, crl-bundle.pem) and passes plain HTTP to uwsgi (uwsgi.ini).
+# Started, and reloaded when the certificate or a CRL changes, by: provision serve ${facts.server}
+# By hand: nginx -e stderr -c ${commentText(front.conf)}   (reload: add -s reload)
+daemon off;
+worker_processes 1;
+pid ${run("nginx.pid")};
+error_log stderr warn;
+events {
+  worker_connections 512;
+}
+http {
+  access_log off;
+  client_body_temp_path ${run("client-body")};
+  proxy_temp_path ${run("proxy")};
+  fastcgi_temp_path ${run("fastcgi")};
+  uwsgi_temp_path ${run("uwsgi")};
+  scgi_temp_path ${run("scgi")};
+  server {
+${indent(nginxServerLines(facts, serverNames), 2)}
+    location / {
+      proxy_pass ${nginxString(`http://unix:${unixSocketPath(front.socket, "nginx-front.conf")}:`)};
+      proxy_set_header Host $host;
+      proxy_set_header X-Forwarded-For $remote_addr;
+      proxy_set_header X-Forwarded-Proto https;
+      # What nginx found: SUCCESS, NONE (optional and absent) or FAILED:reason; and who the client is.
+      proxy_set_header X-SSL-Client-Verify $ssl_client_verify;
+      proxy_set_header X-SSL-Client-S-DN $ssl_client_s_dn;
+    }
+  }
+}
+`;
 }
 
 export function renderNginx(facts: LaunchFacts, serverNames: string[]): string {
   return orUnusable("#", "nginx.conf", () => nginxSnippet(facts, serverNames));
+}
+
+export function renderNginxFront(facts: LaunchFacts, front: NonNullable<LaunchFacts["front"]>, serverNames: string[]): string {
+  return orUnusable("#", "nginx-front.conf", () => nginxFront(facts, front, serverNames));
 }
 
 export function renderLaunchJson(facts: LaunchFacts): string {
@@ -158,6 +225,7 @@ export function renderLaunchFiles(config: Config, certOf: (name: string) => stri
       at("launch.json", renderLaunchJson(facts)),
     );
     if (config.acme) files.push(at("Caddyfile", renderAcmeCaddyfile(config, server, facts, config.acme, acmeDirectoryUrl(config.acme))));
+    if (facts.front) files.push(at("nginx-front.conf", renderNginxFront(facts, facts.front, dnsNames)));
     if (facts.files.clientCa) {
       const byName = identitiesByName(config);
       const chainNames = new Set<string>();

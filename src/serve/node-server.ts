@@ -1,9 +1,9 @@
-import { readFileSync, watch, type FSWatcher } from "node:fs";
-import path from "node:path";
+import { existsSync, readFileSync } from "node:fs";
 import https from "node:https";
 import { withFs } from "../errors.js";
 import type { LaunchFacts } from "../render/launch-facts.js";
 import { INTERMEDIATE_CIPHERS } from "../render/tls-profile.js";
+import { watchFiles } from "./watch-files.js";
 
 /** A running secret server: one listener per bound address. */
 export interface NodeSecretServer {
@@ -12,8 +12,9 @@ export interface NodeSecretServer {
 
 /**
  * The bundled secret server: HTTPS with the identity's fullchain and key, client certificates checked
- * per clientAuth, answering SECRET_MESSAGE (default "fluffy tail"), on every address in facts.bind, with
- * Mozilla's intermediate TLS profile. Resolves once every listener is up.
+ * per clientAuth (and against crl-bundle.pem when it exists), answering SECRET_MESSAGE (default "fluffy
+ * tail"), on every address in facts.bind, with Mozilla's intermediate TLS profile. Resolves once every
+ * listener is up.
  */
 export async function startNodeSecretServer(facts: LaunchFacts, message: string): Promise<NodeSecretServer> {
   const mtls = facts.clientAuth !== "none" && facts.files.clientCa !== null;
@@ -24,7 +25,7 @@ export async function startNodeSecretServer(facts: LaunchFacts, message: string)
     // Mozilla intermediate: the client's cipher order wins (all offered suites are strong).
     honorCipherOrder: false,
     ALPNProtocols: ["http/1.1"],
-    ...(mtls ? { ca: withFs("read", facts.files.clientCa!, () => readFileSync(facts.files.clientCa!)), requestCert: true, rejectUnauthorized: facts.clientAuth === "required" } : {}),
+    ...(mtls ? { ca: withFs("read", facts.files.clientCa!, () => readFileSync(facts.files.clientCa!)), requestCert: true, rejectUnauthorized: facts.clientAuth === "required", ...readCrl(facts, mtls) } : {}),
   };
   const servers: https.Server[] = [];
   const closeAll = () => Promise.all(servers.map((s) => new Promise<void>((resolve) => s.close(() => resolve())))).then(() => undefined);
@@ -41,10 +42,11 @@ export async function startNodeSecretServer(facts: LaunchFacts, message: string)
     await closeAll();
     throw error;
   }
-  const watcher = watchIdentity(facts, () => {
+  // A re-issued certificate or a new CRL is swapped in for new handshakes; open connections keep theirs.
+  const stopWatching = watchFiles([facts.files.cert, facts.files.key, ...(mtls && facts.files.crl ? [facts.files.crl] : [])], () => {
     let identity;
     try {
-      identity = readIdentity(facts);
+      identity = { ...readIdentity(facts), ...readCrl(facts, mtls) };
     } catch {
       return; // a file missing for now: the old certificate stays until the next change
     }
@@ -56,11 +58,24 @@ export async function startNodeSecretServer(facts: LaunchFacts, message: string)
   });
   return {
     close: () => {
-      watcher?.close();
+      stopWatching();
       for (const server of servers) server.closeAllConnections();
       return closeAll();
     },
   };
+}
+
+/**
+ * The CRLs client certificates are checked against (crl-bundle.pem: one per CA, as OpenSSL's CRL_CHECK_ALL
+ * wants), when the output folder has them.
+ */
+function readCrl(facts: LaunchFacts, mtls: boolean): { crl?: string[] } {
+  const file = facts.files.crl;
+  if (!mtls || file === null || !existsSync(file)) return {};
+  const text = withFs("read", file, () => readFileSync(file, "utf8"));
+  // One string per CRL: given the bundle as one buffer, Node loads only its first CRL (the root's), and
+  // every client certificate then fails with "unable to get certificate CRL" for its intermediate.
+  return { crl: text.match(/-----BEGIN X509 CRL-----[\s\S]+?-----END X509 CRL-----\n?/g) ?? [] };
 }
 
 function readIdentity(facts: LaunchFacts): { cert: Buffer; key: Buffer } {
@@ -68,33 +83,4 @@ function readIdentity(facts: LaunchFacts): { cert: Buffer; key: Buffer } {
     cert: withFs("read", facts.files.cert, () => readFileSync(facts.files.cert)),
     key: withFs("read", facts.files.key, () => readFileSync(facts.files.key)),
   };
-}
-
-/**
- * Calls onChange ~200 ms after the last change to the identity's certificate or key, so a re-issued or
- * renewed certificate is served without a restart (open connections keep theirs). provision writes by
- * rename, which replaces the file's inode: the folder is watched, not the files. Null when the folder
- * cannot be watched (the server still runs, without reloads).
- */
-function watchIdentity(facts: LaunchFacts, onChange: () => void): FSWatcher | null {
-  const names = new Set([path.basename(facts.files.cert), path.basename(facts.files.key)]);
-  const folder = path.dirname(facts.files.cert);
-  let timer: NodeJS.Timeout | undefined;
-  try {
-    const watcher = watch(folder, { persistent: false }, (_event, name) => {
-      // name can be null on some platforms: then any change in the folder counts
-      if (name !== null && !names.has(String(name))) return;
-      clearTimeout(timer);
-      timer = setTimeout(onChange, 200);
-    });
-    watcher.on("error", () => watcher.close());
-    const close = watcher.close.bind(watcher);
-    watcher.close = () => {
-      clearTimeout(timer);
-      close();
-    };
-    return watcher;
-  } catch {
-    return null;
-  }
 }

@@ -1,4 +1,6 @@
 import { execa } from "execa";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
 import path from "node:path";
 import { requireTool } from "./require-tool.js";
 
@@ -37,4 +39,20 @@ export async function publicKeysOf(certFile: string, keyFile: string, passin?: s
 export async function certText(certFile: string): Promise<string> {
   requireTool("openssl", "openssl");
   return (await execa("openssl", ["x509", "-in", certFile, "-noout", "-text"])).stdout;
+}
+
+/**
+ * An empty CRL signed by the given CA, made by `openssl ca -gencrl` (for tests that need a CRL file
+ * before or without provision writing one).
+ */
+export async function makeEmptyCrl(caCert: string, caKey: string, out: string): Promise<void> {
+  requireTool("openssl", "openssl");
+  const dir = mkdtempSync(path.join(tmpdir(), "provision-crl-"));
+  try {
+    writeFileSync(path.join(dir, "index.txt"), "");
+    writeFileSync(path.join(dir, "ca.cnf"), `[ca]\ndefault_ca = d\n[d]\ndatabase = ${path.join(dir, "index.txt")}\ndefault_md = sha256\ndefault_crl_days = 1\n`);
+    await execa("openssl", ["ca", "-gencrl", "-batch", "-config", path.join(dir, "ca.cnf"), "-keyfile", caKey, "-cert", caCert, "-out", out]);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 }

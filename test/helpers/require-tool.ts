@@ -54,7 +54,7 @@ export function requirePythonModule(module: string, debianPackage: string): void
 export function requireUwsgi(): void {
   requireTool("uwsgi", "uwsgi-core");
   const dir = "/usr/lib/uwsgi/plugins";
-  for (const [plugin, debianPackage] of [["python3", "uwsgi-plugin-python3"], ["http", "uwsgi-core"]] as const) {
+  for (const [plugin, debianPackage] of [["python3", "uwsgi-plugin-python3"]] as const) {
     try {
       accessSync(path.join(dir, `${plugin}_plugin.so`));
     } catch {

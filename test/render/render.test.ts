@@ -4,12 +4,13 @@ import path from "node:path";
 import { beforeAll, describe, expect, it, onTestFinished } from "vitest";
 import { parseConfig } from "../../src/config/parse.js";
 import { formatDiagnostic } from "../../src/errors.js";
-import { commentText, curlrcString, nginxString, shWord, Unrepresentable } from "../../src/render/escape.js";
+import { commentText, curlrcString, nginxString, shWord, unixSocketPath, Unrepresentable } from "../../src/render/escape.js";
 import { launchFacts } from "../../src/render/launch-facts.js";
 import { renderLaunchFiles, unrenderableLaunchFiles } from "../../src/render/launch.js";
 import { execaLogged } from "../helpers/spawn.js";
 import { INTERMEDIATE_CIPHERS } from "../../src/render/tls-profile.js";
 import { requireTool } from "../helpers/require-tool.js";
+import { makeEmptyCrl } from "../helpers/openssl.js";
 
 // Rendered launch config is compared with committed golden files: update them on purpose
 // (vitest -u) and review the diff.
@@ -45,7 +46,7 @@ clients:
     expect(files.map((f) => path.relative("/srv/pki/launch", f.path))).toEqual([
       "plain/uwsgi.ini", "plain/server.env", "plain/client.env", "plain/client.curlrc", "plain/nginx.conf", "plain/launch.json",
       "secret-server/uwsgi.ini", "secret-server/server.env", "secret-server/client.env", "secret-server/client.curlrc",
-      "secret-server/nginx.conf", "secret-server/launch.json", "secret-server/client-ca.pem",
+      "secret-server/nginx.conf", "secret-server/launch.json", "secret-server/nginx-front.conf", "secret-server/client-ca.pem",
     ]);
   });
 });
@@ -156,14 +157,22 @@ describe("escapers: each format reads back exactly what was written", () => {
     expect(() => nginxString("/srv/$host/x")).toThrow(Unrepresentable);
   });
 
+  it("unixSocketPath: what uwsgi and nginx both read back whole (102 bytes at most, no ':')", () => {
+    expect(unixSocketPath(`/${"s".repeat(101)}`, "uwsgi.ini")).toHaveLength(102);
+    expect(() => unixSocketPath(`/${"s".repeat(102)}`, "uwsgi.ini")).toThrow(/longer than 102 bytes/);
+    // Bytes, not characters: 34 three-byte characters are 102 bytes, plus the slash 103.
+    expect(() => unixSocketPath(`/${"€".repeat(34)}`, "uwsgi.ini")).toThrow(Unrepresentable);
+    expect(() => unixSocketPath("/tmp/a:b/uwsgi.sock", "nginx-front.conf")).toThrow(/read it as an address/);
+  });
+
   it("commentText: a line break cannot end a comment early", () => {
     expect(commentText("a\nmount = /=evil:app\r\n")).toBe("a\\nmount = /=evil:app\\r\\n");
   });
 });
 
 describe("rendered launch files under a hostile output folder", () => {
-  function renderAt(outputDir: string) {
-    const { config, diagnostics } = served(`{ host: localhost, app: "server:app", clientAuth: required }`, outputDir);
+  function renderAt(outputDir: string, clientAuth: "none" | "required" = "required") {
+    const { config, diagnostics } = served(`{ host: localhost, app: "server:app", clientAuth: ${clientAuth} }`, outputDir);
     expect(diagnostics.filter((d) => d.severity === "error")).toEqual([]);
     const files = renderLaunchFiles(config!, () => "<pem>\n");
     const text = (name: string) => String(files.find((f) => path.basename(f.path) === name)!.content);
@@ -185,12 +194,12 @@ describe("rendered launch files under a hostile output folder", () => {
     expect(readdirSync(dir).sort()).toEqual(["client.env", "server.env"]);
   });
 
-  it("uwsgi reads the rendered ini back as written (--get); ;, # and % in the folder name stay literal", async () => {
+  it.each(["none", "required"] as const)("uwsgi reads the rendered ini back as written (--get); ;, # and %% in the folder name stay literal (clientAuth %s)", async (clientAuth) => {
     requireTool("openssl", "openssl"); requireTool("uwsgi", "uwsgi-core");
     const base = mkdtempSync(path.join(tmpdir(), "provision-ini-"));
     onTestFinished(() => rmSync(base, { recursive: true, force: true }));
     const outputDir = path.join(base, `pki ;#x %d 'q' "dq" $HOME`);
-    const rendered = renderAt(outputDir);
+    const rendered = renderAt(outputDir, clientAuth);
     const ini = rendered.files.find((f) => f.path.endsWith("uwsgi.ini"))!;
     const launchDir = path.dirname(ini.path);
     mkdirSync(launchDir, { recursive: true });
@@ -199,16 +208,24 @@ describe("rendered launch files under a hostile output folder", () => {
     const serverDir = path.join(outputDir, "servers/web");
     mkdirSync(serverDir, { recursive: true });
     await execaLogged("openssl", ["req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-subj", "/CN=web", "-days", "1", "-keyout", path.join(serverDir, "key.pem"), "-out", path.join(serverDir, "fullchain.pem")]);
-    copyFileSync(path.join(serverDir, "fullchain.pem"), path.join(launchDir, "client-ca.pem"));
     // --get prints an option's (first) value as uwsgi parsed it, after every expansion, and exits.
-    const get = await execaLogged("uwsgi", ["--ini", ini.path, "--get", "https-socket", "--get", "mount", "--get", "chdir", "--get", "ssl-option", "--get", "touch-reload"], { reject: false });
-    expect(get.stdout.split("\n"), get.stderr).toEqual([
-      `127.0.0.1:5683,${launchDir}/../../servers/web/fullchain.pem,${launchDir}/../../servers/web/key.pem,${INTERMEDIATE_CIPHERS},!${launchDir}/client-ca.pem`,
-      "/=server:app",
-      `${launchDir}/${path.relative(launchDir, "/srv")}`,
-      "268435456",
-      `${launchDir}/../../servers/web/fullchain.pem`,
-    ]);
+    const common = { mount: "/=server:app", chdir: `${launchDir}/${path.relative(launchDir, "/srv")}` };
+    const expected: Record<string, string> =
+      clientAuth === "none"
+        ? {
+            ...common,
+            "https-socket": `127.0.0.1:5683,${launchDir}/../../servers/web/fullchain.pem,${launchDir}/../../servers/web/key.pem,${INTERMEDIATE_CIPHERS}`,
+            "ssl-option": "268435456",
+            "touch-reload": `${launchDir}/../../servers/web/fullchain.pem`,
+          }
+        : // Behind the nginx front: plain HTTP on the unix socket, no TLS and nothing to reload in uwsgi.
+          { ...common, "http-socket": `${launchDir}/run/uwsgi.sock` };
+    const options = Object.keys(expected);
+    const get = await execaLogged("uwsgi", ["--ini", ini.path, ...options.flatMap((o) => ["--get", o])], { reject: false });
+    expect(Object.fromEntries(get.stdout.split("\n").map((v, i) => [options[i], v])), get.stderr).toEqual(expected);
+    // --get prints nothing for an option that is not set: the others must be absent from the file.
+    const absent = ["https-socket", "http-socket", "ssl-option", "touch-reload", "https"].filter((o) => !options.includes(o));
+    for (const option of absent) expect(String(ini.content)).not.toMatch(new RegExp(`^${option} =`, "m"));
   });
 
   it.each([
@@ -217,7 +234,7 @@ describe("rendered launch files under a hostile output folder", () => {
     ["@(…), which uwsgi replaces by a file's contents", "/tmp/pki @(/etc/shadow)", /uwsgi expands/],
     ["a comma, which splits uwsgi's https-socket option", "/tmp/pki,x", /https-socket option is comma-separated/],
   ])("an output folder with %s gets an explanation instead of a uwsgi.ini, and a warning", (_why, outputDir, reason) => {
-    const rendered = renderAt(outputDir);
+    const rendered = renderAt(outputDir, "none");
     const ini = rendered.text("uwsgi.ini");
     expect(ini).toMatch(/^; This uwsgi\.ini is not usable: /m);
     expect(ini).toMatch(reason);
@@ -229,37 +246,61 @@ describe("rendered launch files under a hostile output folder", () => {
     expect(rendered.text("client.curlrc").split("\n").filter((l) => l.startsWith("cacert"))).toHaveLength(1);
   });
 
-  it("a $ in the folder: nginx.conf is an explanation (nginx cannot escape $), the other files are rendered", () => {
+  it("a $ in the folder: nginx.conf and nginx-front.conf are explanations (nginx cannot escape $), the other files are rendered", () => {
     const rendered = renderAt("/tmp/pki $HOME");
-    expect(rendered.text("nginx.conf")).toMatch(/^# This nginx\.conf is not usable: "\$" starts an nginx variable/m);
-    expect(rendered.text("nginx.conf").split("\n").filter((l) => l !== "" && !l.startsWith("#"))).toEqual([]);
+    for (const file of ["nginx.conf", "nginx-front.conf"]) {
+      expect(rendered.text(file)).toMatch(new RegExp(`^# This ${file.replace(".", "\\.")} is not usable: "\\$" starts an nginx variable`, "m"));
+      expect(rendered.text(file).split("\n").filter((l) => l !== "" && !l.startsWith("#"))).toEqual([]);
+    }
+    expect(rendered.text("uwsgi.ini")).toMatch(/^http-socket = /m);
     expect(rendered.text("server.env")).toContain(`TLS_CERT_FILE='/tmp/pki $HOME/servers/web/fullchain.pem'`);
+  });
+
+  it.each([
+    ["a socket path over 102 bytes (uwsgi cuts it short)", `/tmp/${"p".repeat(80)}`, /longer than 102 bytes is cut short by uwsgi/],
+    ["a ':' (uwsgi and nginx read host:port)", "/tmp/pki:x", /makes uwsgi and nginx read it as an address/],
+  ])("behind the front, %s: uwsgi.ini and nginx-front.conf are explanations, and serve is told why", (_why, outputDir, reason) => {
+    const rendered = renderAt(outputDir);
+    for (const file of ["uwsgi.ini", "nginx-front.conf"]) {
+      expect(rendered.text(file)).toMatch(reason);
+      expect(rendered.text(file).split("\n").filter((l) => l !== "" && !/^[;#]/.test(l))).toEqual([]);
+    }
+    expect(unrenderableLaunchFiles(launchFacts(rendered.config, "web")).map((p) => p.file)).toEqual(["uwsgi.ini", "nginx-front.conf"]);
+    // Without client certificates there is no socket: the same folder renders uwsgi.ini.
+    expect(renderAt(outputDir, "none").text("uwsgi.ini")).toMatch(/^https-socket = /m);
   });
 });
 
-describe("nginx reads the rendered snippet", () => {
+describe("nginx reads the rendered snippet and front", () => {
   beforeAll(() => { requireTool("openssl", "openssl"); requireTool("nginx", "nginx"); });
-  // nginx -t loads the certificate and key files named in the snippet, so they must exist at the (odd) paths.
-  async function nginxTest(outputDir: string): Promise<{ ok: boolean; output: string; snippet: string }> {
+  // nginx -t loads the certificate, key, client CA and CRL files the config names, so they must exist at the (odd) paths.
+  async function nginxTest(outputDir: string): Promise<{ ok: boolean; output: string; snippet: string; front: string }> {
     const { config } = served(`{ host: localhost, clientAuth: required }`, outputDir);
     const files = renderLaunchFiles(config!, () => "<pem>\n");
-    const snippet = String(files.find((f) => f.path.endsWith("nginx.conf"))!.content);
+    const text = (name: string) => String(files.find((f) => path.basename(f.path) === name)!.content);
     const facts = launchFacts(config!, "web");
-    for (const file of [facts.files.cert, facts.files.key, facts.files.clientCa!]) mkdirSync(path.dirname(file), { recursive: true });
+    for (const file of [facts.files.cert, facts.files.key, facts.files.clientCa!, facts.front!.conf]) mkdirSync(path.dirname(file), { recursive: true });
     await execaLogged("openssl", ["req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-subj", "/CN=web", "-days", "1", "-keyout", facts.files.key, "-out", facts.files.cert]);
     copyFileSync(facts.files.cert, facts.files.clientCa!);
+    await makeEmptyCrl(facts.files.cert, facts.files.key, facts.files.crl!);
     const conf = path.join(path.dirname(outputDir), "nginx-test.conf");
-    writeFileSync(path.join(path.dirname(outputDir), "snippet.conf"), snippet);
+    writeFileSync(path.join(path.dirname(outputDir), "snippet.conf"), text("nginx.conf"));
     writeFileSync(conf, `pid ${path.join(path.dirname(outputDir), "nginx.pid")};\nerror_log stderr;\nevents {}\nhttp {\n  access_log off;\n  server {\n    include ${JSON.stringify(path.join(path.dirname(outputDir), "snippet.conf"))};\n  }\n}\n`);
     const run = await execaLogged("nginx", ["-t", "-q", "-c", conf], { reject: false });
-    return { ok: run.exitCode === 0, output: `${run.stdout}${run.stderr}`, snippet };
+    // The front is a whole config: nginx -t reads it as provision serve starts it (its run/ folder made first).
+    writeFileSync(facts.front!.conf, text("nginx-front.conf"));
+    mkdirSync(facts.front!.runDir);
+    const front = await execaLogged("nginx", ["-t", "-q", "-e", "stderr", "-c", facts.front!.conf], { reject: false });
+    return { ok: run.exitCode === 0 && front.exitCode === 0, output: `${run.stdout}${run.stderr}${front.stdout}${front.stderr}`, snippet: text("nginx.conf"), front: text("nginx-front.conf") };
   }
 
-  it("nginx -t accepts it, TLS profile included, for a folder with spaces, quotes, ;, { and a backslash; and refuses a broken twin", async () => {
+  it("nginx -t accepts both, TLS profile and CRL included, for a folder with spaces, quotes, ;, { and a backslash; and refuses a broken twin", async () => {
     const base = mkdtempSync(path.join(tmpdir(), "provision-nginx-"));
     onTestFinished(() => rmSync(base, { recursive: true, force: true }));
     const good = await nginxTest(path.join(base, `pki 'q' "dq" ;{x} \\b`));
     expect(good.snippet).toMatch(/^ssl_certificate "[^\n]*\\"dq\\" ;\{x\} \\\\b\/servers\/web\/fullchain\.pem";$/m);
+    expect(good.snippet).toMatch(/^ssl_crl "[^\n]*\\"dq\\" ;\{x\} \\\\b\/crl-bundle\.pem";$/m);
+    expect(good.front).toMatch(/^      proxy_pass "http:\/\/unix:[^\n]*\\"dq\\" ;\{x\} \\\\b\/launch\/web\/run\/uwsgi\.sock:";$/m);
     expect(good.ok, good.output).toBe(true);
     // The same snippet with the quoting removed is what nginx would have read before: it fails to parse.
     const broken = good.snippet.replace(/^(ssl_certificate(?:_key)?) "(.*)";$/gm, (_m, d: string, v: string) => `${d} ${v.replace(/\\(.)/g, "$1")};`);

@@ -7,14 +7,15 @@ import { clientEnvironment, hostForUrl, launchFacts, type LaunchFacts } from "..
 import { unrenderableLaunchFiles } from "../../render/launch.js";
 import type { CliOptions } from "../args.js";
 import { onPath } from "../../on-path.js";
+import { serveWithUwsgi } from "../../serve/uwsgi.js";
 import { EXIT, type Io } from "../io.js";
 
-async function factsFor(options: CliOptions, io: Io, usage: string): Promise<LaunchFacts> {
+async function factsFor(options: CliOptions, io: Io, usage: string, needs: (facts: LaunchFacts) => string[] = () => []): Promise<LaunchFacts> {
   const server = options.positionals[0];
   if (!server) throw new ProvisionError("usage", `missing server name`, { hint: `usage: ${usage}` });
   const { config } = await loadConfig(options.file, { cwd: io.cwd, env: io.env });
   const facts = launchFacts(config, server);
-  for (const file of [facts.files.caBundle, facts.files.cert, path.join(facts.dir, "launch.json")]) {
+  for (const file of [facts.files.caBundle, facts.files.cert, path.join(facts.dir, "launch.json"), ...needs(facts)]) {
     if (!existsSync(file)) {
       throw new ProvisionError("not-provisioned", `${path.relative(io.cwd, file)} does not exist yet`, { hint: `run provision${options.file === "pki.yaml" ? "" : ` -f ${options.file}`} first` });
     }
@@ -64,59 +65,28 @@ function stopRequested(): { stopped: Promise<string>; dispose: () => void } {
 }
 
 /**
- * `provision serve <server>`: uwsgi with the rendered ini when serve.app is set and uwsgi is installed,
- * otherwise the bundled Node secret server. The server stops when provision is told to stop (SIGINT,
- * SIGTERM, SIGHUP) or its parent dies; uwsgi runs in its own process group, which is killed as a whole,
- * and on Linux under `setpriv --pdeathsig SIGKILL`, so it also goes when provision is killed outright.
+ * `provision serve <server>`: uwsgi with the rendered ini when serve.app is set and uwsgi is installed
+ * (behind the nginx front when the server checks client certificates, if nginx is installed), otherwise
+ * the bundled Node secret server. The server stops when provision is told to stop (SIGINT, SIGTERM,
+ * SIGHUP) or its parent dies (src/serve/process-group.ts).
  */
 export async function runServe(options: CliOptions, io: Io): Promise<number> {
-  const facts = await factsFor(options, io, "provision serve <server>");
-  const uwsgiProblem = unrenderableLaunchFiles(facts).find((f) => f.file === "uwsgi.ini");
-  const engine = options.engine ?? (facts.app && !uwsgiProblem && onPath("uwsgi", io.env) ? "uwsgi" : "node");
+  // A server that checks client certificates checks them against the CRLs too.
+  const facts = await factsFor(options, io, "provision serve <server>", (f) => (f.files.crl ? [f.files.crl] : []));
+  const problem = unrenderableLaunchFiles(facts).find((f) => f.file === "uwsgi.ini" || f.file === "nginx-front.conf");
+  const frontReady = facts.front === null || onPath("nginx", io.env);
+  const engine = options.engine ?? (facts.app && !problem && frontReady && onPath("uwsgi", io.env) ? "uwsgi" : "node");
   const stop = stopRequested();
   try {
-    if (engine === "uwsgi") return await serveWithUwsgi(facts, options, io, uwsgiProblem?.reason, stop.stopped);
+    if (engine === "uwsgi") {
+      if (!facts.app) throw new ProvisionError("usage", `server ${facts.server} has no serve.app in ${options.file}, so uwsgi has nothing to run`, { hint: "add serve: { app: module:callable } or use --engine node" });
+      if (problem) throw new ProvisionError("launch-unusable", `${problem.file} of ${facts.server} cannot be used: ${problem.reason}`, { hint: "use --engine node, or move the output folder to a path without those characters" });
+      return await serveWithUwsgi(facts, { env: io.env, stderr: io.stderr }, stop.stopped);
+    }
     return await serveWithNode(facts, io, stop.stopped);
   } finally {
     stop.dispose();
   }
-}
-
-async function serveWithUwsgi(facts: LaunchFacts, options: CliOptions, io: Io, problem: string | undefined, stopped: Promise<string>): Promise<number> {
-  if (!facts.app) throw new ProvisionError("usage", `server ${facts.server} has no serve.app in ${options.file}, so uwsgi has nothing to run`, { hint: "add serve: { app: module:callable } or use --engine node" });
-  if (problem) throw new ProvisionError("launch-unusable", `uwsgi.ini of ${facts.server} cannot be used: ${problem}`, { hint: "use --engine node, or move the output folder to a path without those characters" });
-  const ini = path.join(facts.dir, "uwsgi.ini");
-  io.stderr(`starting uwsgi --ini ${ini} (${facts.bind.map((a) => `${hostForUrl(a)}:${facts.port}`).join(", ")}; ${facts.url})\n`);
-  const uwsgi = ["uwsgi", "--ini", ini];
-  // SIGKILL, not SIGTERM: uwsgi ignores SIGTERM while it starts (until its master installs handlers), and
-  // the parent-death signal is sent once. Its workers and http router follow the master (no-orphans).
-  const [file, ...args] = process.platform === "linux" && onPath("setpriv", io.env) ? ["setpriv", "--pdeathsig", "SIGKILL", "--", ...uwsgi] : uwsgi;
-  // detached: uwsgi leads its own process group, so one kill reaches the master and its workers, and a
-  // Ctrl-C in the terminal reaches provision only (which stops uwsgi once, cleanly).
-  const child = execa(file!, args, { stdio: "inherit", reject: false, env: io.env, extendEnv: false, detached: true, cleanup: false });
-  const killGroup = (signal: NodeJS.Signals) => {
-    try {
-      process.kill(-child.pid!, signal);
-    } catch {
-      // already gone
-    }
-  };
-  const reason = await Promise.race([stopped, child.then(() => null)]);
-  if (reason === null) {
-    const result = await child;
-    return result.exitCode ?? EXIT.error;
-  }
-  io.stderr(`stopping uwsgi (${reason})\n`);
-  // uwsgi ignores SIGTERM until its master has started: SIGTERM is repeated each second, and SIGKILL
-  // after a grace period covers a uwsgi that never gets there.
-  killGroup("SIGTERM");
-  const again = setInterval(() => killGroup("SIGTERM"), 1000);
-  const timer = setTimeout(() => killGroup("SIGKILL"), 5000);
-  await child;
-  clearInterval(again);
-  clearTimeout(timer);
-  killGroup("SIGKILL"); // a worker that outlived its master
-  return EXIT.ok;
 }
 
 async function serveWithNode(facts: LaunchFacts, io: Io, stopped: Promise<string>): Promise<number> {
