@@ -1,6 +1,6 @@
 import { spawn } from "node:child_process";
 import { createPrivateKey, X509Certificate } from "node:crypto";
-import { existsSync, readdirSync, readFileSync, watch, writeFileSync } from "node:fs";
+import { existsSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { execa } from "execa";
 import { describe, expect, it, beforeAll } from "vitest";
@@ -47,23 +47,18 @@ function incomplete(name: string, text: string): string | null {
   }
 }
 
+const KILL_AT = path.join(import.meta.dirname, "../helpers/kill-at.mjs");
+
 /**
- * Starts provision and SIGKILLs it as soon as the output folder has seen `count` files of the given sort
- * appear: temp files (the write phase, before any rename) or final files (renames onto their names).
- * Keyed to the run's progress, not to a timer, so it kills at the same point on a fast or a slow machine.
+ * Runs provision until it has created `count` temp files in the output folder (the write phase, before any
+ * rename) or renamed `count` files onto their names, and SIGKILLs it right there: the run kills itself
+ * (test/helpers/kill-at.mjs), so the point is exact on a fast or a slow machine.
  */
-async function killAfter(cwd: string, out: string, sort: "temp" | "final", count: number): Promise<{ killed: boolean; seen: number }> {
-  const run = spawnLogged("node", [BIN], { cwd });
-  let seen = 0;
-  const watcher = watch(out, { recursive: true }, (_event, filename) => {
-    if (!filename) return;
-    const isTemp = filename.endsWith(".tmp");
-    if (isTemp !== (sort === "temp") || filename.endsWith(".provision.lock")) return;
-    if (++seen === count) run.child.kill("SIGKILL");
-  });
+async function killAfter(cwd: string, out: string, sort: "temp" | "final", count: number): Promise<{ killed: boolean; output: string }> {
+  const env = { ...process.env, KILL_AT_SORT: sort, KILL_AT_COUNT: String(count), KILL_AT_DIR: out };
+  const run = spawnLogged("node", ["--import", KILL_AT, BIN], { cwd, env });
   const { signal } = await run.exited;
-  watcher.close();
-  return { killed: signal === "SIGKILL", seen };
+  return { killed: signal === "SIGKILL", output: run.output() };
 }
 
 describe("crash safety", () => {
@@ -74,14 +69,14 @@ describe("crash safety", () => {
     const first = await provisionBin([], { cwd: p.dir });
     expect(first.code, first.stderr).toBe(0);
     const caKeys = { root: sha256File(path.join(p.out, "cas/root/key.pem")), sub: sha256File(path.join(p.out, "cas/sub/key.pem")) };
-    const points = [["temp", 1], ["temp", 100], ["final", 1], ["final", 45], ["final", 61], ["final", 90], ["final", 150], ["final", 230]] as const;
+    const points = [["temp", 1], ["temp", 100], ["final", 1], ["final", 45], ["final", 61], ["final", 90], ["final", 120], ["final", 170]] as const;
     for (const [round, [sort, count]] of points.entries()) {
       const where = `round ${round} (after ${sort} file ${count})`;
       const old = contents(p.out);
       // Flip every leaf's validity so the killed run has every server to re-issue.
       p.write(bigYaml(servers, round % 2 === 0 ? "80d" : "90d"));
-      const { killed, seen } = await killAfter(p.dir, p.out, sort, count);
-      expect(killed, `${where}: the run ended before the kill point (saw ${seen})`).toBe(true);
+      const { killed, output } = await killAfter(p.dir, p.out, sort, count);
+      expect(killed, `${where}: the run ended before the kill point: ${output}`).toBe(true);
 
       // Right after the kill, before any recovery: no file is half written, and nothing changed before a rename.
       const now = contents(p.out);
@@ -121,7 +116,8 @@ describe("concurrency", () => {
     const p = project(slow);
     const first = spawn("node", [BIN], { cwd: p.dir, stdio: "ignore" });
     const lockFile = path.join(p.out, ".provision.lock");
-    for (let i = 0; i < 100 && !existsSync(lockFile); i++) await new Promise((r) => setTimeout(r, 20));
+    // Node's start and loading take seconds on a busy machine; seven RSA-4096 keys keep the lock held far longer.
+    for (let i = 0; i < 1500 && !existsSync(lockFile); i++) await new Promise((r) => setTimeout(r, 20));
     expect(existsSync(lockFile)).toBe(true);
     const second = await provisionBin([], { cwd: p.dir });
     expect(second.code).toBe(1);
