@@ -170,3 +170,26 @@ export async function verifyExternalBinding(binding: unknown, args: { url: strin
   }
   return header.kid as string;
 }
+
+/**
+ * The inner JWS of a key change (RFC 8555 §7.3.5): signed by the new key it carries as jwk, for the same url
+ * as the outer request, without a nonce. Returns the new key and the payload ({account, oldKey}).
+ */
+export async function verifyKeyChange(inner: unknown, url: string): Promise<{ jwk: JWK; payload: Record<string, unknown> }> {
+  const jws = parseJws(JSON.stringify(inner ?? null));
+  const header = decodeHeader(jws);
+  if (!JWS_ALGORITHMS.includes(header.alg)) throw new AcmeProblem("badSignatureAlgorithm", `alg ${header.alg} is not accepted`);
+  if (header.jwk === undefined || header.kid !== undefined) throw new AcmeProblem("malformed", "the inner JWS of a key change carries the new key as jwk, and no kid");
+  if (header.nonce !== undefined) throw new AcmeProblem("malformed", "the inner JWS of a key change must not carry a nonce");
+  if (header.url !== url) throw new AcmeProblem("malformed", "the inner JWS url must be the keyChange URL");
+  const key = await publicKeyOf(header.jwk, header.alg);
+  let bytes: Uint8Array;
+  try {
+    bytes = (await flattenedVerify(jws, key, { algorithms: [header.alg] })).payload;
+  } catch {
+    throw new AcmeProblem("malformed", "the inner JWS signature does not verify with its jwk");
+  }
+  const payload = payloadOf(bytes);
+  if (!payload) throw new AcmeProblem("malformed", "the inner JWS of a key change needs {account, oldKey}");
+  return { jwk: header.jwk as JWK, payload };
+}

@@ -4,7 +4,7 @@ import type { IncomingMessage, ServerResponse } from "node:http";
 import { identifierName, identifierRefusal, type AcmeChallengeType, type AcmeSpec } from "../config/acme.js";
 import { validateHttp01, validateTlsAlpn01 } from "./challenges.js";
 import { issueForOrder, leafOf, type AcmeIssuer } from "./issue.js";
-import { verifyExternalBinding, verifyRequest, thumbprintOf, type VerifiedRequest } from "./jws.js";
+import { verifyExternalBinding, verifyKeyChange, verifyRequest, thumbprintOf, type VerifiedRequest } from "./jws.js";
 import { NonceStore } from "./nonces.js";
 import { AcmeProblem, type ProblemDocument } from "./problem.js";
 import { newId, type Account, type AcmeState, type Authorization, type Challenge, type Order } from "./state.js";
@@ -136,7 +136,27 @@ export class AcmeServer {
     chall: (r) => this.challenge(r.verified, r.id, r.sub as AcmeChallengeType),
     cert: async (r) => this.certificate(r.verified, r.id),
     "revoke-cert": (r) => this.revokeCert(r.verified),
+    "key-change": (r) => this.keyChange(r.verified),
   };
+
+  /** RFC 8555 §7.3.5: the account's key is replaced by the one the inner JWS is signed with. */
+  private async keyChange(verified: VerifiedRequest): Promise<Reply> {
+    const account = this.deps.state.accounts.get(verified.account!.id)!;
+    const url = this.url("/acme/key-change");
+    const { jwk, payload } = await verifyKeyChange(verified.payload, url);
+    if (payload.account !== this.url(`/acme/acct/${account.id}`)) throw new AcmeProblem("unauthorized", "the inner JWS names another account");
+    if ((await thumbprintOf(payload.oldKey as JWK).catch(() => "")) !== account.thumbprint) throw new AcmeProblem("unauthorized", "oldKey is not the account's current key");
+    const thumbprint = await thumbprintOf(jwk);
+    const holder = this.deps.state.accountsByThumbprint.get(thumbprint);
+    if (holder) throw new AcmeProblem("malformed", "another account already uses the new key", 409);
+    this.deps.state.accountsByThumbprint.delete(account.thumbprint);
+    account.jwk = publicJwk(jwk);
+    account.thumbprint = thumbprint;
+    this.deps.state.addAccount(account);
+    await this.deps.state.saveAccount(account);
+    this.deps.log(`acme: account ${account.id} changed its key`);
+    return { status: 200, body: this.accountJson(account), headers: { location: this.url(`/acme/acct/${account.id}`) } };
+  }
 
   /**
    * RFC 8555 §7.6: revokes a certificate this endpoint issued, asked for by the account that ordered it or

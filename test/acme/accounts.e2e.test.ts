@@ -146,6 +146,38 @@ describe("provision acme accounts", () => {
   });
 });
 
+describe("provision acme key rollover (keyChange; no client installed here does it, so the test's own)", () => {
+  async function keyChange(account: TestAcmeClient, next: TestAcmeClient, oldKey = account.jwk) {
+    const url = account.directory.keyChange!;
+    const inner = await new FlattenedSign(new TextEncoder().encode(JSON.stringify({ account: account.kid, oldKey })))
+      .setProtectedHeader({ alg: "ES256", jwk: next.jwk, url })
+      .sign(next.key);
+    return account.post(url, inner);
+  }
+
+  it("replaces the account's key: the new key signs for the account, the old one no longer does", async () => {
+    const pki = await setup();
+    const acme = await pki.start();
+    const account = await TestAcmeClient.create(acme.directoryUrl, pki.ca);
+    await account.register();
+    const next = await TestAcmeClient.create(acme.directoryUrl, pki.ca);
+    const stranger = await TestAcmeClient.create(acme.directoryUrl, pki.ca);
+    // Twins first: an inner JWS naming another old key, and a new key another account already holds.
+    expect((await keyChange(account, next, stranger.jwk)).json.type).toBe("urn:ietf:params:acme:error:unauthorized");
+    await stranger.register();
+    expect((await keyChange(account, stranger)).status).toBe(409);
+    const changed = await keyChange(account, next);
+    expect(changed.status, changed.body).toBe(200);
+    next.kid = account.kid;
+    const order = { identifiers: [{ type: "dns", value: "rolled.squirrels.test" }] };
+    expect((await next.post(next.directory.newOrder!, order)).status).toBe(201);
+    expect((await account.post(account.directory.newOrder!, order)).json.type).toBe("urn:ietf:params:acme:error:unauthorized");
+    // The change survives a restart (it is in the account's file).
+    await pki.restart();
+    expect((await next.post(next.directory.newOrder!, order)).status).toBe(201);
+  });
+});
+
 describe("provision acme external account binding", () => {
   const eab = "  externalAccountBinding: { kid-1: ACME_EAB_HMAC }\n";
 
