@@ -12,7 +12,7 @@ import type { Config, IdentityKind } from "./config/types.js";
 import { realDeps, type Deps } from "./deps.js";
 import { buildPlan } from "./plan/build.js";
 import { composeBundle, composeChain, composeFullchain, issuerPath } from "./plan/compose.js";
-import type { Plan } from "./plan/types.js";
+import type { Plan, RevokeRequest } from "./plan/types.js";
 import { nothingObserved, type ObservedState } from "./store/read-state.js";
 import { preparePlan, type PrepareOptions } from "./apply/prepare.js";
 import { applyConfig } from "./apply/run.js";
@@ -23,7 +23,7 @@ import { ProvisionError } from "./errors.js";
 export { ERROR_CODES, ProvisionError, type Diagnostic, type ErrorCode } from "./errors.js";
 export type { Config, IdentityKind, IdentitySpec } from "./config/types.js";
 export type { PkiSpec } from "./config/schema.js";
-export type { IdentityAction, Plan } from "./plan/types.js";
+export type { IdentityAction, Plan, RevokeRequest } from "./plan/types.js";
 export type { LoadedConfig } from "./config/load.js";
 export type { ObservedState } from "./store/read-state.js";
 export type { HookResult } from "./apply/hooks.js";
@@ -134,6 +134,20 @@ export interface AppliedPki {
   written: string[];
   deleted: string[];
   hookResults: HookResult[];
+}
+
+/**
+ * revokeSerials revokes certificates by serial, as the ACME server's revokeCert needs: each request names the
+ * CA that issued it, the serial (hex) and its notAfter (and optionally a reason, default unspecified). Under
+ * the output folder's lock, like a `provision` run: the serials are recorded in state.json's ledger as revoked
+ * and the CAs' CRLs (and crl-bundle.pem) are re-signed in the same run. Expired certificates are skipped; an
+ * unknown CA or a malformed serial rejects with a ProvisionError (`bad-flag`) before anything is written.
+ */
+export async function revokeSerials(config: Config, requests: readonly RevokeRequest[], options: ApplyPkiOptions = {}): Promise<AppliedPki> {
+  const { plan, written, deleted, hooks } = await applyConfig(config, { ...prepareOptions(options), revokeSerials: requests, ...(options.hookOutput ? { hookOutput: options.hookOutput } : {}) });
+  const failure = hookFailure(hooks);
+  if (failure) throw failure;
+  return { plan, written, deleted, hookResults: hookResults(hooks) };
 }
 
 /**

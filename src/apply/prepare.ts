@@ -1,3 +1,4 @@
+import type { RevokeRequest } from "../plan/types.js";
 import type { Config } from "../config/types.js";
 import type { Deps } from "../deps.js";
 import { ProvisionError, type Diagnostic } from "../errors.js";
@@ -19,6 +20,8 @@ export interface PrepareOptions {
   adoptCaKeys?: Iterable<string>;
   /** Delete the files of identities no longer in pki.yaml (`--prune`). */
   prune?: boolean;
+  /** Certificates to revoke by serial (api.ts revokeSerials). */
+  revokeSerials?: readonly RevokeRequest[];
   /** The config's own warnings (from loading it); launch warnings are added. */
   warnings?: readonly Diagnostic[];
   /** Refuse to go on when there is any warning (`--strict`); `file` names pki.yaml in the message. */
@@ -55,6 +58,7 @@ export async function preparePlan(declared: Config, options: PrepareOptions): Pr
     adoptCaKeys: new Set(options.adoptCaKeys ?? []),
     ownCaKeys: readOwnCaKeys(deps.env, config.outputDir),
     prune: options.prune ?? false,
+    ...(options.revokeSerials ? { revokeSerials: options.revokeSerials } : {}),
     pendingHooks: pendingHooks.pending,
     setEnvVars: new Set(Object.keys(deps.env).filter((name) => deps.env[name] !== undefined && deps.env[name] !== "")),
   });

@@ -17,7 +17,7 @@ import { keyOf, loadKeys } from "./keys.js";
  * last commit, the CRL numbers and revoked names this run leaves.
  */
 export function revocationState(ctx: ApplyContext, progress: Progress, final: boolean): Pick<StateFile, "crls" | "issued" | "revokedNames"> {
-  const { ledger, revokedNames } = ledgerAfterRun(ctx.config, ctx.observed, new Map(ctx.plan.actions.filter((a) => a.action !== "orphaned").map((a) => [a.name, a])), Date.parse(ctx.plan.now), ctx.plan.prune);
+  const { ledger, revokedNames } = ledgerAfterRun(ctx.config, ctx.observed, new Map(ctx.plan.actions.filter((a) => a.action !== "orphaned").map((a) => [a.name, a])), Date.parse(ctx.plan.now), ctx.plan.prune, ctx.plan.revokeRequests);
   const issued: IssuedCert[] = [...ledger];
   for (const [name, cert] of progress.issued) {
     const id = ctx.byName.get(name)!;

@@ -8,7 +8,7 @@ import { composeBundle, composeChain, composeFullchain, issuerPath } from "./com
 import { CLOCK_SKEW_SECONDS, type CertificateFacts } from "../x509/spec.js";
 import { issuedValiditySeconds, specDifferences } from "./diff.js";
 import { plannedHooks, type PendingHook } from "./hooks.js";
-import { ISSUING, type IdentityAction, type Plan, type RetiredAction } from "./types.js";
+import { ISSUING, type IdentityAction, type Plan, type RetiredAction, type RevokeRequest } from "./types.js";
 import { identitiesByName } from "../config/issuers.js";
 import { decideRevoked, ledgerAfterRun, planCrls } from "./revocation.js";
 
@@ -23,6 +23,8 @@ export interface PlanOptions {
   prune?: boolean;
   /** Names of the environment variables that are set (never their values): passphrases must be there. */
   setEnvVars?: ReadonlySet<string>;
+  /** Certificates to revoke by serial (the ACME server's revokeCert; see revokeSerials in api.ts). */
+  revokeSerials?: readonly RevokeRequest[];
   /** afterChange hooks an earlier run could not complete: they run again. */
   pendingHooks?: readonly PendingHook[];
 }
@@ -73,7 +75,7 @@ export function buildPlan(config: Config, observed: ObservedState, now: Date, op
   for (const id of config.identities) setValidity(actions.get(id.name)!, id, nowMs);
   const retired = planRetired(config, actions, observed, nowMs);
   const retiredPems = retired.filter((r) => r.action === "keep").map((r) => observed.retired.find((o) => o.fingerprint === r.fingerprint && o.ca === r.ca)!.pem!);
-  const { ledger, revocations } = ledgerAfterRun(config, observed, actions, nowMs, options.prune ?? false);
+  const { ledger, revocations } = ledgerAfterRun(config, observed, actions, nowMs, options.prune ?? false, options.revokeSerials ?? []);
   const { crls, bundleStale: crlBundleStale } = planCrls(config, observed, actions, ledger, nowMs);
   checkSignersAreUsable(config, actions, observed, options.setEnvVars, crls.filter((c) => c.action !== "unchanged").map((c) => c.ca));
   const notes = [...observed.problems];
@@ -111,6 +113,7 @@ export function buildPlan(config: Config, observed: ObservedState, now: Date, op
     permissions,
     hooks: plannedHooks(config, { actions: allActions, refresh }, options.pendingHooks ?? []),
     revocations,
+    revokeRequests: [...(options.revokeSerials ?? [])],
     crls,
     crlBundleStale,
     notes,

@@ -6,7 +6,8 @@ import { crlPaths } from "../store/layout.js";
 import type { ObservedIdentity, ObservedState } from "../store/read-state.js";
 import type { IssuedCert, RevokedName } from "../store/state-file.js";
 import { CLOCK_SKEW_SECONDS } from "../x509/spec.js";
-import { ISSUING, type CrlAction, type IdentityAction, type Revocation } from "./types.js";
+import { ISSUING, type CrlAction, type IdentityAction, type Revocation, type RevokeRequest } from "./types.js";
+import { isSafeName } from "../config/rules.js";
 
 /** Serials are compared as lowercase hex without leading zeros, however a certificate or CRL spelled them. */
 export const normalSerial = (hex: string) => hex.toLowerCase().replace(/^0+(?=.)/, "");
@@ -51,7 +52,14 @@ export interface LedgerAfterRun {
  * `revoked: true` names (every certificate ever issued under the name), pruned orphans (cessationOfOperation),
  * and with `revokeSuperseded`, a leaf's certificate replaced under a new key (superseded).
  */
-export function ledgerAfterRun(config: Config, observed: ObservedState, actions: ReadonlyMap<string, Pick<IdentityAction, "action" | "key">>, nowMs: number, prune: boolean): LedgerAfterRun {
+export function ledgerAfterRun(
+  config: Config,
+  observed: ObservedState,
+  actions: ReadonlyMap<string, Pick<IdentityAction, "action" | "key">>,
+  nowMs: number,
+  prune: boolean,
+  requests: readonly RevokeRequest[] = [],
+): LedgerAfterRun {
   const byName = identitiesByName(config);
   const now = new Date(nowMs).toISOString();
   const ledger = new Map<string, IssuedCert>();
@@ -79,6 +87,18 @@ export function ledgerAfterRun(config: Config, observed: ObservedState, actions:
     e.revoked = { at: e.revoked?.at ?? now, reason };
     revocations.push({ name: e.name, kind: e.kind, issuer: e.issuer, serial: e.serial, reason, why });
   };
+  for (const r of requests) {
+    const ca = byName.get(r.ca);
+    const serial = normalSerial(r.serial);
+    if (ca?.kind !== "ca" || !/^[0-9a-f]{1,128}$/.test(serial) || !Number.isFinite(Date.parse(r.notAfter)) || (r.name !== undefined && !isSafeName(r.name))) {
+      throw new ProvisionError("bad-flag", `cannot revoke serial ${r.serial} of ${r.ca}: ${ca?.kind !== "ca" ? "no CA of that name" : "malformed serial, notAfter or name"}`);
+    }
+    if (Date.parse(r.notAfter) <= nowMs) continue; // expired: no CRL needs it
+    const key = entryKey(r.ca, serial);
+    const entry = ledger.get(key) ?? { name: r.name ?? r.ca, kind: "server" as const, issuer: r.ca, serial, notAfter: new Date(Date.parse(r.notAfter)).toISOString(), revoked: null };
+    ledger.set(key, entry);
+    if (entry.revoked === null) revoke(entry, r.reason ?? "unspecified", "revoked on request");
+  }
   const pruned = new Set(prune ? observed.orphans.map((o) => `${o.kind}/${o.name}`) : []);
   for (const e of ledger.values()) {
     const spec = byName.get(e.name);

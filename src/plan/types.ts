@@ -41,6 +41,20 @@ export interface RetiredAction {
   file: string;
 }
 
+/**
+ * A certificate to revoke by serial, asked for by a caller rather than by pki.yaml (the ACME server's
+ * revokeCert): it goes into `ca`'s CRL until `notAfter`.
+ */
+export interface RevokeRequest {
+  ca: string;
+  /** Hex, any case, leading zeros allowed. */
+  serial: string;
+  notAfter: string;
+  reason?: RevocationReason;
+  /** Recorded in the ledger; default: the CA's name (a valid identity name no leaf can have). */
+  name?: string;
+}
+
 /** One certificate this run revokes: it goes into its CA's CRL. */
 export interface Revocation {
   name: string;
@@ -90,6 +104,8 @@ export interface Plan {
   hooks: PlannedHook[];
   /** Certificates this run revokes (listed in their CA's CRL from now on). */
   revocations: Revocation[];
+  /** Revocations asked for by serial (PlanOptions.revokeSerials), kept so apply records the same ledger. */
+  revokeRequests: RevokeRequest[];
   /** Every CA's CRL, and whether crl-bundle.pem is rewritten though no CRL changed (it does not match them). */
   crls: CrlAction[];
   crlBundleStale: boolean;
