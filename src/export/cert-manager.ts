@@ -264,6 +264,10 @@ export function exportCertManager(config: Config, ca: IdentitySpec, material: Ca
       noteFor(id)(id.issuer === null ? "root CA: stays with provision, offline; only its certificate goes into the Bundle" : `CA not exported (export it with --ca ${id.name})`);
       continue;
     }
+    if (id.revoked) {
+      noteFor(id)("revoked in pki.yaml: no Certificate is exported");
+      continue;
+    }
     if (id.issuer !== ca.name) {
       noteFor(id)(`issued by ${id.issuer}, not by ${ca.name}: not exported (export with --ca ${id.issuer})`);
       continue;
