@@ -1,6 +1,7 @@
 import { createServer, type Server } from "node:https";
 import { acmeBaseUrl, type AcmeSpec } from "../config/acme.js";
 import type { Config } from "../config/types.js";
+import type { RevokeRequest } from "../plan/types.js";
 import { ProvisionError } from "../errors.js";
 import { prepareFolder, prepareOutputFolder } from "../store/guard.js";
 import { acmeDir, acmeLockPath, MODES } from "../store/layout.js";
@@ -26,7 +27,16 @@ const REFRESH_MS = 60_000;
  * endpoint per folder), reads the saved accounts and orders (pending ones continue), loads the signing CA and
  * the endpoint's TLS identity, and listens.
  */
-export async function startAcme(config: Config, acme: AcmeSpec, options: { env: NodeJS.ProcessEnv; now?: () => Date; log: (line: string) => void; port?: number }): Promise<RunningAcme> {
+export interface StartAcmeOptions {
+  env: NodeJS.ProcessEnv;
+  now?: () => Date;
+  log: (line: string) => void;
+  port?: number;
+  /** Lists a certificate revoked over revokeCert in its CA's CRL (see AcmeServerDeps.publishRevocation). */
+  publishRevocation: (request: RevokeRequest) => Promise<void>;
+}
+
+export async function startAcme(config: Config, acme: AcmeSpec, options: StartAcmeOptions): Promise<RunningAcme> {
   const now = options.now ?? (() => new Date());
   prepareOutputFolder(config.outputDir);
   prepareFolder(config.outputDir, acmeDir(config.outputDir), MODES.keyDir);
@@ -41,7 +51,7 @@ export async function startAcme(config: Config, acme: AcmeSpec, options: { env: 
     let credentials: TlsCredentials = await tlsCredentials(config, acme, issuer, options.env, now());
     const port = options.port ?? acme.listen.port;
     let baseUrl = acmeBaseUrl(acme, port);
-    const acmeServer = new AcmeServer({ acme, state, issuer: () => issuer, get baseUrl() { return baseUrl; }, env: options.env, now, log: options.log });
+    const acmeServer = new AcmeServer({ acme, state, issuer: () => issuer, get baseUrl() { return baseUrl; }, env: options.env, now, log: options.log, publishRevocation: options.publishRevocation });
     const https: Server = createServer({ key: credentials.key, cert: credentials.cert, passphrase: credentials.passphrase }, acmeServer.handle);
     await new Promise<void>((resolve, reject) => {
       https.once("error", (error: NodeJS.ErrnoException) =>

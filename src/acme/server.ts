@@ -1,4 +1,6 @@
 import { randomBytes, X509Certificate } from "node:crypto";
+import { REASON_CODES, type RevocationReason } from "../config/types.js";
+import type { RevokeRequest } from "../plan/types.js";
 import type { JWK } from "jose";
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { identifierName, identifierRefusal, type AcmeChallengeType, type AcmeSpec } from "../config/acme.js";
@@ -12,6 +14,8 @@ import { newId, type Account, type AcmeState, type Authorization, type Challenge
 const MAX_BODY = 64 * 1024;
 const ORDER_LIFETIME_MS = 7 * 86_400_000;
 /** How long a challenge response waits for its validation: clients that find it done skip a polling round. */
+const REASON_BY_CODE = new Map(Object.entries(REASON_CODES).map(([name, code]) => [code, name as RevocationReason]));
+
 const VALIDATION_WAIT_MS = 8_000;
 
 export interface AcmeServerDeps {
@@ -25,6 +29,11 @@ export interface AcmeServerDeps {
   log: (line: string) => void;
   /** Validators, replaceable in tests. */
   validate?: Partial<Record<AcmeChallengeType, typeof validateHttp01>>;
+  /**
+   * Lists a revoked certificate in the signing CA's CRL (one provision run, under the output folder's lock).
+   * Called before the order is marked revoked, so a failure leaves nothing half done and the client may retry.
+   */
+  publishRevocation: (request: RevokeRequest) => Promise<void>;
 }
 
 interface Reply {
@@ -167,8 +176,10 @@ export class AcmeServer {
     const payload = verified.payload;
     if (!payload || typeof payload.certificate !== "string" || !/^[A-Za-z0-9_-]+$/.test(payload.certificate)) throw new AcmeProblem("malformed", "revokeCert needs the certificate as base64url DER");
     const reason = payload.reason ?? 0;
-    // Reason codes of RFC 5280 §5.3.1 a subscriber may give; 7 is unused, 8 (removeFromCRL) is for delta CRLs.
-    if (typeof reason !== "number" || !Number.isInteger(reason) || reason < 0 || reason > 10 || reason === 7 || reason === 8) throw new AcmeProblem("badRevocationReason", `revocation reason ${JSON.stringify(reason)} is not one of 0-6, 9, 10`);
+    // The RFC 5280 §5.3.1 reasons provision's CRLs carry (RFC 8555 §7.6 lets a server refuse others):
+    // certificateHold (6) is not final, removeFromCRL (8) is for delta CRLs, aACompromise (10) is about attribute certificates.
+    const reasonName = typeof reason === "number" ? REASON_BY_CODE.get(reason) : undefined;
+    if (reasonName === undefined) throw new AcmeProblem("badRevocationReason", `revocation reason ${JSON.stringify(reason)} is not one of ${[...REASON_BY_CODE.keys()].join(", ")}`);
     const der = Buffer.from(payload.certificate, "base64url");
     let cert: X509Certificate;
     try {
@@ -185,8 +196,14 @@ export class AcmeServer {
       throw new AcmeProblem("unauthorized", "the request is signed neither by the ordering account nor by the certificate's key");
     }
     if (order.certificate.revoked) throw new AcmeProblem("alreadyRevoked", `certificate ${serial} is already revoked`);
+    try {
+      await this.deps.publishRevocation({ ca: this.deps.acme.ca, serial, notAfter: order.certificate.notAfter, reason: reasonName });
+    } catch (error) {
+      this.deps.log(`acme: could not publish the revocation of serial ${serial} in ${this.deps.acme.ca}'s CRL: ${(error as Error).message}`);
+      throw new AcmeProblem("serverInternal", "the revocation could not be written to the CRL; try again");
+    }
     order.certificate.revoked = true;
-    order.certificate.revocation = { at: this.deps.now().toISOString(), reason };
+    order.certificate.revocation = { at: this.deps.now().toISOString(), reason: REASON_CODES[reasonName] };
     await this.deps.state.saveOrder(order);
     this.deps.log(`acme: revoked ${order.identifiers.map((i) => i.value).join(", ")} (serial ${serial}, reason ${reason})`);
     return { status: 200 };

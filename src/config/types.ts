@@ -25,6 +25,8 @@ export const SUBJECT_FIELDS = ["country", "state", "locality", "organization", "
 /** RFC 5280 §5.3.1 reason names pki.yaml accepts (certificateHold is left out: a revocation here is final). */
 export const REVOCATION_REASONS = ["unspecified", "keyCompromise", "cACompromise", "affiliationChanged", "superseded", "cessationOfOperation", "privilegeWithdrawn"] as const;
 export type RevocationReason = (typeof REVOCATION_REASONS)[number];
+/** RFC 5280 §5.3.1 reason codes by name (certificateHold and removeFromCRL are not offered: a revocation is final). */
+export const REASON_CODES: Readonly<Record<RevocationReason, number>> = { unspecified: 0, keyCompromise: 1, cACompromise: 2, affiliationChanged: 3, superseded: 4, cessationOfOperation: 5, privilegeWithdrawn: 9 };
 
 export interface NameConstraintsSpec {
   permitted: AltNameConstraint[];

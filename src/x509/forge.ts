@@ -5,7 +5,7 @@ import { createRequire } from "node:module";
 import type forgeTypes from "node-forge";
 import { bytesToIp, ipToBytes, type AltName } from "../config/alt-names.js";
 import { maskPrefix, networkBytes, prefixMask } from "../config/cidr.js";
-import { SUBJECT_FIELDS, type AltNameConstraint, type SubjectSpec } from "../config/types.js";
+import { REASON_CODES, SUBJECT_FIELDS, type AltNameConstraint, type SubjectSpec } from "../config/types.js";
 import { InternalError } from "../errors.js";
 import type { CertTemplate, CrlTemplate, DecodedCertificate, ExtKeyUsageName, KeyUsageName, SignatureAlgorithm } from "./spec.js";
 
@@ -296,8 +296,6 @@ export function subjectNameDer(certDer: Buffer): Buffer {
   return der(tbs[offset + 4]!);
 }
 
-/** RFC 5280 §5.3.1 reason codes by name (certificateHold and removeFromCRL are not offered: a revocation is final). */
-const REASON_CODES = { unspecified: 0, keyCompromise: 1, cACompromise: 2, affiliationChanged: 3, superseded: 4, cessationOfOperation: 5, privilegeWithdrawn: 9 } as const;
 const REASON_NAMES = new Map<number, string>([...Object.entries(REASON_CODES).map(([name, code]) => [code, name] as [number, string]), [6, "certificateHold"], [8, "removeFromCRL"], [10, "aACompromise"]]);
 const REASON_BY_NAME = new Map<string, number>([...REASON_NAMES].map(([code, name]) => [name, code]));
 

@@ -43,7 +43,7 @@ ${extra}`);
   const log: string[] = [];
   let running: RunningAcme | null = null;
   const start = async () => {
-    running = await startAcme(config, config.acme!, { env, log: (line) => log.push(line) });
+    running = await startAcme(config, config.acme!, { env, log: (line) => log.push(line), publishRevocation: () => Promise.reject(new Error("this test revokes nothing")) });
     return running;
   };
   onTestFinished(async () => {

@@ -304,6 +304,18 @@ describe("provision acme protocol checks", () => {
     const status = JSON.parse((await provision(["status", "-f", "pki.yaml", "--json"], { cwd: dir, env: { PROVISION_NO_CACHE: "1" } })).stdout);
     const states = new Map((status.acme as { names: string[]; state: string }[]).map((r) => [r.names.join(","), r.state]));
     expect([states.get("web.squirrels.test"), states.get("alpn.squirrels.test"), states.get("certbot.squirrels.test")]).toEqual(["revoked", "revoked", "valid"]);
+    // Published in the intermediate's CRL: openssl refuses both revoked chains and still accepts certbot's.
+    const crlChecked = (cert: string, untrusted: string) =>
+      execaLogged("openssl", ["verify", "-x509_strict", "-crl_check_all", "-CAfile", path.join(dir, "pki/ca-bundle.pem"), "-CRLfile", path.join(dir, "pki/crl-bundle.pem"), "-untrusted", untrusted, cert], { reject: false });
+    const web = await crlChecked(path.join(dir, "lego-http/certificates/web.squirrels.test.crt"), path.join(dir, "lego-http/certificates/web.squirrels.test.issuer.crt"));
+    expect(String(web.all ?? web.stdout + web.stderr)).toContain("certificate revoked");
+    const alpn = await crlChecked(path.join(dir, "lego-alpn/certificates/alpn.squirrels.test.crt"), path.join(dir, "lego-alpn/certificates/alpn.squirrels.test.issuer.crt"));
+    expect(String(alpn.all ?? alpn.stdout + alpn.stderr)).toContain("certificate revoked");
+    const live = path.join(dir, "certbot/config/live/certbot.squirrels.test");
+    const good = await crlChecked(path.join(live, "cert.pem"), path.join(live, "chain.pem"));
+    expect(good.exitCode, String(good.stdout) + String(good.stderr)).toBe(0);
+    const crl = await execaLogged("openssl", ["crl", "-noout", "-text", "-in", path.join(dir, "pki/cas/intermediate/crl.pem")]);
+    expect(crl.stdout).toContain("Key Compromise");
   });
 
   it("logged what it issued and no stack traces", () => {
