@@ -111,7 +111,7 @@ export function buildPlan(config: Config, observed: ObservedState, now: Date, op
     prune: options.prune ?? false,
     retired,
     permissions,
-    hooks: plannedHooks(config, { actions: allActions, refresh }, options.pendingHooks ?? []),
+    hooks: plannedHooks(config, { actions: allActions, refresh, crls }, options.pendingHooks ?? []),
     revocations,
     revokeRequests: [...(options.revokeSerials ?? [])],
     crls,

@@ -1,7 +1,7 @@
 import { readFile, rm } from "node:fs/promises";
 import { z } from "zod";
 import { fsError } from "../errors.js";
-import type { PendingHook } from "../plan/hooks.js";
+import { HOOK_ACTIONS, type PendingHook } from "../plan/hooks.js";
 import { writeFilesAtomically } from "./atomic-write.js";
 import { MODES, pendingHooksPath } from "./layout.js";
 
@@ -12,7 +12,7 @@ const pendingFile = z.strictObject({
   pending: z.array(
     z.strictObject({
       name: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/),
-      action: z.enum(["create", "reissue", "renew", "refresh", "retry"]),
+      action: z.enum(HOOK_ACTIONS),
     }),
   ).max(100_000),
 });

@@ -68,6 +68,24 @@ describe("afterChange hooks", () => {
     expect(lines(log).slice(4)).toEqual(["web refresh", "bob refresh"]);
   });
 
+  it("a revocation runs the revoked identity's hook (revoke) and the CA's (crl: its CRL is re-signed); a CRL refresh alone runs the CA's", async () => {
+    const hook = `'echo "$PROVISION_NAME $PROVISION_ACTION" >> hooks.log'`;
+    const p = project(hooksYaml(hook, hook).replace("intermediate: { issuer: root, validity: 2y }", `intermediate: { issuer: root, validity: 2y, crlValidity: 7d, afterChange: ${hook} }`));
+    const log = path.join(p.dir, "hooks.log");
+    expect((await provision(["--now", T0], { cwd: p.dir })).code).toBe(0);
+    expect(lines(log)).toEqual(["intermediate create", "web create", "bob create"]);
+    // bob left: his folder goes, his serial enters the intermediate's CRL; web is untouched.
+    p.write(readFileSync(path.join(p.dir, "pki.yaml"), "utf8").replace("altNames: [bob@example.test]", "altNames: [bob@example.test]\n    revoked: true"));
+    const revoked = await provision(["--now", "2027-03-01T01:00:00Z"], { cwd: p.dir });
+    expect(revoked.code, revoked.stderr).toBe(0);
+    expect(lines(log).slice(3)).toEqual(["intermediate crl", "bob revoke"]);
+    // Nothing changes for two days: no hook. Inside the refresh window (half of 7d) only the CRL is re-signed.
+    expect((await provision(["--now", "2027-03-03T00:00:00Z"], { cwd: p.dir })).code).toBe(0);
+    expect(lines(log)).toHaveLength(5);
+    expect((await provision(["--now", "2027-03-05T00:00:00Z"], { cwd: p.dir })).code).toBe(0);
+    expect(lines(log).slice(5)).toEqual(["intermediate crl"]);
+  });
+
   it("a list runs as an argv without a shell: nothing in it is interpreted", async () => {
     const p = project(hooksYaml(`[node, -e, "require('fs').writeFileSync('argv.txt', process.argv[1])", "$(touch pwned) && ; | x"]`));
     const run = await provision(["--now", T0], { cwd: p.dir });
