@@ -2,6 +2,7 @@ import path from "node:path";
 import { SERVE_DEFAULTS } from "../config/serve.js";
 import type { Config, IdentitySpec } from "../config/types.js";
 import { ProvisionError } from "../errors.js";
+import { identitiesByName } from "../config/issuers.js";
 import { bundlePath, crlBundlePath, identityPaths, launchDir } from "../store/layout.js";
 
 /** Everything needed to start one server and to connect to it, as absolute paths. */
@@ -34,6 +35,12 @@ export interface LaunchFacts {
   front: { conf: string; runDir: string; socket: string } | null;
   /** CAs whose chains make up client-ca.pem. */
   clientCas: string[];
+  /**
+   * CAs of the client chains whose CRL provision cannot sign (external, without their key). nginx and Node
+   * check CRLs for every CA of a chain and refuse a client when one is missing, so with any of these the
+   * client certificates are checked without CRLs (and a launch warning says so).
+   */
+  crlless: string[];
   client: string | null;
 }
 
@@ -78,6 +85,7 @@ export function launchFacts(config: Config, serverName: string): LaunchFacts {
     : serve.clientCa !== null
       ? [serve.clientCa]
       : [...new Set(config.identities.filter((id) => id.kind === "client").map((id) => id.issuer!))];
+  const crlless = casWithoutCrl(config, clientCas);
   const client = !mtls ? null : serve.client ?? config.identities.find((id) => id.kind === "client" && id.revoked === null && clientCas.includes(id.issuer!))?.name ?? null;
   const clientPaths = client === null ? null : identityPaths(config.outputDir, "client", client);
   return {
@@ -96,12 +104,13 @@ export function launchFacts(config: Config, serverName: string): LaunchFacts {
       chain: paths.chain,
       caBundle: bundlePath(config.outputDir),
       clientCa: mtls ? path.join(dir, "client-ca.pem") : null,
-      crl: mtls ? crlBundlePath(config.outputDir) : null,
+      crl: mtls && crlless.length === 0 ? crlBundlePath(config.outputDir) : null,
       clientCert: clientPaths?.fullchain ?? null,
       clientKey: clientPaths?.key ?? null,
     },
     front: mtls ? { conf: path.join(dir, "nginx-front.conf"), runDir: path.join(dir, "run"), socket: path.join(dir, "run", "uwsgi.sock") } : null,
     clientCas,
+    crlless,
     client,
   };
 }
@@ -134,4 +143,16 @@ export function serverEnvironment(facts: LaunchFacts): Record<string, string> {
   if (facts.files.clientCa) env.TLS_CLIENT_CA_FILE = facts.files.clientCa;
   if (facts.files.crl) env.TLS_CRL_FILE = facts.files.crl;
   return env;
+}
+
+/** The CAs, from each client CA up to its root, that are external without their key (no CRL from provision). */
+function casWithoutCrl(config: Config, clientCas: readonly string[]): string[] {
+  const byName = identitiesByName(config);
+  const found = new Set<string>();
+  for (const name of clientCas) {
+    for (let ca = byName.get(name); ca; ca = ca.issuer === null ? undefined : byName.get(ca.issuer)) {
+      if (ca.external && ca.external.key === null) found.add(ca.name);
+    }
+  }
+  return [...found];
 }

@@ -137,8 +137,9 @@ function nginxServerLines(facts: LaunchFacts, serverNames: string[]): string[] {
       `ssl_client_certificate ${nginxString(facts.files.clientCa)};`,
       `ssl_verify_client ${facts.clientAuth === "required" ? "on" : "optional"};`,
       "ssl_verify_depth 3;",
-      "# Revoked client certificates are refused: the CRL of every CA (nginx checks the whole chain).",
-      `ssl_crl ${nginxString(facts.files.crl!)};`,
+      ...(facts.files.crl
+        ? ["# Revoked client certificates are refused: the CRL of every CA (nginx checks the whole chain).", `ssl_crl ${nginxString(facts.files.crl)};`]
+        : [`# No ssl_crl: provision signs no CRL for ${facts.crlless.join(", ")} (external, without its key), and nginx would refuse every client without one.`]),
     );
   }
   return lines;
@@ -158,7 +159,7 @@ function nginxFront(facts: LaunchFacts, front: NonNullable<LaunchFacts["front"]>
   const indent = (lines: string[], depth: number) => lines.map((l) => `${"  ".repeat(depth)}${l}`).join("\n");
   return `# ${HEADER}
 # The TLS front of ${facts.server}: uwsgi's TLS loads no CRL (its ssl.c has no CRL support), so nginx terminates TLS,
-# checks client certificates (client-ca.pem, crl-bundle.pem) and passes plain HTTP to uwsgi (uwsgi.ini).
+# checks client certificates (client-ca.pem${facts.files.crl ? ", crl-bundle.pem" : ""}) and passes plain HTTP to uwsgi (uwsgi.ini).
 # Started, and reloaded when the certificate or a CRL changes, by: provision serve ${facts.server}
 # By hand: nginx -e stderr -c ${commentText(front.conf)}   (reload: add -s reload)
 daemon off;

@@ -26,7 +26,16 @@ export function launchWarnings(config: Config): Diagnostic[] {
         });
       }
     }
-    for (const { file, reason } of unrenderableLaunchFiles(launchFacts(config, server.name))) {
+    const facts = launchFacts(config, server.name);
+    if (facts.crlless.length > 0) {
+      found.push({
+        severity: "warning",
+        ...serve.at,
+        file: config.file,
+        message: `${server.name} checks client certificates without CRLs: provision signs no CRL for ${facts.crlless.join(", ")} (external, without its key), and nginx and Node refuse every client of a chain with a CA that has none; a revoked client is refused only once its certificate expires`,
+      });
+    }
+    for (const { file, reason } of unrenderableLaunchFiles(facts)) {
       found.push({ severity: "warning", ...serve.at, file: config.file, message: `${file} is written as an explanation only: ${reason}; rename the folder to use it` });
     }
   }

@@ -45,7 +45,7 @@ export async function serveWithUwsgi(facts: LaunchFacts, io: ServeIo, stopped: P
       // they run as the user that runs provision serve, as uwsgi does.
       const user = process.getuid?.() === 0 ? ["-g", "user root;"] : [];
       processes.push(startGroup("nginx", ["nginx", ...nginxArgs(front), ...user], io.env, { guardGroup: true }));
-      stopWatching = watchFiles([facts.files.cert, facts.files.key, facts.files.clientCa!, facts.files.crl!], () => void reloadNginx(front, io));
+      stopWatching = watchFiles([facts.files.cert, facts.files.key, facts.files.clientCa!, ...(facts.files.crl ? [facts.files.crl] : [])], () => void reloadNginx(front, io));
     } else {
       io.stderr(`starting uwsgi --ini ${ini} (${listening}; ${facts.url})\n`);
       processes.push(startGroup("uwsgi", ["uwsgi", "--ini", ini], io.env));

@@ -273,3 +273,39 @@ cas:
     expect(existsSync(p.out)).toBe(false);
   });
 });
+
+describe("client certificates from an external CA without key, served through the nginx front", () => {
+  beforeAll(() => { requireTool("openssl", "openssl"); });
+  // nginx (and Node) check the CRL of every CA of a client's chain and refuse the client when one has none;
+  // provision signs no CRL for a CA whose key it does not hold, so ssl_crl would lock every such client out.
+  const yaml = (companyKey: string) => `version: 1
+cas:
+  dev: { validity: 1y }
+  company:
+    external: { cert: ./ca/rootCA.pem${companyKey} }
+servers:
+  web:
+    issuer: dev
+    altNames: [web.test]
+    serve: { host: 127.0.0.1, port: 5699, clientAuth: required, clientCa: company }
+`;
+  it("the front checks client certificates without ssl_crl and says why; with the CA's key, ssl_crl is there", async () => {
+    const p = project(yaml(""));
+    mkdirSync(path.join(p.dir, "ca"));
+    await mkcertStyleRoot(path.join(p.dir, "ca"));
+    const run = await provision([], { cwd: p.dir });
+    expect(run.code, run.stderr).toBe(0);
+    expect(run.stderr).toContain("web checks client certificates without CRLs: provision signs no CRL for company");
+    const front = readFileSync(path.join(p.out, "launch/web/nginx-front.conf"), "utf8");
+    expect(front).not.toMatch(/^\s*ssl_crl /m);
+    expect(front).toContain("# No ssl_crl: provision signs no CRL for company");
+    expect(readFileSync(path.join(p.out, "launch/web/server.env"), "utf8")).not.toContain("TLS_CRL_FILE");
+
+    // The twin: the same CA with its key gets a CRL, and the front checks it.
+    p.write(yaml(", key: ./ca/rootCA-key.pem"));
+    const withKey = await provision([], { cwd: p.dir });
+    expect(withKey.code, withKey.stderr).toBe(0);
+    expect(withKey.stderr).not.toContain("without CRLs");
+    expect(readFileSync(path.join(p.out, "launch/web/nginx-front.conf"), "utf8")).toMatch(/^\s*ssl_crl .*crl-bundle\.pem"?;$/m);
+  });
+});
