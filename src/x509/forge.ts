@@ -152,6 +152,17 @@ function algorithmIdentifier(alg: SignatureAlgorithm): Asn1 {
   return alg === "sha256WithRSAEncryption" ? seq([oid(OID[alg]), asn1.create(U, T.NULL, false, "")]) : seq([oid(OID[alg])]);
 }
 
+/**
+ * The DER to sign and a function that wraps a signature around it: Certificate (RFC 5280 §4.1), CertificateList
+ * (§5.1) and CertificationRequest (RFC 2986 §4.2) all are SEQUENCE { to-be-signed, AlgorithmIdentifier, BIT STRING }.
+ */
+function signedStructure(toBeSigned: Asn1, alg: SignatureAlgorithm): { der: Buffer; withSignature: (signature: Buffer) => Buffer } {
+  return {
+    der: der(toBeSigned),
+    withSignature: (signature) => der(seq([toBeSigned, algorithmIdentifier(alg), asn1.create(U, T.BITSTRING, false, "\x00" + bin(signature))])),
+  };
+}
+
 /** Encodes the TBSCertificate; returns the DER to sign and a function that wraps a signature into the certificate. */
 export function encodeTbsCertificate(t: CertTemplate): { tbsDer: Buffer; withSignature: (signature: Buffer) => Buffer } {
   const spki = fromDer(bin(t.publicKeySpki));
@@ -165,11 +176,8 @@ export function encodeTbsCertificate(t: CertTemplate): { tbsDer: Buffer; withSig
     spki,
     asn1.create(CTX, 3, true, [seq(encodeExtensions(t))]),
   ]);
-  return {
-    tbsDer: der(tbs),
-    withSignature: (signature) =>
-      der(seq([tbs, algorithmIdentifier(t.signatureAlgorithm), asn1.create(U, T.BITSTRING, false, "\x00" + bin(signature))])),
-  };
+  const { der: tbsDer, withSignature } = signedStructure(tbs, t.signatureAlgorithm);
+  return { tbsDer, withSignature };
 }
 
 /** RFC 5280 §4.2.1.2 method 1: SHA-1 of the subjectPublicKey BIT STRING's bytes. */
@@ -335,10 +343,8 @@ export function encodeTbsCertList(t: CrlTemplate): { tbsDer: Buffer; withSignatu
       ]),
     ]),
   ]);
-  return {
-    tbsDer: der(tbs),
-    withSignature: (signature) => der(seq([tbs, algorithmIdentifier(t.signatureAlgorithm), asn1.create(U, T.BITSTRING, false, "\x00" + bin(signature))])),
-  };
+  const { der: tbsDer, withSignature } = signedStructure(tbs, t.signatureAlgorithm);
+  return { tbsDer, withSignature };
 }
 
 /** A CRL as read back: what `inspect` shows and what a run compares, plus the bytes to check its signature. */
@@ -433,10 +439,8 @@ export function encodeCertificationRequest(args: { subject: SubjectSpec; spki: B
     fromDer(bin(args.spki)),
     asn1.create(CTX, 0, true, attributes),
   ]);
-  return {
-    infoDer: der(info),
-    withSignature: (signature) => der(seq([info, algorithmIdentifier(args.signatureAlgorithm), asn1.create(U, T.BITSTRING, false, "\x00" + bin(signature))])),
-  };
+  const { der: infoDer, withSignature } = signedStructure(info, args.signatureAlgorithm);
+  return { infoDer, withSignature };
 }
 
 /** What provision needs from a CSR: the signed bytes and signature (to verify), subject, key and SANs. */
