@@ -1,4 +1,4 @@
-import type { Deps } from "../deps.js";
+import { realDeps, type Deps } from "../deps.js";
 
 /** What a command may touch outside the core: output streams, environment, working folder, side effects. */
 export interface Io {
@@ -14,3 +14,8 @@ export interface Io {
 }
 
 export const EXIT = { ok: 0, error: 1, changesPending: 2 } as const;
+
+/** The real dependencies, with this invocation's environment and any a test injected. */
+export function depsOf(io: Io): Deps {
+  return realDeps({ env: io.env, ...io.deps });
+}

@@ -3,12 +3,11 @@ import { startAcme } from "../../acme/run.js";
 import { loadConfig } from "../../config/load.js";
 import { hookFailure } from "../../apply/hooks.js";
 import { applyConfig } from "../../apply/run.js";
-import { realDeps } from "../../deps.js";
 import type { RevokeRequest } from "../../plan/types.js";
 import { ProvisionError } from "../../errors.js";
 import { bundlePath } from "../../store/layout.js";
 import type { CliOptions } from "../args.js";
-import { EXIT, type Io } from "../io.js";
+import { depsOf, EXIT, type Io } from "../io.js";
 
 /** `provision acme`: serve pki.yaml's acme: block until SIGINT or SIGTERM. */
 export async function runAcme(options: CliOptions, io: Io, stop?: AbortSignal): Promise<number> {
@@ -22,7 +21,7 @@ export async function runAcme(options: CliOptions, io: Io, stop?: AbortSignal): 
   // pki.yaml asks for, as \`provision\` would.
   const publishRevocation = async (request: RevokeRequest) => {
     const current = await loadConfig(options.file, { cwd: io.cwd, env: io.env });
-    const run = await applyConfig(current.config, { deps: realDeps({ env: io.env, ...io.deps }), revokeSerials: [request], hookOutput: log });
+    const run = await applyConfig(current.config, { deps: depsOf(io), revokeSerials: [request], hookOutput: log });
     const failed = hookFailure(run.hooks);
     if (failed) log(`acme: ${failed.message}`);
   };

@@ -2,14 +2,13 @@ import { writeFileSync } from "node:fs";
 import path from "node:path";
 import { loadConfig } from "../../config/load.js";
 import { durationProblem, parseDuration } from "../../config/duration.js";
-import { realDeps } from "../../deps.js";
 import { ProvisionError, withFs } from "../../errors.js";
 import { signsElsewhere } from "../../config/external.js";
 import { requestCertificate } from "../../sign/request.js";
 import { signRequestFile } from "../../sign/sign-request-file.js";
 import { serialFrom } from "../../x509/issue.js";
 import type { CliOptions } from "../args.js";
-import { EXIT, type Io } from "../io.js";
+import { depsOf, EXIT, type Io } from "../io.js";
 import { resolveNow } from "../now.js";
 
 function writeOut(options: CliOptions, io: Io, pem: string, what: string): void {
@@ -27,7 +26,7 @@ export async function runCsr(options: CliOptions, io: Io): Promise<number> {
   const name = options.positionals[0];
   if (!name) throw new ProvisionError("usage", "missing identity name", { hint: "usage: provision csr <identity> [--out req.pem]" });
   const { config } = await loadConfig(options.file, { cwd: io.cwd, env: io.env });
-  const { pem, generatedKey } = await requestCertificate(config, name, realDeps({ env: io.env, ...io.deps }));
+  const { pem, generatedKey } = await requestCertificate(config, name, depsOf(io));
   if (generatedKey) io.stderr(`generated a new ${generatedKey.keyType} key in ${path.relative(io.cwd, generatedKey.file)} (keep it; it never leaves this machine)\n`);
   writeOut(options, io, pem, "the certificate request");
   const id = config.identities.find((i) => i.name === name)!;
@@ -51,7 +50,7 @@ export async function runSign(options: CliOptions, io: Io): Promise<number> {
   const validitySeconds = parseDuration(options.validity ?? "90d")!;
 
   const { config } = await loadConfig(options.file, { cwd: io.cwd, env: io.env });
-  const deps = realDeps({ env: io.env, ...io.deps });
+  const deps = depsOf(io);
   const { pem, spec, issuerCertFile } = signRequestFile(
     config,
     {

@@ -1,6 +1,5 @@
 import path from "node:path";
 import { loadConfig } from "../../config/load.js";
-import { realDeps } from "../../deps.js";
 import { fsError, ProvisionError } from "../../errors.js";
 import { chooseExportCa, exportCertManager } from "../../export/cert-manager.js";
 import { checkNamespace, renderDocuments } from "../../export/kubernetes.js";
@@ -8,7 +7,7 @@ import { readCaMaterial } from "../../export/read-ca.js";
 import { writeFilesAtomically } from "../../store/atomic-write.js";
 import type { CliOptions } from "../args.js";
 import { resolveNow } from "../now.js";
-import { EXIT, type Io } from "../io.js";
+import { depsOf, EXIT, type Io } from "../io.js";
 
 /** `provision export cert-manager`: pki.yaml in cert-manager's and trust-manager's terms, for kubectl apply. */
 export async function runExport(options: CliOptions, io: Io): Promise<number> {
@@ -21,7 +20,7 @@ export async function runExport(options: CliOptions, io: Io): Promise<number> {
   const namespace = checkNamespace(options.namespace ?? "default");
   const { config } = await loadConfig(options.file, { cwd: io.cwd, env: io.env });
   const ca = chooseExportCa(config, options.ca, options.includeRootKey);
-  const deps = realDeps({ env: io.env, ...io.deps });
+  const deps = depsOf(io);
   const { material, bundlePem } = readCaMaterial(config, ca, deps.env, resolveNow(options.now, deps.now));
   const result = exportCertManager(config, ca, material, bundlePem, { namespace, clusterIssuer: options.clusterIssuer });
   const yaml = renderDocuments(result.documents, ` provision export cert-manager: from ${options.file}, CA ${ca.name}.\n Holds the private key of CA ${ca.name}: apply it, do not commit it.`);

@@ -1,12 +1,11 @@
 import path from "node:path";
 import { importCertificate } from "../../apply/import.js";
 import { loadConfig } from "../../config/load.js";
-import { realDeps } from "../../deps.js";
 import { ProvisionError } from "../../errors.js";
 import { MAX_READ_BYTES, readUserFile } from "../../store/guard.js";
 import { loadExternalCas } from "../../store/external.js";
 import type { CliOptions } from "../args.js";
-import type { Io } from "../io.js";
+import { depsOf, type Io } from "../io.js";
 import { runApply } from "./apply.js";
 
 /**
@@ -20,7 +19,7 @@ export async function runImport(options: CliOptions, io: Io): Promise<number> {
   const { config, externals } = loadExternalCas(declared);
   const absolute = path.resolve(io.cwd, file);
   const text = readUserFile(absolute, MAX_READ_BYTES, file);
-  const deps = realDeps({ env: io.env, ...io.deps });
+  const deps = depsOf(io);
   const result = await importCertificate({ config, externals, name, source: file, text, env: deps.env, now: deps.now() });
   io.stderr(`imported ${file} as ${path.relative(io.cwd, result.certFile)}\n`);
   for (const difference of result.differences) io.stderr(`warning: it differs from ${options.file}: ${difference}; the plan asks for a new certificate\n`);

@@ -1,16 +1,15 @@
 import { loadConfig, type LoadedConfig } from "../../config/load.js";
-import { realDeps } from "../../deps.js";
 import { formatDiagnostic, type Diagnostic } from "../../errors.js";
 import { preparePlan, type PrepareOptions, type Prepared } from "../../apply/prepare.js";
 import type { CliOptions } from "../args.js";
 import { resolveNow } from "../now.js";
-import type { Io } from "../io.js";
+import { depsOf, type Io } from "../io.js";
 
 export type { Prepared } from "../../apply/prepare.js";
 
 /** The options of preparePlan as the command line gives them. */
 export function prepareOptions(options: CliOptions, io: Io, warnings: readonly Diagnostic[]): PrepareOptions {
-  const deps = realDeps({ env: io.env, ...io.deps });
+  const deps = depsOf(io);
   return {
     deps,
     now: resolveNow(options.now, deps.now),
