@@ -1,6 +1,6 @@
 import { isIP } from "node:net";
 import { domainToASCII } from "node:url";
-import { iriToUri } from "./uri.js";
+import { checkUri, iriToUri } from "./uri.js";
 
 /** A subjectAltName entry, typed the way RFC 5280 GeneralName distinguishes them. */
 export type AltName =
@@ -41,6 +41,8 @@ export function classifyAltName(input: string): AltNameResult {
   if (/^[a-z][a-z0-9+.-]*:\/\//i.test(text)) {
     const uri = iriToUri(text);
     if (!uri.ok) return uri;
+    const checked = checkUri(uri.value);
+    if (!checked.ok) return checked;
     try {
       const url = new URL(uri.value);
       if (url.hostname === "" && !text.toLowerCase().startsWith("spiffe:")) {
@@ -64,6 +66,18 @@ export function classifyAltName(input: string): AltNameResult {
   if (/^[0-9.]+$/.test(text) || text.includes(":")) return { ok: false, message: `"${text}" is not a valid IP address` };
   const dns = checkDnsName(text);
   return dns.ok ? { ok: true, name: { type: "dns", value: dns.value } } : dns;
+}
+
+/**
+ * X509-SVID §2: a certificate with a SPIFFE ID carries exactly one URI, and SPIFFE validators (go-spiffe,
+ * SPIRE, Envoy) refuse one with more; so a spiffe:// altName may not sit next to another URI.
+ */
+export function svidConflict(names: AltName[]): string | null {
+  const uris = names.filter((name) => name.type === "uri");
+  const spiffe = uris.find((name) => name.value.startsWith("spiffe://"));
+  if (!spiffe || uris.length < 2) return null;
+  const other = uris.find((name) => name !== spiffe)!;
+  return `"${spiffe.value}" is a SPIFFE ID, and a certificate with one must hold no other URI ("${other.value}"): SPIFFE validators refuse it (X509-SVID §2)`;
 }
 
 /** The 4 or 16 bytes of an IP address, as iPAddress GeneralNames carry it. */

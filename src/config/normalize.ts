@@ -1,4 +1,4 @@
-import { classifyAltName, type AltName } from "./alt-names.js";
+import { classifyAltName, svidConflict, type AltName } from "./alt-names.js";
 import { parseDuration, parseRenewBefore, type RenewBefore } from "./duration.js";
 import type { Locate } from "./locate.js";
 import type { CaInput, ClientInput, PkiInput, ServerInput } from "./schema.js";
@@ -116,6 +116,9 @@ function classifyAll(values: string[], path: (string | number)[], locate: Locate
     }
     seen.add(key);
     names.push(result.name);
+    // Reported once, at the second URI: one problem, one message.
+    const conflict = result.name.type === "uri" && names.filter((n) => n.type === "uri").length === 2 ? svidConflict(names) : null;
+    if (conflict) diagnostics.push({ severity: "error", ...locate([...path, index]), message: conflict });
   });
   return names;
 }

@@ -1,5 +1,5 @@
 import type { KeyObject } from "node:crypto";
-import { classifyAltName, type AltName } from "../config/alt-names.js";
+import { classifyAltName, svidConflict, type AltName } from "../config/alt-names.js";
 import { formatDuration, parseRenewBefore } from "../config/duration.js";
 import { constraintViolation } from "../config/name-constraints.js";
 import { commonNameMeaning, constrainedNamesFor, sanFor } from "../config/san.js";
@@ -45,6 +45,8 @@ export function specForRequest(request: VerifiedRequest, source: string, issuer:
     }
     return checked.name;
   });
+  const conflict = svidConflict(altNames);
+  if (conflict) throw new ProvisionError("bad-csr", `${source}: ${conflict}`);
   const commonName = request.subject.commonName ?? altNames[0]?.value;
   if (!commonName) throw new ProvisionError("bad-csr", `${source} names no subject and no alt names`);
   return {

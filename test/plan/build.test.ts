@@ -172,11 +172,11 @@ cas:
 servers:
   web: { issuer: root, altNames: [${name}], validity: 30d }
 `;
-    const changed = config(yaml('"spiffe://web.test"'));
+    const changed = config(yaml('"spiffe://web.test/w"'));
     const webNow = factsOf(changed, changed.identities.find((i) => i.name === "web")!, T0);
     const uriAsDns = { ...webNow, altNames: webNow.altNames.map((n) => ({ type: "dns" as const, value: n.value })) };
     const plan = buildPlan(changed, observedAfterRun(changed, T0, { web: { facts: uriAsDns } }), at(DAY));
-    expect(reasonsOf(plan, "web")).toEqual(["altNames changed (+spiffe://web.test, -spiffe://web.test)"]);
+    expect(reasonsOf(plan, "web")).toEqual(["altNames changed (+spiffe://web.test/w, -spiffe://web.test/w)"]);
     const same = buildPlan(changed, observedAfterRun(changed, T0, { web: { facts: webNow } }), at(DAY));
     expect(summary(same).web).toBe("unchanged/none");
   });

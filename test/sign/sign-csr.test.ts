@@ -37,7 +37,7 @@ function caOf(cfg: Config, name: string, parent?: { issuer: CsrIssuer; pem: stri
 }
 
 function csrFor(commonName: string | undefined, altNames: string[], key: KeyObject = p256().privateKey): string {
-  const names = altNames.map((value) => ({ type: value.includes("@") ? "email" : /^[\d.]+$/.test(value) ? "ip" : "dns", value }) as IdentitySpec["altNames"][number]);
+  const names = altNames.map((value) => ({ type: value.includes("://") ? "uri" : value.includes("@") ? "email" : /^[\d.]+$/.test(value) ? "ip" : "dns", value }) as IdentitySpec["altNames"][number]);
   return createCertificationRequest({ commonName: commonName ?? "" } as IdentitySpec["subject"], names, key, "ecdsa-p256");
 }
 
@@ -108,6 +108,10 @@ describe("signCsr", () => {
     ["a name outside a constraint of a CA above the issuer", csrFor("evil.example.com", ["evil.example.com"]), {}, "outside-constraints", /outside the name constraints of CA root/],
     ["a server without alt names", csrFor(undefined, []), {}, "bad-csr", /names no subject and no alt names/],
     ["a certificate outliving its issuer", csrFor("x.test", ["x.test"]), { validitySeconds: 400 * DAY }, "outlives-issuer", /outlive CA team/],
+    // The SPIFFE and RFC 3986 rules of pki.yaml hold for a request too (one home: config/uri.ts).
+    ["a SPIFFE ID next to another URI", csrFor("w.test", ["w.test", "spiffe://team.test/w", "https://w.test/"]), {}, "bad-csr", /SPIFFE validators refuse it/],
+    ["a URI with a bare %", csrFor("w.test", ["w.test", "https://w.test/%zz"]), {}, "bad-csr", /starts no %XX escape/],
+    ["a SPIFFE ID without a trust domain", csrFor("w.test", ["w.test", "spiffe:///w"]), {}, "bad-csr", /names no trust domain/],
     ["a request that is no CSR", "-----BEGIN CERTIFICATE REQUEST-----\nAAAA\n-----END CERTIFICATE REQUEST-----\n", {}, "bad-csr", /req\.pem/],
   ] as const)("refuses %s", (_what, pem, overrides, code, message) => {
     const error = errorOf(() => signCsr(team.issuer, request(pem, overrides)));
@@ -117,5 +121,8 @@ describe("signCsr", () => {
 
   it("a name inside every constraint on the path is accepted (the twin of the refusal)", () => {
     expect(() => signCsr(team.issuer, request(csrFor("ok.test", ["ok.test"])))).not.toThrow();
+    expect(() => signCsr(team.issuer, request(csrFor("w.test", ["w.test", "spiffe://team.test/w", "https://w.test/%41"])))).toThrow(/SPIFFE/);
+    expect(new X509Certificate(signCsr(team.issuer, request(csrFor("w.test", ["w.test", "spiffe://team.test/w"]))).pem).subjectAltName).toBe("DNS:w.test, URI:spiffe://team.test/w");
+    expect(new X509Certificate(signCsr(team.issuer, request(csrFor("w.test", ["w.test", "https://w.test/%41"]))).pem).subjectAltName).toBe("DNS:w.test, URI:https://w.test/%41");
   });
 });
