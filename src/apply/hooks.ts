@@ -1,4 +1,3 @@
-import { execa } from "execa";
 import type { Config } from "../config/types.js";
 import type { PendingHook, PlannedHook } from "../plan/hooks.js";
 import { identityPaths } from "../store/layout.js";
@@ -38,6 +37,8 @@ async function runHook(config: Config, hook: PlannedHook, io: HookIo): Promise<H
   };
   // A string is a shell command, as certbot's deploy hooks are (redirections and && work); a list is an argv.
   const [file, args] = typeof hook.command === "string" ? ["sh", ["-c", hook.command]] : [hook.command[0]!, hook.command.slice(1)];
+  // Loaded here: a run without hooks (most runs) never pays for execa and its dependencies.
+  const { execa } = await import("execa");
   // Its own process group, so a timeout stops what a shell command started too (sleep, a reload script).
   const child = execa(file, args, { cwd: config.baseDir, env, extendEnv: false, stdin: "ignore", all: true, reject: false, detached: true });
   let timedOut = false;
