@@ -9,10 +9,24 @@ import { REASON_CODES, SUBJECT_FIELDS, type AltNameConstraint, type SubjectSpec 
 import { InternalError } from "../errors.js";
 import type { CertTemplate, CrlTemplate, DecodedCertificate, ExtKeyUsageName, KeyUsageName, SignatureAlgorithm } from "./spec.js";
 
-// Loaded on first use: a run where nothing changed never encodes or decodes a certificate.
+// Loaded on first use: a run where nothing changed never encodes or decodes a certificate. Only the parts
+// used: node-forge's index loads all of it (TLS, ciphers, RSA, PKCS#7...), which cost a cold run ≈50 ms of
+// start-up. asn1.js brings util and oids; PKCS#12's key derivation (with SHA-256) only when a .p12 is written.
+// Every part adds itself to the one forge object (node-forge/lib/forge.js).
+const load = createRequire(import.meta.url);
 let forgeLib: typeof forgeTypes | undefined;
 const forge = new Proxy({} as typeof forgeTypes, {
-  get: (_target, key) => (forgeLib ??= createRequire(import.meta.url)("node-forge") as typeof forgeTypes)[key as keyof typeof forgeTypes],
+  get: (_target, key) => {
+    if (!forgeLib) {
+      load("node-forge/lib/asn1.js");
+      forgeLib = load("node-forge/lib/forge.js") as typeof forgeTypes;
+    }
+    if ((key === "pkcs12" || key === "md") && !forgeLib.pkcs12) {
+      load("node-forge/lib/pkcs12.js");
+      load("node-forge/lib/sha256.js");
+    }
+    return forgeLib[key as keyof typeof forgeTypes];
+  },
 });
 const asn1 = new Proxy({} as typeof forgeTypes.asn1, { get: (_target, key) => forge.asn1[key as keyof typeof forgeTypes.asn1] });
 // Tag numbers from X.680; fixed, so they need not wait for forge to load.
