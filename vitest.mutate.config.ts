@@ -4,13 +4,17 @@ import base from "./vitest.config.js";
 // The tests Stryker runs against each mutant: the in-process unit tests that import src/ directly. The scenario
 // tests run the built dist/ CLI, which a mutant of src/ does not reach; those that sit in these layer folders are
 // excluded by name.
+// Stryker's vitest runner uses worker threads, which cannot set a umask; test/store/guard.test.ts needs one that
+// takes bits the guard wants (so the chmod after mkdir is what gives a folder its mode). umask is per process.
+process.umask(0o077);
+
 export default defineConfig({
   ...base,
   test: {
     ...base.test,
     // MUTATE_TESTS narrows a scoped run to the fast files that cover its module (docs/MUTATION.md):
     // MUTATE_TESTS=test/config/edges.test.ts npx stryker run --mutate src/config/duration.ts
-    include: process.env.MUTATE_TESTS?.split(",") ?? ["test/config/**/*.test.ts", "test/x509/x509.test.ts", "test/sign/**/*.test.ts", "test/plan/**/*.test.ts"],
+    include: process.env.MUTATE_TESTS?.split(",") ?? ["test/config/**/*.test.ts", "test/x509/x509.test.ts", "test/store/guard.test.ts", "test/store/state-file.test.ts", "test/sign/**/*.test.ts", "test/plan/**/*.test.ts"],
     exclude: [
       ...configDefaults.exclude,
       "test/config/bad-input.test.ts",
