@@ -16,18 +16,27 @@ export function dnsWithin(name: string, base: string): boolean {
   return n === b || n.endsWith(`.${b}`);
 }
 
-function emailWithin(mailbox: string, base: string): boolean {
-  const host = mailbox.slice(mailbox.lastIndexOf("@") + 1).toLowerCase();
-  if (base.includes("@")) return mailbox.toLowerCase() === base.toLowerCase();
+/**
+ * Whether a mailbox matches an email base, as every verifier would have it. The verifiers differ on one form:
+ * a host base (`@example.test`, written `example.test`) covers that host alone for OpenSSL, GnuTLS and RFC 5280,
+ * but also its subdomains for Go (matchDomainConstraint). So a permitted host base admits only its host, and an
+ * excluded one also shuts out its subdomains: what provision issues then passes all three. The local part of a
+ * mailbox base is compared case-sensitively (RFC 5280 §7.5; all three do), the host never.
+ */
+function emailWithin(mailbox: string, base: string, as: "permitted" | "excluded"): boolean {
+  const at = mailbox.lastIndexOf("@");
+  const host = mailbox.slice(at + 1).toLowerCase();
+  const baseAt = base.lastIndexOf("@");
+  if (baseAt >= 0) return mailbox.slice(0, at) === base.slice(0, baseAt) && host === base.slice(baseAt + 1).toLowerCase();
   if (base.startsWith(".")) return dnsWithin(host, base);
-  return host === base.toLowerCase();
+  return as === "excluded" ? dnsWithin(host, base) : host === base.toLowerCase();
 }
 
-function matches(name: AltName, subtree: AltNameConstraint): boolean {
+function matches(name: AltName, subtree: AltNameConstraint, as: "permitted" | "excluded"): boolean {
   if (name.type !== subtree.type) return false;
   if (subtree.type === "dns") return dnsWithin(name.value.replace(/^\*\./, "wildcard."), subtree.value);
   if (subtree.type === "ip") return ipWithin(name.value, subtree.value, subtree.prefix);
-  return emailWithin(name.value, subtree.value);
+  return emailWithin(name.value, subtree.value, as);
 }
 
 /**
@@ -35,16 +44,19 @@ function matches(name: AltName, subtree: AltNameConstraint): boolean {
  * type only, so URIs (no URI subtrees are written) are never outside.
  */
 export function constraintViolation(name: AltName, constraints: NameConstraintsSpec): string | null {
-  const excluded = constraints.excluded.find((s) => matches(name, s));
+  const excluded = constraints.excluded.find((s) => matches(name, s, "excluded"));
   if (excluded) return `excluded (${subtreeText(excluded)})`;
   const permittedOfType = constraints.permitted.filter((s) => s.type === name.type);
-  if (permittedOfType.length && !permittedOfType.some((s) => matches(name, s))) {
+  if (permittedOfType.length && !permittedOfType.some((s) => matches(name, s, "permitted"))) {
     return `not within the permitted ${name.type === "ip" ? "IP ranges" : name.type === "dns" ? "DNS names" : "email domains"} (${permittedOfType.map(subtreeText).join(", ")})`;
   }
   return null;
 }
 
-/** A subtree as pki.yaml writes it and plans, errors and `inspect` show it: `.test`, `127.0.0.0/8`, `@example.test`. */
+/**
+ * A subtree as it is encoded, and as plans, errors, `inspect` and state.json show it: `.test`, `127.0.0.0/8`, and
+ * an email host or domain without the `@` pki.yaml writes before it (`example.test`, under "email domains").
+ */
 export function subtreeText(subtree: AltNameConstraint): string {
   return subtree.type === "ip" ? `${subtree.value}/${subtree.prefix}` : subtree.value;
 }
@@ -55,5 +67,10 @@ export function subtreeWithin(child: AltNameConstraint, parent: AltNameConstrain
   if (child.type === "ip" && parent.type === "ip") return child.prefix >= parent.prefix && ipWithin(child.value, parent.value, parent.prefix);
   // `.a.test` is judged as `x.a.test`; dnsWithin also covers a subtree equal to its parent.
   if (child.type === "dns") return dnsWithin(child.value.replace(/^\./, "x."), parent.value);
-  return child.value.toLowerCase() === parent.value.toLowerCase() || (parent.value.startsWith(".") && dnsWithin(child.value.replace(/^\./, "x.").replace(/^.*@/, ""), parent.value));
+  // Email: a mailbox is within what admits it; a host or .domain within a parent host or .domain that covers
+  // all of it (a host parent covers only that host: what every verifier admits, see emailWithin).
+  if (child.value.includes("@")) return emailWithin(child.value, parent.value, "permitted");
+  if (parent.value.includes("@")) return false;
+  if (parent.value.startsWith(".")) return dnsWithin(child.value.replace(/^\./, "x."), parent.value);
+  return child.value.toLowerCase() === parent.value.toLowerCase();
 }

@@ -38,7 +38,18 @@ describe("constraintViolation", () => {
     ["mailbox below a host-only subtree", email("bob@a.example.test"), constraints(["@example.test"]), "not within the permitted email domains (example.test)"],
     ["mailbox below a domain subtree", email("bob@a.example.test"), constraints(["@.example.test"]), null],
     ["mailbox at the domain itself", email("bob@example.test"), constraints(["@.example.test"]), "not within the permitted email domains (.example.test)"],
-    ["the one permitted mailbox", email("Bob@example.test"), constraints(["bob@example.test"]), null],
+    ["the one permitted mailbox", email("bob@Example.test"), constraints(["bob@example.TEST"]), null],
+    // A mailbox's local part is case-sensitive (RFC 5280 §7.5; OpenSSL, GnuTLS and Go compare it exactly).
+    ["the permitted mailbox in another case", email("Bob@example.test"), constraints(["bob@example.test"]), "not within the permitted email domains (bob@example.test)"],
+    ["a mailbox in another case than an excluded one", email("Bob@example.test"), constraints([], ["bob@example.test"]), null],
+    ["the excluded mailbox", email("bob@example.test"), constraints([], ["bob@example.test"]), "excluded (bob@example.test)"],
+    // Go lets a host constraint cover its subdomains, OpenSSL and GnuTLS do not: the strictest reading both ways
+    // (test/x509/email-constraints.e2e.test.ts).
+    ["mailbox below an excluded host", email("x@a.ex.test"), constraints([], ["@ex.test"]), "excluded (ex.test)"],
+    ["mailbox at an excluded host", email("x@EX.test"), constraints([], ["@ex.test"]), "excluded (ex.test)"],
+    ["mailbox at a host that merely ends like an excluded one", email("x@aex.test"), constraints([], ["@ex.test"]), null],
+    ["mailbox at an excluded .domain itself", email("x@dot.test"), constraints([], ["@.dot.test"]), null],
+    ["mailbox below an excluded .domain", email("x@a.dot.test"), constraints([], ["@.dot.test"]), "excluded (.dot.test)"],
     ["another mailbox at that host", email("eve@example.test"), constraints(["bob@example.test"]), "not within the permitted email domains (bob@example.test)"],
     ["a mailbox whose local part ends like the host", email("example.test@evil.test"), constraints(["@example.test"]), "not within the permitted email domains (example.test)"],
     // A subtree only judges names of its own type, permitted or excluded.
@@ -80,7 +91,13 @@ describe("subtreeWithin: a child CA's subtree must lie inside its parent's", () 
     ["@example.test", "@.example.test", false],
     ["@a.example.org", "@.example.test", false],
     ["@a.example.test", "@example.test", false],
-    ["@example.test", "example.test", false],
+    ["@.example.test", "@example.test", false],
+    ["bob@example.test", "@example.test", true],
+    ["Bob@example.test", "bob@example.test", false],
+    ["bob@example.test", "bob@EXAMPLE.test", true],
+    ["@example.test", "bob@example.test", false],
+    ["bob@a.example.test", "@example.test", false],
+    ["@.example.test", "@example.test", false],
   ])("%s inside %s: %s", (child, parent, inside) => {
     expect(subtreeWithin(subtree(child), subtree(parent))).toBe(inside);
   });
