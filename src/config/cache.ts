@@ -5,6 +5,7 @@ import { homedir } from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import type { Diagnostic } from "../errors.js";
+import type { SourceLayout } from "./incremental.js";
 import type { Config } from "./types.js";
 
 /**
@@ -12,11 +13,16 @@ import type { Config } from "./types.js";
  * run on an unchanged pki.yaml skips YAML parsing and schema validation. The key covers the exact text,
  * the absolute path, the package version and the source of every module in this folder, so any change to
  * the file or to the code that validates it is a miss. Set PROVISION_NO_CACHE=1 to bypass it.
+ *
+ * A miss is not wasted: the entry also holds the text it was parsed from and where each identity lies in it,
+ * so an edited pki.yaml is re-read only where it changed (config/incremental.ts). That text is only used when
+ * it still hashes to the entry's key (written by this code, not cut short or edited since).
  */
 export interface ConfigCacheEntry {
   key: string;
   config: Omit<Config, "file">;
   warnings: Diagnostic[];
+  source?: { text: string; layout: SourceLayout };
 }
 
 /** The package version and the source of every module in config/ (what validates pki.yaml). */
@@ -46,15 +52,23 @@ function cacheFile(env: NodeJS.ProcessEnv, absFile: string): string | null {
   return path.join(userCacheDir(env), `${createHash("sha256").update(absFile).digest("hex").slice(0, 32)}.json`);
 }
 
-export function readConfigCache(env: NodeJS.ProcessEnv, absFile: string, key: string): ConfigCacheEntry | undefined {
+/** The entry remembered for this pki.yaml, whatever text it was for (compare its key), or undefined. */
+export function readConfigCache(env: NodeJS.ProcessEnv, absFile: string): ConfigCacheEntry | undefined {
   const file = cacheFile(env, absFile);
   if (!file) return undefined;
   try {
     const entry = JSON.parse(readFileSync(file, "utf8")) as ConfigCacheEntry;
-    return entry.key === key && Array.isArray(entry.config?.identities) && Array.isArray(entry.warnings) ? entry : undefined;
+    return typeof entry.key === "string" && Array.isArray(entry.config?.identities) && Array.isArray(entry.warnings) ? entry : undefined;
   } catch {
     return undefined;
   }
+}
+
+/** The text and layout an entry was parsed from, when they are intact: the text still hashes to its key. */
+export function rememberedSource(entry: ConfigCacheEntry | undefined, absFile: string): ConfigCacheEntry["source"] | undefined {
+  const source = entry?.source;
+  if (!source || typeof source.text !== "string" || !Array.isArray(source.layout?.sections) || !Array.isArray(source.layout.order)) return undefined;
+  return cacheKey(absFile, source.text) === entry.key ? source : undefined;
 }
 
 /** Best effort: a read-only or missing home only costs the next run a parse. */

@@ -1,7 +1,8 @@
 import { readFileSync } from "node:fs";
 import path from "node:path";
 import { fsError, ProvisionError, type Diagnostic } from "../errors.js";
-import { cacheKey, readConfigCache, writeConfigCache } from "./cache.js";
+import { cacheKey, readConfigCache, rememberedSource, writeConfigCache } from "./cache.js";
+import type { SourceLayout } from "./incremental.js";
 import type { Config } from "./types.js";
 
 export interface LoadedConfig {
@@ -27,13 +28,16 @@ export async function loadConfig(file: string, options: { cwd?: string; env?: No
     });
   }
   const key = cacheKey(absFile, text);
-  const cached = readConfigCache(env, absFile, key);
-  if (cached) return { config: { file, ...cached.config }, warnings: cached.warnings };
+  const cached = readConfigCache(env, absFile);
+  if (cached?.key === key) return { config: { file, ...cached.config }, warnings: cached.warnings };
 
-  const { config, warnings } = await loadConfigText(text, file, options);
-  const { file: _file, ...rest } = config;
-  writeConfigCache(env, absFile, { key, config: rest, warnings });
-  return { config, warnings };
+  // An edit: re-read only the entries that changed when the last parse allows it, else the whole file.
+  const source = rememberedSource(cached, absFile);
+  const { reparseChanged } = source ? await import("./incremental.js") : { reparseChanged: null };
+  const loaded = (source && reparseChanged?.({ ...source, config: cached!.config }, text, file)) || (await parseConfigText(text, file, options));
+  const { file: _file, ...rest } = loaded.config;
+  writeConfigCache(env, absFile, { key, config: rest, warnings: loaded.warnings, ...(loaded.layout ? { source: { text, layout: loaded.layout } } : {}) });
+  return { config: loaded.config, warnings: loaded.warnings };
 }
 
 /**
@@ -41,8 +45,13 @@ export async function loadConfig(file: string, options: { cwd?: string; env?: No
  * as loadConfig, without the file or the cache. Throws a ProvisionError carrying every diagnostic.
  */
 export async function loadConfigText(text: string, file: string, options: { cwd?: string } = {}): Promise<LoadedConfig> {
+  const { config, warnings } = await parseConfigText(text, file, options);
+  return { config, warnings };
+}
+
+async function parseConfigText(text: string, file: string, options: { cwd?: string }): Promise<LoadedConfig & { layout?: SourceLayout }> {
   const { parseConfig } = await import("./parse.js");
-  const { config, diagnostics } = parseConfig(text, file, options);
+  const { config, diagnostics, layout } = parseConfig(text, file, options);
   const errors = diagnostics.filter((d) => d.severity === "error");
   if (!config || errors.length) {
     throw new ProvisionError("invalid-config", `${file} is not valid (${errors.length} problem${errors.length === 1 ? "" : "s"})`, {
@@ -50,5 +59,5 @@ export async function loadConfigText(text: string, file: string, options: { cwd?
       hint: "fix the lines above and run again; nothing was written",
     });
   }
-  return { config, warnings: diagnostics.filter((d) => d.severity === "warning") };
+  return { config, warnings: diagnostics.filter((d) => d.severity === "warning"), ...(layout ? { layout } : {}) };
 }

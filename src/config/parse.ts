@@ -1,5 +1,5 @@
 import path from "node:path";
-import { isAlias, isScalar, LineCounter, parseDocument, visit, type Document } from "yaml";
+import { isAlias, LineCounter, parseDocument, visit, type Document } from "yaml";
 import type { z } from "zod";
 import { formatPath, type Diagnostic } from "../errors.js";
 import { MAX_EXPANDED_NODES, measureExpansion, type Expansion } from "./expansion.js";
@@ -12,12 +12,16 @@ import { parseDuration } from "./duration.js";
 import { declaredEffects, pkiSchema } from "./schema.js";
 import { closest } from "../suggest.js";
 import { yamlSyntaxDiagnostics } from "./yaml-errors.js";
+import { duplicateKeys } from "./duplicate-keys.js";
+import { sourceLayout, type SourceLayout } from "./incremental.js";
 import type { Config } from "./types.js";
 
 export interface ParseResult {
   config?: Config;
   /** Errors and warnings, sorted by line. */
   diagnostics: Diagnostic[];
+  /** Where each identity's entry lies in `text`, for reading the next version incrementally (config/incremental.ts). */
+  layout?: SourceLayout;
 }
 
 /**
@@ -61,7 +65,8 @@ export function parseConfig(text: string, file: string, options: { cwd?: string 
   const identities = normalizeIdentities(parsed.data, locate, diagnostics);
   const acme = parsed.data.acme ? normalizeAcme(parsed.data.acme, identities, locate, diagnostics) : undefined;
   const maxLeaf = parsed.data.lint?.maxLeafValidity;
-  runRules(identities, locate, diagnostics, { maxLeafValiditySeconds: maxLeaf === undefined ? null : parseDuration(maxLeaf)! }, [...RULES, ...EXTERNAL_RULES]);
+  const lint = { maxLeafValiditySeconds: maxLeaf === undefined ? null : parseDuration(maxLeaf)! };
+  runRules(identities, locate, diagnostics, lint, [...RULES, ...EXTERNAL_RULES]);
   if (identities.length === 0) diagnostics.push({ severity: "error", ...locate([]), message: "no identities: add at least one CA under cas" });
   if (diagnostics.some((d) => d.severity === "error")) return { diagnostics: sortDiagnostics(diagnostics) };
 
@@ -73,7 +78,8 @@ export function parseConfig(text: string, file: string, options: { cwd?: string 
     identities: sortByIssuer(identities),
     ...(acme ? { acme } : {}),
   };
-  return { config, diagnostics: sortDiagnostics(diagnostics) };
+  const layout = sourceLayout(text, doc, lineCounter, parsed.data, identities, lint, expansion.nodes);
+  return { config, diagnostics: sortDiagnostics(diagnostics), ...(layout ? { layout } : {}) };
 }
 
 /**
@@ -98,35 +104,6 @@ function unresolvedAliases(doc: Document, lineCounter: LineCounter, file: string
         ? `*${alias.source} must be quoted ("*${alias.source}"): an unquoted * starts a YAML alias`
         : `no anchor &${alias.source} is defined before this *${alias.source}; define it first, or quote the value ("*${alias.source}")`;
       found.push({ severity: "error", file, line, col, message });
-    },
-  });
-  return found;
-}
-
-/** Keys that appear twice in one map, each reported where it appears again. */
-function duplicateKeys(doc: Document, lineCounter: LineCounter, file: string): Diagnostic[] {
-  const found: Diagnostic[] = [];
-  visit(doc, {
-    Map(_key, map, ancestry) {
-      const seen = new Map<string, number>();
-      const path = ancestry.flatMap((node) => ("key" in (node as object) && isScalar((node as { key: unknown }).key) ? [String(((node as { key: { value: unknown } }).key).value)] : []));
-      for (const pair of map.items) {
-        const key = isScalar(pair.key) ? String(pair.key.value) : JSON.stringify(pair.key);
-        const offset = isScalar(pair.key) ? (pair.key.range?.[0] ?? 0) : 0;
-        if (key === "__proto__") {
-          // toJS() would turn it into the object's prototype rather than a key: refuse it by name.
-          const { line, col } = lineCounter.linePos(offset);
-          found.push({ severity: "error", file, line, col, path: formatPath([...path, key]), message: `"__proto__" cannot be used as a key or name` });
-          continue;
-        }
-        const first = seen.get(key);
-        if (first === undefined) {
-          seen.set(key, offset);
-          continue;
-        }
-        const { line, col } = lineCounter.linePos(offset);
-        found.push({ severity: "error", file, line, col, path: formatPath([...path, key]), message: `duplicate key "${key}" (first on line ${lineCounter.linePos(first).line}); map keys must be unique` });
-      }
     },
   });
   return found;

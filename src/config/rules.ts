@@ -165,10 +165,11 @@ const namesWithinConstraints: Rule = ({ identities, byName, locate, report }) =>
     const names = constrainedNamesFor(id);
     for (const ca of issuerChain(id, byName)) {
       if (!ca.nameConstraints) continue;
-      const where = locate([...ca.yamlPath, "nameConstraints"]);
       for (const { name, fromCommonName } of names) {
         const why = constraintViolation(name, ca.nameConstraints);
         if (!why) continue;
+        // Located only when reported: finding a place in the file is not free (config/incremental.ts).
+        const where = locate([...ca.yamlPath, "nameConstraints"]);
         const index = id.altNames.findIndex((n) => n.type === name.type && n.value === name.value);
         const path = index >= 0 ? [...id.yamlPath, "altNames", index] : [...id.yamlPath, "commonName"];
         const what = fromCommonName && index < 0 ? `commonName "${id.subject.commonName}" (verifiers hold a commonName that reads as a host, IP or email to the constraints too)` : `"${name.value}"`;
