@@ -1,6 +1,6 @@
 import { z } from "zod";
 import { DURATION_HINT, durationProblem, parseRenewBefore } from "./duration.js";
-import { serveFields } from "./serve.js";
+import { serveFields } from "./serve-schema.js";
 import { closest } from "../suggest.js";
 
 /**
@@ -24,7 +24,7 @@ function effect<T extends z.ZodType>(value: FieldEffect, schema: T): T {
   return schema;
 }
 import { externalCaFields } from "./external.js";
-import { acmeSchema } from "./acme.js";
+import { acmeSchema } from "./acme-schema.js";
 import { REVOCATION_REASONS } from "./types.js";
 
 export const KEY_TYPES = ["ecdsa-p256", "ecdsa-p384", "rsa-2048", "rsa-3072", "rsa-4096"] as const;

@@ -4,7 +4,7 @@ import { readOutputFile } from "../store/guard.js";
 import { issuerPath } from "../plan/compose.js";
 import { identityPaths, statePath } from "../store/layout.js";
 import { passphraseCandidates } from "../store/passphrase.js";
-import { parseState } from "../store/state-file.js";
+import { parseState } from "../store/state-parse.js";
 import { inspectCertificateFile } from "../x509/inspect.js";
 import { decodePrivateKeyWithAny, spkiOf } from "../x509/keys.js";
 import type { ExternalCas } from "../store/external.js";

@@ -1,21 +1,22 @@
 import { readFile, rm } from "node:fs/promises";
-import { z } from "zod";
 import { fsError } from "../errors.js";
 import { HOOK_ACTIONS, type PendingHook } from "../plan/hooks.js";
 import { writeFilesAtomically } from "./atomic-write.js";
 import { MODES, pendingHooksPath } from "./layout.js";
 
 // The file only names identities and actions; the command always comes from pki.yaml, so a forged
-// file can at most re-run a hook the user configured.
-const pendingFile = z.strictObject({
-  version: z.literal(1),
-  pending: z.array(
-    z.strictObject({
-      name: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/),
-      action: z.enum(HOOK_ACTIONS),
-    }),
-  ).max(100_000),
-});
+// file can at most re-run a hook the user configured. Built when such a file is read: a run without one
+// never loads zod.
+const pendingFile = ({ z }: typeof import("zod")) =>
+  z.strictObject({
+    version: z.literal(1),
+    pending: z.array(
+      z.strictObject({
+        name: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/),
+        action: z.enum(HOOK_ACTIONS),
+      }),
+    ).max(100_000),
+  });
 
 /** Hooks an earlier run could not complete. A damaged file is reported and treated as empty. */
 export async function readPendingHooks(outputDir: string): Promise<{ pending: PendingHook[]; problem: string | null }> {
@@ -27,8 +28,9 @@ export async function readPendingHooks(outputDir: string): Promise<{ pending: Pe
     if ((error as NodeJS.ErrnoException).code === "ENOENT" || (error as NodeJS.ErrnoException).code === "ENOTDIR") return { pending: [], problem: null };
     throw fsError("read", file, error);
   }
+  const schema = pendingFile(await import("zod"));
   try {
-    return { pending: pendingFile.parse(JSON.parse(text)).pending, problem: null };
+    return { pending: schema.parse(JSON.parse(text)).pending, problem: null };
   } catch {
     return { pending: [], problem: "hooks-pending.json is damaged and was ignored: hooks that failed earlier are not retried" };
   }

@@ -152,7 +152,7 @@ export async function readObservedState(config: Config, env: NodeJS.ProcessEnv, 
   for (const kind of KINDS) checkFolderForRead(kindDir(out, kind));
   // state.json grows with the identities (about 1.5 kB each); other files are a few kB.
   const stateText = readOutputFile(statePath(out), 256 * 1024 * 1024);
-  const { state, problems } = parseStateCached(env, out, stateText);
+  const { state, problems } = await parseStateCached(env, out, stateText);
   const recordOf = (id: Pick<IdentitySpec, "name" | "kind">) => {
     const record = state.identities.get(id.name);
     return record?.kind === id.kind ? record : undefined;

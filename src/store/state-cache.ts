@@ -3,13 +3,13 @@ import { mkdirSync, readdirSync, readFileSync, renameSync, writeFileSync } from 
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { codeFingerprint, userCacheDir } from "../config/cache.js";
-import { parseState, type CrlRecord, type IssuedCert, type RetiredCert, type RevokedName, type StateFile, type StateRecord } from "./state-file.js";
+import { emptyState, type CrlRecord, type IssuedCert, type RetiredCert, type RevokedName, type StateFile, type StateRecord } from "./state-file.js";
 
 /**
  * state.json as parsed and validated, remembered per output folder in the user's cache (as the config cache
  * does for pki.yaml): a run whose state.json is byte-identical to the one remembered skips validating every
  * record (about half a second at 10,000 identities). The key covers the exact text, the output folder and
- * the validating code (config/ and state-file), so any edit to state.json is validated in full. The cache
+ * the validating code (config/ and state-file, state-parse), so any edit to state.json is validated in full. The cache
  * is outside the output folder, which is untrusted. PROVISION_NO_CACHE=1 bypasses it.
  */
 interface StateCacheEntry {
@@ -27,7 +27,7 @@ function keyOf(outputDir: string, text: string): string {
   if (stateCodeHash === undefined) {
     const here = path.dirname(fileURLToPath(import.meta.url));
     const hash = createHash("sha256").update(codeFingerprint());
-    for (const name of readdirSync(here).sort()) if (/^state-(file|cache)\.[cm]?[jt]s$/.test(name)) hash.update(name).update(readFileSync(path.join(here, name)));
+    for (const name of readdirSync(here).sort()) if (/^state-(file|parse|cache)\.[cm]?[jt]s$/.test(name)) hash.update(name).update(readFileSync(path.join(here, name)));
     stateCodeHash = hash.digest("hex");
   }
   return createHash("sha256").update(`${stateCodeHash}\0${outputDir}\0${text}`).digest("hex");
@@ -38,10 +38,16 @@ function cacheFile(env: NodeJS.ProcessEnv, outputDir: string): string | null {
   return path.join(userCacheDir(env), "state", `${createHash("sha256").update(outputDir).digest("hex").slice(0, 32)}.json`);
 }
 
+/** state-parse.ts's parseState, loaded (with zod) only when a state.json is to be validated. */
+async function parseState(text: string): Promise<{ state: StateFile; problems: string[] }> {
+  return (await import("./state-parse.js")).parseState(text);
+}
+
 /** parseState, from the cache when this exact text was parsed (or written) before on this machine. */
-export function parseStateCached(env: NodeJS.ProcessEnv, outputDir: string, text: string | null): { state: StateFile; problems: string[] } {
-  const file = text === null ? null : cacheFile(env, outputDir);
-  if (file === null || text === null) return parseState(text);
+export async function parseStateCached(env: NodeJS.ProcessEnv, outputDir: string, text: string | null): Promise<{ state: StateFile; problems: string[] }> {
+  if (text === null) return { state: emptyState(), problems: [] };
+  const file = cacheFile(env, outputDir);
+  if (file === null) return parseState(text);
   const key = keyOf(outputDir, text);
   try {
     const entry = JSON.parse(readFileSync(file, "utf8")) as StateCacheEntry;
@@ -52,7 +58,7 @@ export function parseStateCached(env: NodeJS.ProcessEnv, outputDir: string, text
   } catch {
     // no entry yet, or unreadable: parse
   }
-  const parsed = parseState(text);
+  const parsed = await parseState(text);
   if (parsed.problems.length === 0) rememberState(env, outputDir, text, parsed.state);
   return parsed;
 }

@@ -4,7 +4,7 @@ import path from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { applyPki, loadPki } from "../../src/api.js";
 import { parseStateCached } from "../../src/store/state-cache.js";
-import { parseState } from "../../src/store/state-file.js";
+import { parseState } from "../../src/store/state-parse.js";
 import { TEST_SECRETS } from "../helpers/secrets.js";
 
 let dir = "";
@@ -41,12 +41,12 @@ describe("the state.json cache", () => {
     const entry = JSON.parse(readFileSync(path.join(folder, readdirOne(folder)), "utf8")) as { identities: [string, unknown][]; retired: [string, unknown][] };
     expect(new Map(entry.identities)).toEqual(parsed.state.identities);
     expect(new Map(entry.retired)).toEqual(parsed.state.retired);
-    expect(parseStateCached(env, out, text)).toEqual(parsed);
+    expect(await parseStateCached(env, out, text)).toEqual(parsed);
 
     // Failing twin: an edited state.json is validated again, whatever the cache holds.
     const edited = text.replace(/"certSha256":"[0-9a-f]{64}"/, '"certSha256":"not-a-hash"');
     expect(edited).not.toBe(text);
-    const reparsed = parseStateCached(env, out, edited);
+    const reparsed = await parseStateCached(env, out, edited);
     expect(reparsed.problems.join()).toMatch(/certSha256/);
     expect(reparsed.state.identities.size).toBe(3);
   });

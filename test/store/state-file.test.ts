@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { emptyState, parseState, serializeState, type StateRecord } from "../../src/store/state-file.js";
+import { emptyState, serializeState, type StateRecord } from "../../src/store/state-file.js";
+import { parseState } from "../../src/store/state-parse.js";
 import type { CertificateFacts } from "../../src/x509/spec.js";
 
 const facts: CertificateFacts = {
