@@ -1,5 +1,6 @@
 import type { AltName } from "./alt-names.js";
 import { ipWithin } from "./cidr.js";
+import { uriHost } from "./uri.js";
 import type { AltNameConstraint, NameConstraintsSpec } from "./types.js";
 
 /**
@@ -32,23 +33,46 @@ function emailWithin(mailbox: string, base: string, as: "permitted" | "excluded"
   return as === "excluded" ? dnsWithin(host, base) : host === base.toLowerCase();
 }
 
+/**
+ * A URI against a URI subtree (only an external CA's certificate holds one): its host, as a host base (that host)
+ * or a `.domain` base (hosts below it). The same split as email: Go lets a host base cover subdomains, OpenSSL
+ * does not (GnuTLS ignores URI constraints), so permitted is read strictly and excluded broadly. A URI without a
+ * host name matches nothing, and is refused on its own in constraintViolation.
+ */
+function uriWithin(uri: string, base: string, as: "permitted" | "excluded"): boolean {
+  const host = uriHost(uri)?.toLowerCase();
+  if (host === undefined) return false;
+  if (base.startsWith(".") || as === "excluded") return dnsWithin(host, base);
+  return host === base.toLowerCase();
+}
+
 function matches(name: AltName, subtree: AltNameConstraint, as: "permitted" | "excluded"): boolean {
   if (name.type !== subtree.type) return false;
   if (subtree.type === "dns") return dnsWithin(name.value.replace(/^\*\./, "wildcard."), subtree.value);
   if (subtree.type === "ip") return ipWithin(name.value, subtree.value, subtree.prefix);
+  if (subtree.type === "uri") return uriWithin(name.value, subtree.value, as);
   return emailWithin(name.value, subtree.value, as);
 }
 
+const TYPE_WORDS = { ip: "IP ranges", dns: "DNS names", email: "email domains", uri: "URI hosts" } as const;
+
 /**
  * Why a name falls outside a CA's constraints, or null when it is inside. A subtree judges names of its own
- * type only, so URIs (no URI subtrees are written) are never outside.
+ * type only: a URI is free under DNS, IP and email subtrees (OpenSSL, GnuTLS and Go agree), and only a URI
+ * subtree, which pki.yaml cannot write but an external CA can hold, constrains it.
  */
 export function constraintViolation(name: AltName, constraints: NameConstraintsSpec): string | null {
+  if (name.type === "uri" && uriHost(name.value) === null && [...constraints.permitted, ...constraints.excluded].some((s) => s.type === "uri")) {
+    return "a URI without a host name (or with an IP address) under URI constraints, which OpenSSL and Go refuse";
+  }
   const excluded = constraints.excluded.find((s) => matches(name, s, "excluded"));
   if (excluded) return `excluded (${subtreeText(excluded)})`;
+  // GnuTLS does not match URIs, and fails closed: under an excluded URI subtree it refuses every URI.
+  const uriExcluded = name.type === "uri" ? constraints.excluded.find((s) => s.type === "uri") : undefined;
+  if (uriExcluded) return `a URI under an excluded URI subtree (${subtreeText(uriExcluded)}), which GnuTLS refuses whatever its host`;
   const permittedOfType = constraints.permitted.filter((s) => s.type === name.type);
   if (permittedOfType.length && !permittedOfType.some((s) => matches(name, s, "permitted"))) {
-    return `not within the permitted ${name.type === "ip" ? "IP ranges" : name.type === "dns" ? "DNS names" : "email domains"} (${permittedOfType.map(subtreeText).join(", ")})`;
+    return `not within the permitted ${TYPE_WORDS[name.type]} (${permittedOfType.map(subtreeText).join(", ")})`;
   }
   return null;
 }

@@ -33,11 +33,15 @@ export interface NameConstraintsSpec {
   excluded: AltNameConstraint[];
 }
 
-/** One subtree of a NameConstraints extension: a DNS suffix, an IP range or an email domain. */
+/**
+ * One subtree of a NameConstraints extension: a DNS suffix, an IP range or an email domain; or a URI host
+ * (`host` or `.domain`, RFC 5280 §4.2.1.10), which pki.yaml cannot write but an external CA's certificate can hold.
+ */
 export type AltNameConstraint =
   | { type: "dns"; value: string }
   | { type: "ip"; value: string; prefix: number }
-  | { type: "email"; value: string };
+  | { type: "email"; value: string }
+  | { type: "uri"; value: string };
 
 export interface ServeSpec {
   host: string;

@@ -1,3 +1,4 @@
+import { isIP } from "node:net";
 import { domainToASCII } from "node:url";
 import { checkDnsName } from "./alt-names.js";
 
@@ -200,4 +201,15 @@ function checkSpiffeId(uri: string, parts: UriParts): { ok: true } | { ok: false
   }
   if (uri.length > SPIFFE_MAX) return refuse(`is ${uri.length} bytes long; the limit is ${SPIFFE_MAX} (SPIFFE-ID §2.3)`);
   return { ok: true };
+}
+
+/**
+ * The host a URI constraint (RFC 5280 §4.2.1.10) is matched against: the reg-name of its authority, or null when
+ * it has none (`urn:x`, `spiffe:///x`) or it is an IP address, which OpenSSL and Go then refuse under any URI
+ * constraint.
+ */
+export function uriHost(uri: string): string | null {
+  const host = splitUri(uri)?.host;
+  if (!host || host.startsWith("[") || isIP(host)) return null;
+  return host;
 }

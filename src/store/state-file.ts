@@ -102,7 +102,7 @@ const subtreeKey = (subtree: AltNameConstraint): string => `${subtree.type}:${su
 export function subtreeFromText(text: string): AltNameConstraint | null {
   const [type, value] = typeAndValue(text);
   const range = /^(.+)\/(\d{1,3})$/.exec(value);
-  if (type === "dns" || type === "email") return { type, value };
+  if (type === "dns" || type === "email" || type === "uri") return { type, value };
   if (type === "ip" && range) return { type, value: range[1]!, prefix: Number(range[2]) };
   return null;
 }

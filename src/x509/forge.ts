@@ -225,12 +225,13 @@ function decodeGeneralName(node: Asn1): AltName | undefined {
   }
 }
 
-/** One GeneralSubtree of a NameConstraints extension; undefined for a type provision does not model (URI, directoryName). */
+/** One GeneralSubtree of a NameConstraints extension; undefined for a type provision does not model (directoryName, otherName). */
 function decodeSubtree(node: Asn1): AltNameConstraint | undefined {
   const base = (node.value as Asn1[])[0]!;
   switch (base.type) {
     case GENERAL_NAME_TAG.dns: return { type: "dns", value: base.value as string };
     case GENERAL_NAME_TAG.email: return { type: "email", value: base.value as string };
+    case GENERAL_NAME_TAG.uri: return { type: "uri", value: base.value as string };
     case GENERAL_NAME_TAG.ip: {
       const bytes = buf(base.value as string);
       const half = bytes.length / 2;

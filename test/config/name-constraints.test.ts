@@ -102,3 +102,35 @@ describe("subtreeWithin: a child CA's subtree must lie inside its parent's", () 
     expect(subtreeWithin(subtree(child), subtree(parent))).toBe(inside);
   });
 });
+
+// URI subtrees come only from an external CA's certificate (pki.yaml cannot write one); the verifiers' answers
+// for each row are in test/e2e/uri-constraints.e2e.test.ts.
+describe("constraintViolation: URI names against URI subtrees", () => {
+  const uri = (value: string): AltName => ({ type: "uri", value });
+  const uriTrees = (permitted: string[], excluded: string[] = [], extra: AltNameConstraint[] = []): NameConstraintsSpec => ({
+    permitted: [...permitted.map((value) => ({ type: "uri" as const, value })), ...extra],
+    excluded: excluded.map((value) => ({ type: "uri" as const, value })),
+  });
+  it.each<[string, string, NameConstraintsSpec, string | null]>([
+    ["the permitted host", "https://Example.test:8443/x?y", uriTrees(["example.test"]), null],
+    ["below a permitted host: OpenSSL refuses", "https://a.example.test/", uriTrees(["example.test"]), "not within the permitted URI hosts (example.test)"],
+    ["below a permitted .domain", "spiffe://a.svc.test/ns/x", uriTrees([".svc.test"]), null],
+    ["the .domain itself", "https://svc.test/", uriTrees([".svc.test"]), "not within the permitted URI hosts (.svc.test)"],
+    ["another host", "https://evil.example/", uriTrees(["example.test", ".svc.test"]), "not within the permitted URI hosts (example.test, .svc.test)"],
+    ["no host", "urn:x:y", uriTrees([".svc.test"]), "a URI without a host name (or with an IP address) under URI constraints, which OpenSSL and Go refuse"],
+    ["an IP host", "https://10.0.0.1/", uriTrees([], ["evil.example"]), "a URI without a host name (or with an IP address) under URI constraints, which OpenSSL and Go refuse"],
+    ["an IPv6 host", "https://[::1]/", uriTrees([".svc.test"]), "a URI without a host name (or with an IP address) under URI constraints, which OpenSSL and Go refuse"],
+    ["the excluded host", "https://evil.example/", uriTrees([], ["evil.example"]), "excluded (evil.example)"],
+    ["below an excluded host: Go refuses", "https://a.evil.example/", uriTrees([], ["evil.example"]), "excluded (evil.example)"],
+    ["a host merely ending like an excluded one: GnuTLS refuses any URI there", "https://notevil.example/", uriTrees([".example"], ["evil.example"]), "a URI under an excluded URI subtree (evil.example), which GnuTLS refuses whatever its host"],
+    // Without URI subtrees a URI is free, whatever the DNS, IP and email subtrees say (all three verifiers agree).
+    ["no host, DNS subtrees only", "urn:x:y", constraints([".test"], ["evil.example"]), null],
+    ["a host outside DNS subtrees", "https://evil.example/", constraints([".test"], ["evil.example"]), null],
+    ["URI subtrees do not judge DNS names", "https://a.svc.test/", uriTrees([".svc.test"], [], [{ type: "dns", value: ".test" }]), null],
+  ])("%s: %s", (_what, value, spec, violation) => {
+    expect(constraintViolation(uri(value), spec)).toBe(violation);
+  });
+  it("a DNS name is not judged by URI subtrees", () => {
+    expect(constraintViolation(dns("evil.example"), uriTrees([".svc.test"]))).toBeNull();
+  });
+});
