@@ -181,7 +181,8 @@ describe("a hostile state.json", () => {
       [fact((f) => (f.altNames = [":web.test"])), /facts\.altNames\.0: expected type:value/],
       [fact((f) => (f.altNames = ["dnsx"])), /facts\.altNames\.0: expected type:value/],
       [fact((f) => (f.nameConstraints.permitted = ["dnsx"])), /facts\.nameConstraints\.permitted\.0: a name constraint without its type/],
-      [fact((f) => (f.nameConstraints.permitted = ["uri:https://x.test"])), /facts\.nameConstraints\.permitted\.0: a name constraint without its type/],
+      // (uri: is a type: an external CA's certificate can hold URI subtrees; a directoryName is not modelled.)
+      [fact((f) => (f.nameConstraints.permitted = ["dirname:CN=x"])), /facts\.nameConstraints\.permitted\.0: a name constraint without its type/],
       [fact((f) => (f.nameConstraints.excluded = ["ip:10.0.0.0"])), /facts\.nameConstraints\.excluded\.0: a name constraint without its type/],
       [fact((f) => (f.nameConstraints.excluded = ["ip:10.0.0.0/1000"])), /facts\.nameConstraints\.excluded\.0: /],
       [fact((f) => (f.nameConstraints.excluded = ["ip:/8"])), /facts\.nameConstraints\.excluded\.0: /],
@@ -204,6 +205,7 @@ describe("a hostile state.json", () => {
     expect(ok(rec((r) => (r.keyKdf = "k".repeat(100))))).toBeDefined();
     expect(ok(rec((r) => (r.stamps = { cert: "s".repeat(200), key: null, chain: "c" }))).stamps).toEqual({ cert: "s".repeat(200), key: null, chain: "c" });
     expect(ok(fact((f) => (f.crlUrls = Array(16).fill("h".repeat(1024))))).facts.crlUrls).toHaveLength(16);
+    expect(ok(fact((f) => (f.nameConstraints.permitted = ["uri:.svc.test"]))).facts.nameConstraints.permitted).toEqual([{ type: "uri", value: ".svc.test" }]);
     expect(ok(fact((f) => (f.altNames = ["uri:spiffe://t.test/a:b", "email:a@b.test"]))).facts.altNames).toEqual([{ type: "uri", value: "spiffe://t.test/a:b" }, { type: "email", value: "a@b.test" }]);
     expect(ok(fact((f) => (f.nameConstraints.permitted = ["email:b.test", "ip:fd00::/128"]))).facts.nameConstraints!.permitted).toEqual([{ type: "email", value: "b.test" }, { type: "ip", value: "fd00::", prefix: 128 }]);
   });
