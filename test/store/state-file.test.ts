@@ -205,7 +205,7 @@ describe("a hostile state.json", () => {
     expect(ok(rec((r) => (r.keyKdf = "k".repeat(100))))).toBeDefined();
     expect(ok(rec((r) => (r.stamps = { cert: "s".repeat(200), key: null, chain: "c" }))).stamps).toEqual({ cert: "s".repeat(200), key: null, chain: "c" });
     expect(ok(fact((f) => (f.crlUrls = Array(16).fill("h".repeat(1024))))).facts.crlUrls).toHaveLength(16);
-    expect(ok(fact((f) => (f.nameConstraints.permitted = ["uri:.svc.test"]))).facts.nameConstraints.permitted).toEqual([{ type: "uri", value: ".svc.test" }]);
+    expect(ok(fact((f) => (f.nameConstraints.permitted = ["uri:.svc.test"]))).facts.nameConstraints!.permitted).toEqual([{ type: "uri", value: ".svc.test" }]);
     expect(ok(fact((f) => (f.altNames = ["uri:spiffe://t.test/a:b", "email:a@b.test"]))).facts.altNames).toEqual([{ type: "uri", value: "spiffe://t.test/a:b" }, { type: "email", value: "a@b.test" }]);
     expect(ok(fact((f) => (f.nameConstraints.permitted = ["email:b.test", "ip:fd00::/128"]))).facts.nameConstraints!.permitted).toEqual([{ type: "email", value: "b.test" }, { type: "ip", value: "fd00::", prefix: 128 }]);
   });
