@@ -151,29 +151,21 @@ export function reparseChanged(previous: Remembered, text: string, file: string)
   while (entries[first]!.end < prefix) first++;
   let last = entries.length - 1;
   while (entries[last]!.start > changedEnd) last--;
-  const start = entries[first]!.start;
   const oldEnd = entries[last]!.end;
-  const fragment = text.slice(start, oldEnd + delta);
   // The unchanged text after the fragment must still start a line (text typed at the start of the next section's
   // line would otherwise be read as the end of this entry).
-  if (oldEnd + delta < text.length && !fragment.endsWith("\n")) return null;
-  // An anchor in a replaced entry may be used by another entry; a line left of the entries' column would end the
-  // section in the whole file but not in the fragment read alone.
-  if (old.slice(start, oldEnd).includes("&") || !linesIndentedAtLeast(fragment, indent)) return null;
-
-  const lineCounter = new LineCounter();
-  const doc = parseDocument(fragment, { lineCounter, uniqueKeys: false, prettyErrors: false, merge: true });
-  if (doc.errors.length || doc.warnings.length) return null;
-  if (doc.contents !== null && (!isMap(doc.contents) || doc.contents.flow)) return null;
-  let plain = true;
-  visit(doc, {
-    Node(_key, node) {
-      if (isAlias(node) || node.anchor || node.tag) plain = false;
-    },
-  });
-  if (!plain || duplicateKeys(doc, lineCounter, file).length) return null;
-  const changed = doc.contents ? entriesOf(fragment, doc.contents, fragment.length, null, start) : { indent, entries: [] };
-  if (!changed || (changed.entries.length && changed.indent !== indent)) return null;
+  if (oldEnd + delta < text.length && text[oldEnd + delta - 1] !== "\n") return null;
+  let read = readFragment(text, entries[first]!.start, oldEnd + delta, indent, file);
+  // Blank or comment lines at the fragment's start belong to the entry before it (and may be part of its value: a
+  // block scalar kept with |+): take that entry in too. Before the section's first entry they are not an entry's.
+  while (read === "leading lines" && first > 0) read = readFragment(text, entries[--first]!.start, oldEnd + delta, indent, file);
+  if (read === null || read === "leading lines") return null;
+  const { doc, lineCounter, entries: changedEntries } = read;
+  const start = entries[first]!.start;
+  const fragment = text.slice(start, oldEnd + delta);
+  // An anchor in a replaced entry may be used by another entry.
+  if (old.slice(start, oldEnd).includes("&")) return null;
+  const changed = { entries: changedEntries };
   const firstLine = entries[first]!.line;
   for (const entry of changed.entries) entry.line = firstLine + lineCounter.linePos(entry.start - start).line - 1;
   const lineDelta = count(fragment, "\n") - count(old.slice(start, oldEnd), "\n");
@@ -191,6 +183,32 @@ export function reparseChanged(previous: Remembered, text: string, file: string)
     if (error instanceof NeedsFullParse) return null;
     throw error;
   }
+}
+
+/**
+ * The text from `start` to `end` composed alone: a block map of plain entries at column `indent` (no anchors,
+ * aliases, tags or duplicate keys), every line at least that far in. "leading lines" when it does not start
+ * with an entry's key; null when it cannot stand for those lines of the whole file.
+ */
+function readFragment(text: string, start: number, end: number, indent: number, file: string): { doc: Document; lineCounter: LineCounter; entries: LayoutEntry[] } | "leading lines" | null {
+  const fragment = text.slice(start, end);
+  // A line left of the entries' column would end the section in the whole file but not in the fragment read alone.
+  if (!linesIndentedAtLeast(fragment, indent)) return null;
+  const lineCounter = new LineCounter();
+  const doc = parseDocument(fragment, { lineCounter, uniqueKeys: false, prettyErrors: false, merge: true });
+  if (doc.errors.length || doc.warnings.length) return null;
+  if (doc.contents !== null && (!isMap(doc.contents) || doc.contents.flow)) return null;
+  let plain = true;
+  visit(doc, {
+    Node(_key, node) {
+      if (isAlias(node) || node.anchor || node.tag) plain = false;
+    },
+  });
+  if (!plain || duplicateKeys(doc, lineCounter, file).length) return null;
+  const changed = doc.contents ? entriesOf(fragment, doc.contents, fragment.length, null, start) : { indent, entries: [] };
+  if (!changed || (changed.entries.length && changed.indent !== indent)) return null;
+  if (fragment.length && changed.entries[0]?.start !== start) return "leading lines";
+  return { doc, lineCounter, entries: changed.entries };
 }
 
 interface Change {

@@ -22,6 +22,8 @@ interface Entry {
   validity?: string;
   serve?: { port: number };
   extra?: string;
+  /** afterChange as a block scalar that keeps its trailing blank lines (|+): lines after it are part of it. */
+  hook?: boolean;
   block: boolean;
 }
 interface Model {
@@ -45,7 +47,7 @@ function renderEntry(e: Entry, kind: "server" | "client"): string {
     if (k === "altNames" && e.altNames.length) out += `    altNames:\n${e.altNames.map((a) => `      - ${a}\n`).join("")}`;
     else out += `    ${k}: ${v}\n`;
   }
-  return out;
+  return e.hook ? `${out}    afterChange: |+\n      echo ${e.name}\n\n` : out;
 }
 
 function render(m: Model): string {
@@ -69,6 +71,7 @@ const entry = fc.record({
   validity: fc.option(validity, { nil: undefined }),
   serve: fc.option(fc.record({ port: fc.integer({ min: 1024, max: 9000 }) }), { nil: undefined }),
   extra: fc.option(fc.constantFrom("altName", "colour"), { nil: undefined, freq: 8 }),
+  hook: fc.boolean(),
   block: fc.boolean(),
 });
 /** An entry the full parse accepts (with the constraints on), to start from. */
@@ -78,6 +81,7 @@ const validEntry = fc.record({
   altNames: fc.uniqueArray(fc.constantFrom("a.test", "b.test", "c.test", "10.1.2.3"), { minLength: 1, maxLength: 3 }),
   validity: fc.option(fc.constantFrom("90d", "30d", "400d", "900d", "4m"), { nil: undefined }),
   serve: fc.option(fc.record({ port: fc.integer({ min: 1024, max: 9000 }) }), { nil: undefined }),
+  hook: fc.boolean(),
   block: fc.boolean(),
 });
 const uniqueEntries = (max: number) => fc.uniqueArray(validEntry, { maxLength: max, selector: (e) => e.name });
@@ -136,7 +140,7 @@ const edit: fc.Arbitrary<Edit> = fc.oneof(
     (m) => ((m.lint = !m.lint), render(m)),
   ),
   // Text-level edits: whatever a person (or a bad merge) can do to lines.
-  fc.tuple(fc.nat(), fc.constantFrom("  extra: { issuer: int, altNames: [e.test] }", "    - z.test", "  &a", "  q: *a", "  r: !!str x", "---", "# note", "  # note", "\t", "bad: [", "  s: { <<: { issuer: int }, altNames: [m.test] }", "  t: { issuer: int, issuer: root, altNames: [t.test] }", "servers:", "   ")).map(
+  fc.tuple(fc.nat(), fc.constantFrom("  extra: { issuer: int, altNames: [e.test] }", "    - z.test", "  &a", "  q: *a", "  r: !!str x", "---", "# note", "  # note", "\t", "bad: [", "  s: { <<: { issuer: int }, altNames: [m.test] }", "  t: { issuer: int, issuer: root, altNames: [t.test] }", "servers:", "   ", "", "      more")).map(
     ([i, line]): Edit => (_m, text) => {
       const lines = text.split("\n");
       lines.splice(i % lines.length, 0, line);
@@ -183,11 +187,12 @@ describe("reading pki.yaml incrementally", () => {
           if (full.config) valid++;
           if (incremental) {
             fast++;
-            expect(fullErrors).toEqual([]);
-            expect(incremental.config).toEqual(full.config);
-            expect(incremental.warnings).toEqual(full.diagnostics);
-            expect(full.layout).toBeDefined();
-            expect(withoutBound(incremental.layout)).toEqual(withoutBound(full.layout!));
+            // The edits are closures fast-check cannot print: the two texts say what went wrong.
+            const context = `remembered ${JSON.stringify(remembered.text)}\nnew ${JSON.stringify(text)}`;
+            expect(fullErrors, context).toEqual([]);
+            expect(incremental.config, context).toEqual(full.config);
+            expect(incremental.warnings, context).toEqual(full.diagnostics);
+            expect(withoutBound(incremental.layout), context).toEqual(withoutBound(full.layout!));
             expect(incremental.layout.expandedNodes).toBeGreaterThanOrEqual(full.layout!.expandedNodes);
           }
           // A valid text is remembered as loadConfig remembers it: the incremental result when there is one.
@@ -197,7 +202,8 @@ describe("reading pki.yaml incrementally", () => {
           }
         }
       }),
-      { numRuns: 400 },
+      // PROPERTY_RUNS=5000 for a longer search.
+      { numRuns: Number(process.env.PROPERTY_RUNS ?? 400) },
     );
     // The property says nothing if the fast path is never taken: most model edits take it.
     // (Edits to defaults, lint or the CA's constraints, and sections keyed by numbers, are read in full.)
@@ -212,6 +218,17 @@ describe("reading pki.yaml incrementally", () => {
     expect(after).not.toBeNull();
     expect(after!.config.identities.find((id) => id.name === "s1000")!.altNames).toEqual([{ type: "dns", value: "renamed.test" }]);
     expect(after!.config).toEqual(parseConfig(yaml("renamed.test"), "pki.yaml", { cwd: "/p" }).config);
+  });
+
+  it("a blank line typed before an entry belongs to the entry above it (a |+ block scalar keeps it)", () => {
+    const base = "version: 1\ncas:\n  root: {}\nservers:\n  a:\n    issuer: root\n    altNames: [a.test]\n    afterChange: |+\n      echo a\n\n  b: { issuer: root, altNames: [b.test] }\n";
+    const first = parseConfig(base, "pki.yaml", { cwd: "/p" });
+    // Two spaces and a newline: the text in common runs into b's line, so the change seems to start inside b.
+    const edited = base.replace("\n  b:", "\n  \n  b:");
+    const after = reparseChanged(remember(base, first.config!, first.layout!), edited, "pki.yaml");
+    const full = parseConfig(edited, "pki.yaml", { cwd: "/p" });
+    expect(full.config!.identities.find((id) => id.name === "a")!.afterChange!.command).toBe("echo a\n\n\n");
+    expect(after?.config ?? full.config).toEqual(full.config);
   });
 
   it("failing twins: a changed default, an anchor used elsewhere, an error: each left to the full parse", () => {
