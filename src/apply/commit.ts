@@ -1,7 +1,7 @@
 import path from "node:path";
 import type { IdentitySpec } from "../config/types.js";
-import { removeStaleTemps, writeFilesAtomically } from "../store/atomic-write.js";
-import { chmodPrivate, deleteInside, prepareFolder } from "../store/guard.js";
+import { removeStaleTemps, wholeFolderOf, writeFilesAtomically, type WholeFolder } from "../store/atomic-write.js";
+import { chmodPrivate, deleteInside, prepareFolder, prepareWholeFolder } from "../store/guard.js";
 import { MODES, statePath } from "../store/layout.js";
 import { stampOf, type FileStamps } from "../store/stamp.js";
 import { serializeState, type StateFile, type StateRecord } from "../store/state-file.js";
@@ -21,15 +21,17 @@ export interface CommitLog {
   stateWritten: boolean;
   /** What state.json was last written from. */
   state: StateFile | null;
-  /** Folders checked (store/guard.ts) and cleared of stale temp files in this run. */
+  /** Folders checked in this run (store/guard.ts). */
   checkedDirs: Set<string>;
+  /** Folders cleared of stale temp files in this run. */
+  sweptDirs: Set<string>;
   /** The identities' own folders (0700: they hold keys). */
   identityDirs: Set<string>;
 }
 
 export function newCommitLog(ctx: ApplyContext): CommitLog {
   const identityDirs = new Set(ctx.config.identities.map((id) => ctx.pathsOf(id).dir));
-  return { written: [], deleted: [], records: new Map(), stateText: ctx.observed.stateText, stateWritten: false, state: null, checkedDirs: new Set(), identityDirs };
+  return { written: [], deleted: [], records: new Map(), stateText: ctx.observed.stateText, stateWritten: false, state: null, checkedDirs: new Set(), sweptDirs: new Set(), identityDirs };
 }
 
 /**
@@ -47,18 +49,19 @@ export async function commitBatch(
 ): Promise<void> {
   const { outputDir } = ctx.config;
   const keyDirs = log.identityDirs;
+  const whole = wholeFolders(ctx, batch, changes);
+  const inWhole = wholeFolderOf(whole);
   // Every folder on the way to a write is checked (store/guard.ts) before the first byte is written.
-  const dirs = new Set([...changes.writes.map((w) => path.dirname(w.path)), ...changes.chmods.map((c) => path.dirname(c.file))]);
-  const fresh: string[] = [];
-  for (const dir of dirs) {
-    if (log.checkedDirs.has(dir)) continue;
-    prepareFolder(outputDir, dir, keyDirs.has(dir) ? MODES.keyDir : MODES.publicDir, log.checkedDirs);
-    fresh.push(dir);
-  }
-  await removeStaleTemps(fresh.filter((dir) => dir === outputDir || keyDirs.has(dir)));
-  // Recorded before any key.pem is renamed in, so a run killed before the matching cert.pem can be finished.
+  const dirs = new Set([...changes.writes.filter((w) => !inWhole(w.path)).map((w) => path.dirname(w.path)), ...changes.chmods.map((c) => path.dirname(c.file))]);
+  for (const folder of whole) if (prepareWholeFolder(outputDir, folder.dir, folder.mode, log.checkedDirs)) dirs.add(folder.dir);
+  for (const dir of dirs) if (!log.checkedDirs.has(dir)) prepareFolder(outputDir, dir, keyDirs.has(dir) ? MODES.keyDir : MODES.publicDir, log.checkedDirs);
+  // Swept once per run, apart from the checks: checking a subfolder checks the output folder on the way.
+  const sweep = [...dirs].filter((dir) => (dir === outputDir || keyDirs.has(dir)) && !log.sweptDirs.has(dir));
+  for (const dir of sweep) log.sweptDirs.add(dir);
+  await removeStaleTemps(sweep);
+  // Recorded before any CA key.pem is renamed in (kept for trees an older version left half-written).
   recordOwnCaKeys(ctx.deps.env, outputDir, batch.filter((id) => id.kind === "ca" && progress.keySha.has(id.name)).map((id) => progress.keySha.get(id.name)!));
-  await writeFilesAtomically(changes.writes);
+  await writeFilesAtomically(changes.writes, whole);
   for (const { file, mode } of changes.chmods) chmodPrivate(file, mode);
   for (const target of changes.deletes) if (deleteInside(outputDir, target)) log.deleted.push(target);
   log.written.push(...changes.writes.map((w) => w.path));
@@ -78,6 +81,16 @@ export async function commitBatch(
     log.stateWritten = true;
     log.state = state;
   }
+}
+
+/**
+ * The identity folders this commit writes as a whole (store/folder-swap.ts): those whose key.pem it writes. A
+ * new key and its certificate are then never seen apart, nor a new key beside the old certificate; a renewal
+ * with the same key changes no pair, and its files are renamed one by one.
+ */
+function wholeFolders(ctx: ApplyContext, batch: readonly IdentitySpec[], changes: Changes): WholeFolder[] {
+  const written = new Set(changes.writes.map((w) => w.path));
+  return batch.filter((id) => written.has(ctx.pathsOf(id).key)).map((id) => ({ dir: ctx.pathsOf(id).dir, mode: MODES.keyDir }));
 }
 
 function stampsOf(ctx: ApplyContext, id: IdentitySpec): FileStamps {

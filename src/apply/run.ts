@@ -2,7 +2,8 @@ import { rmdir } from "node:fs/promises";
 import type { Config } from "../config/types.js";
 import { renderLaunchFiles } from "../render/launch.js";
 import { prepareOutputFolder } from "../store/guard.js";
-import { lockPath } from "../store/layout.js";
+import { kindDir, KINDS, lockPath } from "../store/layout.js";
+import { recoverFolderSwaps } from "../store/folder-swap.js";
 import { acquireLock } from "../store/lock.js";
 import { writePendingHooks } from "../store/pending-hooks.js";
 import { applyPlan, type ApplyOptions, type ApplyResult } from "./apply.js";
@@ -36,7 +37,10 @@ export async function applyConfig(config: Config, options: ApplyRunOptions): Pro
   const lock = await acquireLock(lockPath(config.outputDir));
   let failed = true;
   try {
+    // Before anything is read: a run killed in the middle of a folder swap may have left an identity aside.
+    const restored = recoverFolderSwaps(config.outputDir, KINDS.map((kind) => kindDir(config.outputDir, kind)));
     const prepared = await preparePlan(config, options);
+    for (const folder of restored) prepared.plan.notes.push(`${folder}: put back from where an interrupted run had moved it`);
     const onKeyGenerated = options.onPlanned?.(prepared) ?? undefined;
     const result = await applyPlan(prepared.config, prepared.plan, prepared.observed, prepared.deps, {
       renderExtra: (certOf) => renderLaunchFiles(prepared.config, certOf),

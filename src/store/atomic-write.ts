@@ -4,6 +4,7 @@ import { promisify } from "node:util";
 import { open, readdir, unlink } from "node:fs/promises";
 import path from "node:path";
 import { fsError, ProvisionError } from "../errors.js";
+import { abandonFolder, finishFolder, foldersOf, placeIn, startFolder, swapFolder, type FolderBuild } from "./folder-swap.js";
 
 export interface FileWrite {
   path: string;
@@ -29,8 +30,9 @@ function checkTarget(write: FileWrite, checkedDirs: Set<string>): void {
   const dirName = path.dirname(write.path);
   if ((write.mode & 0o077) === 0 && !checkedDirs.has(dirName)) {
     checkedDirs.add(dirName);
-    const dir = statSync(dirName);
-    if ((dir.mode & 0o002) !== 0) {
+    // A missing folder is one a whole-folder write creates, with its own mode.
+    const dir = statSync(dirName, { throwIfNoEntry: false });
+    if (dir && (dir.mode & 0o002) !== 0) {
       throw new ProvisionError("unsafe-path", `refusing to write a private key into ${path.dirname(write.path)}: others can write to that folder`, {
         hint: `run chmod o-w ${path.dirname(write.path)}`,
       });
@@ -66,17 +68,50 @@ function writing<T>(operation: "write" | "rename", file: string, run: () => T): 
   }
 }
 
+/** A folder written as a whole (store/folder-swap.ts): every write below `dir` goes into its new version. */
+export interface WholeFolder {
+  dir: string;
+  mode: number;
+}
+
+/** Which of `folders` holds `file` (at any depth), by walking up from the file: no scan of every folder. */
+export function wholeFolderOf(folders: readonly WholeFolder[]): (file: string) => WholeFolder | undefined {
+  const byDir = new Map(folders.map((f) => [f.dir, f]));
+  return (file) => {
+    if (byDir.size === 0) return undefined;
+    for (let dir = path.dirname(file); dir !== path.dirname(dir); dir = path.dirname(dir)) {
+      const folder = byDir.get(dir);
+      if (folder) return folder;
+    }
+    return undefined;
+  };
+}
+
 /**
  * Writes every file through a temp file in its own folder (created with the final mode, so a key is
  * never readable by others), fsyncs them all, then renames them in the order given and fsyncs the
  * folders. A crash leaves each file either old or new; stray temp files are removed by the next run.
- * At most MAX_OPEN_FILES descriptors are open at any moment.
+ * Writes below one of `wholeFolders` go into a new version of that folder instead, put in place by a
+ * folder rename at the position of its first write (store/folder-swap.ts): a crash leaves that folder
+ * wholly old or wholly new. At most MAX_OPEN_FILES descriptors are open at any moment.
  */
-export async function writeFilesAtomically(writes: readonly FileWrite[]): Promise<void> {
+export async function writeFilesAtomically(writes: readonly FileWrite[], wholeFolders: readonly WholeFolder[] = []): Promise<void> {
   const temps: { temp: string; target: string }[] = [];
+  const builds = new Map<string, FolderBuild>();
+  const folderOf = wholeFolderOf(wholeFolders);
   try {
     const checkedDirs = new Set<string>();
     for (const write of writes) checkTarget(write, checkedDirs);
+    const replaced = new Set(writes.filter((w) => folderOf(w.path)).map((w) => w.path));
+    for (const folder of wholeFolders) builds.set(folder.dir, startFolder(folder.dir, folder.mode, replaced));
+    // Where each write's bytes go first: a temp file beside its target, or its place in a new folder.
+    const firstPaths = writes.map((write) => {
+      const folder = folderOf(write.path);
+      if (folder) return placeIn(builds.get(folder.dir)!, write.path);
+      const temp = tempPathFor(write.path);
+      temps.push({ temp, target: write.path });
+      return temp;
+    });
     // Open and write synchronously (microseconds each), then fsync a group concurrently on the thread
     // pool (concurrent fsyncs share journal commits) and close it before opening the next group.
     // Nothing is renamed until every temp file is durable.
@@ -84,10 +119,8 @@ export async function writeFilesAtomically(writes: readonly FileWrite[]): Promis
       const fds: number[] = [];
       try {
         const group = writes.slice(start, start + MAX_OPEN_FILES);
-        for (const write of group) {
-          const temp = tempPathFor(write.path);
-          const fd = writing("write", write.path, () => openSync(temp, constants.O_CREAT | constants.O_EXCL | constants.O_WRONLY | constants.O_NOFOLLOW, write.mode));
-          temps.push({ temp, target: write.path });
+        for (const [i, write] of group.entries()) {
+          const fd = writing("write", write.path, () => openSync(firstPaths[start + i]!, constants.O_CREAT | constants.O_EXCL | constants.O_WRONLY | constants.O_NOFOLLOW, write.mode));
           fds.push(fd);
           writing("write", write.path, () => {
             writeFileSync(fd, write.content);
@@ -99,19 +132,32 @@ export async function writeFilesAtomically(writes: readonly FileWrite[]): Promis
         for (const fd of fds) closeSync(fd);
       }
     }
-    for (const { temp, target } of temps.splice(0)) {
-      writing("rename", target, () => {
+    await syncDirs([...builds.values()].flatMap(foldersOf));
+    const pending = new Map(temps.map((t) => [t.target, t.temp]));
+    for (const write of writes) {
+      const folder = folderOf(write.path);
+      if (folder) {
+        const build = builds.get(folder.dir)!;
+        if (!build.swapped) writing("rename", folder.dir, () => swapFolder(build));
+        continue;
+      }
+      const temp = pending.get(write.path)!;
+      writing("rename", write.path, () => {
         try {
-          renameSync(temp, target);
+          renameSync(temp, write.path);
         } catch (error) {
           rmSync(temp, { force: true });
           throw error;
         }
       });
     }
-    await syncDirs(new Set(writes.map((w) => path.dirname(w.path))));
+    temps.splice(0);
+    await syncDirs(new Set(writes.map((w) => path.dirname(folderOf(w.path)?.dir ?? w.path))));
+    // Only once the new folders' renames are durable do the old versions go.
+    for (const build of builds.values()) finishFolder(build);
   } finally {
     for (const { temp } of temps) rmSync(temp, { force: true });
+    for (const build of builds.values()) abandonFolder(build);
   }
 }
 

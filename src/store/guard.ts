@@ -119,6 +119,20 @@ export function prepareFolder(outputDir: string, dir: string, mode: number, chec
   });
 }
 
+/**
+ * prepareFolder for a folder written as a whole (store/folder-swap.ts): the folder itself when it exists (a
+ * symlink or a foreign folder is refused as always), else the folders above it, created when missing; the swap
+ * creates the folder itself. Returns whether the folder exists (and was checked).
+ */
+export function prepareWholeFolder(outputDir: string, dir: string, mode: number, checked: Set<string> = new Set()): boolean {
+  if (checked.has(dir) || lstatOrNull(dir, false)) {
+    prepareFolder(outputDir, dir, mode, checked);
+    return true;
+  }
+  prepareFolder(outputDir, path.dirname(dir), MODES.publicDir, checked);
+  return false;
+}
+
 /** Checks every folder on the way to `target` (which must be inside the output folder) before it is deleted. */
 export function checkBeforeDelete(outputDir: string, target: string): boolean {
   assertInside(outputDir, target);

@@ -2,7 +2,9 @@
 // SIGKILLs itself at an exact point of its write phase. A watcher in the test process can only approximate that
 // point: on a busy machine its events arrive after the run has moved on (or finished). Test-only; provision reads
 // none of these variables.
-//   KILL_AT_SORT   temp: right after the COUNT-th temp file is created; final: right after the COUNT-th rename
+//   KILL_AT_SORT   temp: right after the COUNT-th temp file is created (a `.NAME.tmp` file, or any file inside a
+//                  `.NAME.HEX.new` folder being built: store/folder-swap.ts); final: right after the COUNT-th rename
+//                  onto a path inside KILL_AT_DIR (a file or a folder put in place, or a folder moved aside)
 //   KILL_AT_COUNT  which one
 //   KILL_AT_DIR    only files inside this folder count (caches elsewhere are written the same way)
 import fs from "node:fs";
@@ -24,7 +26,7 @@ if (sort === "temp") {
   const openSync = fs.openSync;
   fs.openSync = function (file, ...rest) {
     const fd = openSync.call(this, file, ...rest);
-    if (inside(file) && String(file).endsWith(".tmp")) hit();
+    if (inside(file) && (String(file).endsWith(".tmp") || /^\..+\.[0-9a-f]{12}\.new$/.test(path.basename(path.dirname(String(file)))))) hit();
     return fd;
   };
 } else {

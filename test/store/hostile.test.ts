@@ -1,4 +1,4 @@
-import { chmodSync, chownSync, existsSync, mkdirSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from "node:fs";
+import { chmodSync, chownSync, existsSync, lstatSync, mkdirSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from "node:fs";
 import { execFileSync } from "node:child_process";
 import { createHash } from "node:crypto";
 import path from "node:path";
@@ -212,6 +212,67 @@ const CASES: Case[] = [
   { name: "pki/servers is a symlink to a folder outside", setup: (sb) => { rmSync(path.join(sb.out, "servers"), { recursive: true }); symlinkSync(sb.victimDir, path.join(sb.out, "servers")); }, code: 1, message: /refusing to read .*pki\/servers: it is a symlink/ },
   { name: "pki/cas is a symlink to a folder outside", setup: (sb) => { rmSync(path.join(sb.out, "cas"), { recursive: true }); symlinkSync(path.join(sb.victimDir, "cas"), path.join(sb.out, "cas")); }, code: 1, message: /refusing to read .*pki\/cas: it is a symlink/ },
   { name: "an identity folder is a symlink", setup: (sb) => { rmSync(path.join(sb.out, "clients/alice"), { recursive: true }); symlinkSync(sb.victimDir, path.join(sb.out, "clients/alice")); }, code: 1, message: /refusing to read .*clients\/alice: it is a symlink/ },
+  // Names of the folder swap (store/folder-swap.ts): only these exact names are touched, never followed
+  {
+    name: "a .NAME.HEX.old symlink to a folder outside, beside its identity",
+    setup: (sb) => symlinkSync(sb.victimDir, path.join(sb.out, "servers/.secret-server.0123456789ab.old")),
+    code: 0,
+    message: /4 unchanged/,
+    check: (sb) => expect(existsSync(path.join(sb.out, "servers/.secret-server.0123456789ab.old"))).toBe(false),
+  },
+  {
+    name: "a .NAME.HEX.old symlink to a folder outside, its identity missing: not put in place",
+    setup: (sb) => {
+      rmSync(path.join(sb.out, "servers/secret-server"), { recursive: true });
+      symlinkSync(sb.victimDir, path.join(sb.out, "servers/.secret-server.0123456789ab.old"));
+    },
+    code: 0,
+    message: /secret-server\s+server\s+reissue\s+certificate missing/,
+    check: (sb) => {
+      expect(lstatSync(path.join(sb.out, "servers/secret-server")).isDirectory()).toBe(true);
+      expect(existsSync(path.join(sb.out, "servers/.secret-server.0123456789ab.old"))).toBe(false);
+    },
+  },
+  {
+    name: "a .NAME.HEX.old regular file, its identity missing",
+    setup: (sb) => {
+      rmSync(path.join(sb.out, "servers/secret-server"), { recursive: true });
+      writeFileSync(path.join(sb.out, "servers/.secret-server.0123456789ab.old"), "not a folder");
+    },
+    code: 0,
+    message: /secret-server\s+server\s+reissue\s+certificate missing/,
+    check: (sb) => expect(existsSync(path.join(sb.out, "servers/.secret-server.0123456789ab.old"))).toBe(false),
+  },
+  {
+    name: "a .NAME.HEX.new symlink to a folder outside",
+    setup: (sb) => symlinkSync(sb.victimDir, path.join(sb.out, "cas/.root.0123456789ab.new")),
+    code: 0,
+    message: /4 unchanged/,
+    check: (sb) => expect(existsSync(path.join(sb.out, "cas/.root.0123456789ab.new"))).toBe(false),
+  },
+  {
+    name: "names near the swap pattern are left alone",
+    setup: (sb) => {
+      symlinkSync(sb.victimDir, path.join(sb.out, "servers/.secret-server.0123.old"));
+      writeFileSync(path.join(sb.out, "servers/.secret-server.0123456789ab.older"), "x");
+    },
+    code: 0,
+    message: /4 unchanged/,
+    check: (sb) => {
+      expect(lstatSync(path.join(sb.out, "servers/.secret-server.0123.old")).isSymbolicLink()).toBe(true);
+      expect(existsSync(path.join(sb.out, "servers/.secret-server.0123456789ab.older"))).toBe(true);
+    },
+  },
+  {
+    name: "a symlink in an identity folder whose key is replaced is carried over as a link, never followed",
+    setup: (sb) => {
+      symlinkSync(sb.victimFile, path.join(sb.out, "servers/secret-server/notes.txt"));
+      writeFileSync(path.join(sb.dir, "pki.yaml"), YAML.replace("    validity: 30d", "    validity: 30d\n    key: ecdsa-p384"));
+    },
+    code: 0,
+    message: /secret-server\s+server\s+reissue/,
+    check: (sb) => expect(lstatSync(path.join(sb.out, "servers/secret-server/notes.txt")).isSymbolicLink()).toBe(true),
+  },
   {
     name: "world-writable pki/cas, with a CA to re-issue",
     setup: (sb) => { chmodSync(path.join(sb.out, "cas"), 0o777); rmSync(path.join(sb.out, "cas/intermediate/cert.pem")); },
