@@ -1,5 +1,5 @@
 import { randomBytes } from "node:crypto";
-import { chmodSync, linkSync, lstatSync, mkdirSync, readdirSync, readlinkSync, renameSync, rmSync, symlinkSync } from "node:fs";
+import { chmodSync, constants, copyFileSync, linkSync, lstatSync, mkdirSync, readdirSync, readlinkSync, renameSync, rmSync, symlinkSync } from "node:fs";
 import path from "node:path";
 import { fsError, ProvisionError } from "../errors.js";
 import { checkBeforeDelete } from "./guard.js";
@@ -72,7 +72,7 @@ function mirror(from: string, to: string, replaced: ReadonlySet<string>): void {
     const target = path.join(to, entry);
     const info = lstatSync(source);
     try {
-      if (info.isFile()) linkSync(source, target);
+      if (info.isFile()) linkOrCopy(source, target, info.mode & 0o777);
       else if (info.isSymbolicLink()) symlinkSync(readlinkSync(source), target);
       else if (info.isDirectory()) {
         mkdirSync(target, { mode: info.mode & 0o777 });
@@ -86,6 +86,19 @@ function mirror(from: string, to: string, replaced: ReadonlySet<string>): void {
     } catch (error) {
       throw fsError("copy", source, error);
     }
+  }
+}
+
+/** Volumes without hard links (some network and FUSE file systems) get a copy with the same mode. */
+const NO_LINKS = new Set(["EPERM", "ENOTSUP", "EOPNOTSUPP", "EXDEV", "EMLINK", "ENOSYS"]);
+
+function linkOrCopy(source: string, target: string, mode: number): void {
+  try {
+    linkSync(source, target);
+  } catch (error) {
+    if (!NO_LINKS.has((error as NodeJS.ErrnoException).code ?? "")) throw error;
+    copyFileSync(source, target, constants.COPYFILE_EXCL);
+    chmodSync(target, mode);
   }
 }
 

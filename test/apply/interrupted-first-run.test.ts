@@ -15,13 +15,14 @@ function cacheHome(): string {
 
 const spki = (pem: string) => createPublicKey(pem).export({ type: "spki", format: "der" }).toString("base64");
 
-describe("a first run killed between a new CA's key.pem and its cert.pem", () => {
+describe("a CA key.pem without its cert.pem, as a first run of an earlier version killed between the two left it", () => {
   it("is finished by the next run on the same machine, with the key it wrote; a key from elsewhere is still refused", async () => {
     const p = project(YAML);
     const env = { XDG_CACHE_HOME: cacheHome() };
     expect((await provision([], { cwd: p.dir, env })).code).toBe(0);
     const rootKey = readFileSync(path.join(p.out, "cas/root/key.pem"), "utf8");
-    // What a kill after the key's rename and before the certificate's leaves: keys, no certificates, no state.
+    // What a kill after the key's rename and before the certificate's left before folders were written whole
+    // (store/folder-swap.ts): keys, no certificates, no state.
     for (const file of ["cas/root/cert.pem", "cas/intermediate/cert.pem", "state.json"]) rmSync(path.join(p.out, file));
 
     const resumed = await provision([], { cwd: p.dir, env });
