@@ -6,6 +6,8 @@
 import { stringify } from "yaml";
 import { generatePlannedKeys } from "./apply/keys.js";
 import { signPlanned } from "./apply/sign.js";
+import { signPlannedCrl } from "./apply/revocation.js";
+import { inspectCertificate } from "./x509/inspect.js";
 import { loadConfig, loadConfigText, type LoadedConfig } from "./config/load.js";
 import type { PkiSpec } from "./config/schema.js";
 import type { Config, IdentityKind } from "./config/types.js";
@@ -39,6 +41,11 @@ export interface IssuedIdentity {
   chain: string;
   /** The certificate and its intermediates, what a TLS server sends: fullchain.pem (the cert alone for a CA). */
   fullchain: string;
+  /**
+   * A CA's CRL (PEM, as cas/<ca>/crl.pem; empty, since nothing of a new PKI is revoked), signed as `provision`
+   * signs it; null for a server or client, and for a CA that signs no CRL (an external one without its key).
+   */
+  crl: string | null;
 }
 
 /** What createPki returns: every identity by name, and the roots to trust. */
@@ -46,6 +53,13 @@ export interface InMemoryPki {
   identities: ReadonlyMap<string, IssuedIdentity>;
   /** The root certificates, as ca-bundle.pem holds them: what a client should trust. */
   caBundle: string;
+  /**
+   * Every CA's CRL, one PEM each: what a verifier that checks revocation needs, since it refuses a chain with
+   * a CA that has none. Give Node's `crl` option this array: of a string it reads only the first CRL.
+   */
+  crls: string[];
+  /** The same CRLs in one text, as crl-bundle.pem holds them (nginx's ssl_crl, `openssl verify -CRLfile`). */
+  crlBundle: string;
   /** identities.get(name), or a ProvisionError naming the identities there are. */
   get(name: string): IssuedIdentity;
   /** The plan that was carried out (every action `create`). */
@@ -74,6 +88,10 @@ export async function createPki(spec: string | PkiSpec, options: CreatePkiOption
   const keyOf = (name: string) => keys.get(name)!.privateKey;
   const { certs } = signPlanned(config, plan, (id) => keyOf(id.name), deps);
   const certOf = (name: string) => certs.get(name)!;
+  const byName = new Map(config.identities.map((id) => [id.name, id]));
+  const crls = new Map(
+    plan.crls.map((crl) => [crl.ca, signPlannedCrl(crl, byName.get(crl.ca)!, certOf(crl.ca), keyOf(crl.ca), inspectCertificate(certOf(crl.ca)).facts.subjectKeyId).pem]),
+  );
 
   const identities = new Map<string, IssuedIdentity>();
   for (const id of config.identities) {
@@ -85,6 +103,7 @@ export async function createPki(spec: string | PkiSpec, options: CreatePkiOption
       cert: certOf(id.name),
       chain: composeChain(issuers, certOf),
       fullchain: id.kind === "ca" ? certOf(id.name) : composeFullchain(id, issuers, certOf),
+      crl: crls.get(id.name) ?? null,
     });
   }
   const get = (name: string): IssuedIdentity => {
@@ -92,7 +111,7 @@ export async function createPki(spec: string | PkiSpec, options: CreatePkiOption
     if (!found) throw new ProvisionError("unknown-identity", `no identity named "${name}"; there are ${[...identities.keys()].join(", ")}`);
     return found;
   };
-  return { identities, caBundle: composeBundle(config, certOf, []), get, plan };
+  return { identities, caBundle: composeBundle(config, certOf, []), crls: [...crls.values()], crlBundle: [...crls.values()].join(""), get, plan };
 }
 
 /** Reads and validates a pki.yaml file (relative to `cwd`), as `provision` does. */

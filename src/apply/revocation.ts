@@ -1,4 +1,7 @@
+import type { KeyObject } from "node:crypto";
+import type { IdentitySpec } from "../config/types.js";
 import { ledgerAfterRun, normalSerial } from "../plan/revocation.js";
+import type { CrlAction } from "../plan/types.js";
 import { crlBundlePath, identityPaths, MODES } from "../store/layout.js";
 import { compareIssued, type CrlRecord, type IssuedCert, type RevokedName, type StateFile } from "../store/state-file.js";
 import { signCrl } from "../x509/crl.js";
@@ -42,20 +45,8 @@ export function revocationChanges(ctx: ApplyContext, progress: Progress): Change
       continue;
     }
     const ca = ctx.byName.get(crl.ca)!;
-    const key = keyOf(progress, ca);
-    const keyId = (progress.issued.get(ca.name)?.facts ?? ctx.seenOf(ca.name).cert?.facts)?.subjectKeyId;
-    const { der, pem } = signCrl(
-      {
-        issuerNameDer: subjectNameDer(pemToDer(certOf(ctx, progress, ca.name), "CERTIFICATE")!),
-        signatureAlgorithm: signatureAlgorithmFor(ca.key),
-        thisUpdate: new Date(crl.thisUpdate),
-        nextUpdate: new Date(crl.nextUpdate),
-        number: crl.number,
-        authorityKeyId: keyId ? Buffer.from(keyId, "hex") : subjectKeyIdOf(spkiOf(key)),
-        entries: crl.revoked.map((e) => ({ serial: e.serial, revokedAt: new Date(e.revokedAt), reason: e.reason })),
-      },
-      key,
-    );
+    const keyId = (progress.issued.get(ca.name)?.facts ?? ctx.seenOf(ca.name).cert?.facts)?.subjectKeyId ?? null;
+    const { der, pem } = signPlannedCrl(crl, ca, certOf(ctx, progress, ca.name), keyOf(progress, ca), keyId);
     changes.writes.push({ path: crl.files.pem, content: pem, mode: MODES.cert }, { path: crl.files.der, content: der, mode: MODES.cert });
     pems.push(pem);
   }
@@ -66,4 +57,23 @@ export function revocationChanges(ctx: ApplyContext, progress: Progress): Change
     if (a.action === "revoke" && ctx.byName.get(a.name)?.kind === a.kind && a.reasons.includes("files removed")) changes.deletes.push(identityPaths(ctx.config.outputDir, a.kind, a.name).dir);
   }
   return changes;
+}
+
+/**
+ * Signs a CRL as the plan has it, with its CA's key, under the CA certificate's subject (and key ID, when the
+ * certificate carries one). Shared by this phase and the library's in-memory createPki.
+ */
+export function signPlannedCrl(crl: CrlAction, ca: IdentitySpec, caCertPem: string, key: KeyObject, subjectKeyId: string | null): { der: Buffer; pem: string } {
+  return signCrl(
+    {
+      issuerNameDer: subjectNameDer(pemToDer(caCertPem, "CERTIFICATE")!),
+      signatureAlgorithm: signatureAlgorithmFor(ca.key),
+      thisUpdate: new Date(crl.thisUpdate),
+      nextUpdate: new Date(crl.nextUpdate),
+      number: crl.number,
+      authorityKeyId: subjectKeyId ? Buffer.from(subjectKeyId, "hex") : subjectKeyIdOf(spkiOf(key)),
+      entries: crl.revoked.map((e) => ({ serial: e.serial, revokedAt: new Date(e.revokedAt), reason: e.reason })),
+    },
+    key,
+  );
 }

@@ -2,6 +2,7 @@ import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import https from "node:https";
 import type { AddressInfo } from "node:net";
 import path from "node:path";
+import { execa } from "execa";
 import { describe, expect, it, onTestFinished } from "vitest";
 import { createPki, ProvisionError } from "../../src/api.js";
 import { inspectCertificate } from "../../src/x509/inspect.js";
@@ -75,6 +76,51 @@ describe("createPki (in memory)", () => {
     }
     expect(pki.get("web").chain).toBe(pki.get("intermediate").cert + pki.get("root").cert);
     expect(pki.plan.actions.every((a) => a.action === "create")).toBe(true);
+  });
+
+  // The CLI writes cas/<ca>/crl.pem and crl-bundle.pem; createPki returned no CRL, so a test server checking
+  // revocation (Node's crl option checks every CA of the chain) refused every client.
+  it("returns each CA's CRL and the CRL bundle: a server checking revocation accepts the client with them, and refuses it without the intermediate's", async () => {
+    const pki = await createPki(YAML, { now: new Date() });
+    expect(pki.get("web").crl).toBeNull();
+    for (const ca of ["root", "intermediate"]) {
+      const text = (await execa("openssl", ["crl", "-noout", "-text"], { input: pki.get(ca).crl! })).stdout;
+      const ski = (await execa("openssl", ["x509", "-noout", "-ext", "subjectKeyIdentifier"], { input: pki.get(ca).cert })).stdout.split("\n")[1]!.trim();
+      expect(text).toContain(`Issuer: O = Api Test, CN = Api ${ca === "root" ? "Root" : "Intermediate"}`);
+      expect(text).toMatch(new RegExp(`Authority Key Identifier: *\\n *${ski}\\n`));
+      expect(text).toMatch(/No Revoked Certificates/);
+    }
+    expect(pki.crls).toEqual([pki.get("root").crl!, pki.get("intermediate").crl!]);
+    expect(pki.crlBundle).toBe(pki.crls.join(""));
+
+    const dir = project("version: 1\n").dir;
+    const file = (name: string, text: string) => (writeFileSync(path.join(dir, name), text), path.join(dir, name));
+    const verify = (crls: string) => opensslVerify(file("alice.pem", pki.get("alice").cert), ["-crl_check_all", "-CAfile", file("bundle.pem", pki.caBundle), "-untrusted", file("chain.pem", pki.get("alice").chain), "-CRLfile", file("crls.pem", crls)]);
+    expect((await verify(pki.crlBundle)).ok).toBe(true);
+    expect((await verify(pki.get("root").crl!)).output).toMatch(/unable to get certificate CRL/);
+
+    const serve = async (crl: string | string[]) => {
+      const web = pki.get("web");
+      const server = https.createServer({ key: web.key, cert: web.fullchain, ca: pki.caBundle + pki.get("intermediate").cert, crl, requestCert: true, rejectUnauthorized: true }, (_q, r) => r.end("hello"));
+      await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+      onTestFinished(() => new Promise<void>((resolve) => server.close(() => resolve())));
+      return (server.address() as AddressInfo).port;
+    };
+    const alice = pki.get("alice");
+    expect(await get(await serve(pki.crls), { ca: pki.caBundle, cert: alice.fullchain, key: alice.key })).toBe("hello");
+    await expect(get(await serve(pki.get("root").crl!), { ca: pki.caBundle, cert: alice.fullchain, key: alice.key })).rejects.toThrow();
+    // Node reads only the first CRL of a string, so the bundle as one text locks the client out too (README).
+    await expect(get(await serve(pki.crlBundle), { ca: pki.caBundle, cert: alice.fullchain, key: alice.key })).rejects.toThrow();
+  });
+
+  it("signs the CRLs as provision does: same issuer, number, lifetime and entries", async () => {
+    const p = project(YAML);
+    expect((await provision(["--now", NOW.toISOString()], { cwd: p.dir })).code).toBe(0);
+    const pki = await createPki(YAML, { now: NOW });
+    const fields = async (pem: string) => (await execa("openssl", ["crl", "-noout", "-text"], { input: pem })).stdout.replace(/Signature Value:[\s\S]*$/, "").replace(/Identifier: *\n *[0-9A-F:]+/, "Identifier: (the CA's key)");
+    for (const ca of ["root", "intermediate"]) {
+      expect(await fields(pki.get(ca).crl!), ca).toBe(await fields(readFileSync(path.join(p.out, "cas", ca, "crl.pem"), "utf8")));
+    }
   });
 
   it("takes the object pki.yaml describes, and writes nothing (not even its output folder)", async () => {
