@@ -74,6 +74,7 @@ describe("specDifferences", () => {
     expect(specDifferences(web, issuer(url), { ...facts, crlUrls: ["http://old.test/root.crl"] })).toEqual([`CRL distribution point changed (http://old.test/root.crl → ${url})`]);
     expect(specDifferences(web, issuer(url), { ...facts, crlUrls: [url] })).toEqual([]);
     expect(specDifferences(web, issuer(null), { ...facts, crlUrls: [] })).toEqual([]);
+    expect(specDifferences(web, issuer(url), { ...facts, crlUrls: ["http://a.test/1.crl", "http://b.test/2.crl"] })).toEqual([`CRL distribution point changed (http://a.test/1.crl, http://b.test/2.crl → ${url})`]);
     // A state.json record from before CRL URLs were kept reads as none.
     const { crlUrls: _, ...older } = facts;
     expect(specDifferences(web, issuer(null), older)).toEqual([]);
