@@ -17,6 +17,11 @@ function nginxArgs(front: NonNullable<LaunchFacts["front"]>): string[] {
   return ["-e", "stderr", "-c", front.conf];
 }
 
+/** As root, nginx would run its workers as nobody, who cannot reach the socket or the temp folders. */
+function rootUser(): string[] {
+  return process.getuid?.() === 0 ? ["-g", "user root;"] : [];
+}
+
 /**
  * Runs uwsgi with the rendered ini until `stopped` resolves or uwsgi exits. A server that checks client
  * certificates gets nginx in front (nginx-front.conf: TLS, client certificates, CRLs), reloaded with
@@ -43,7 +48,7 @@ export async function serveWithUwsgi(facts: LaunchFacts, io: ServeIo, stopped: P
       processes.push(startGroup("uwsgi", ["uwsgi", "--ini", ini], io.env));
       // As root, nginx would run its workers as nobody, who cannot reach the socket or the temp folders:
       // they run as the user that runs provision serve, as uwsgi does.
-      const user = process.getuid?.() === 0 ? ["-g", "user root;"] : [];
+      const user = rootUser();
       processes.push(startGroup("nginx", ["nginx", ...nginxArgs(front), ...user], io.env, { guardGroup: true }));
       stopWatching = watchFiles([facts.files.cert, facts.files.key, facts.files.clientCa!, ...(facts.files.crl ? [facts.files.crl] : [])], () => void reloadNginx(front, io));
     } else {
@@ -64,8 +69,18 @@ export async function serveWithUwsgi(facts: LaunchFacts, io: ServeIo, stopped: P
   }
 }
 
-/** `nginx -s reload` with the front's own config (so its own pid file); a failure is reported, nginx keeps running. */
+/**
+ * `nginx -t` on the new files, then `nginx -s reload` with the front's own config (so its own pid file). The
+ * reload only sends a signal, and a master that cannot load the new certificate, key or CRL keeps its old
+ * workers without a word to us: so the files are tested first, and a rejection is reported as an error with
+ * nginx's own message (nginx goes on serving the old files). "nginx reloaded" means nginx accepted them.
+ */
 async function reloadNginx(front: NonNullable<LaunchFacts["front"]>, io: ServeIo): Promise<void> {
+  const test = await execa("nginx", [...nginxArgs(front), ...rootUser(), "-t", "-q"], { reject: false, env: io.env, extendEnv: false, all: true });
+  if (test.exitCode !== 0) {
+    io.stderr(`error: nginx rejects the changed certificate, key or CRL, and keeps serving the old ones: ${(test.all ?? "").trim()}\n`);
+    return;
+  }
   const run = await execa("nginx", [...nginxArgs(front), "-s", "reload"], { reject: false, env: io.env, extendEnv: false, all: true });
-  io.stderr(run.exitCode === 0 ? "certificate or CRL changed: nginx reloaded\n" : `nginx -s reload failed (nginx keeps its old config): ${run.all}\n`);
+  io.stderr(run.exitCode === 0 ? "certificate or CRL changed: nginx reloaded\n" : `error: nginx -s reload failed (nginx keeps its old config): ${(run.all ?? "").trim()}\n`);
 }

@@ -1,4 +1,4 @@
-import { copyFileSync, existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { copyFileSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { beforeAll, describe, expect, it, onTestFinished } from "vitest";
@@ -130,6 +130,26 @@ describe("the nginx front of a server that checks client certificates (uwsgi has
     // And uwsgi itself was never exposed: it listens on the unix socket only.
     expect(readFileSync(path.join(p.out, "launch/secret-server/uwsgi.ini"), "utf8")).toMatch(/^http-socket = %drun\/uwsgi\.sock$/m);
   }, 120_000);
+
+  it("a changed file nginx rejects is an error with nginx's message, not 'nginx reloaded'; nginx goes on serving, and the fixed file reloads", async () => {
+    const port = await freePort();
+    const p = project(teamYaml(port), { "server.py": readFileSync(path.join(EXAMPLE, "server.py"), "utf8") });
+    expect((await provisionBin([], { cwd: p.dir })).code).toBe(0);
+    const served = startService("node", [BIN, "serve", "secret-server"], { cwd: p.dir });
+    await waitForPort(port);
+    const bob = clientFiles(path.join(p.out, "clients/bob"));
+    expect(await curl(p.out, port, bob)).toEqual({ status: 200, body: "fluffy tail" });
+    const crlBundle = path.join(p.out, "crl-bundle.pem");
+    const good = readFileSync(crlBundle, "utf8");
+    writeFileSync(crlBundle, "-----BEGIN X509 CRL-----\nbm90IGEgQ1JM\n-----END X509 CRL-----\n");
+    await outputShows(served.output, /error: nginx rejects the changed certificate, key or CRL, and keeps serving the old ones: .*crl-bundle\.pem/);
+    expect(served.output()).not.toMatch(/nginx reloaded/);
+    expect(await curl(p.out, port, bob)).toEqual({ status: 200, body: "fluffy tail" });
+    // The twin: the good file back, and nginx takes it.
+    writeFileSync(crlBundle, good);
+    await outputShows(served.output, /nginx reloaded/);
+    expect(await curl(p.out, port, bob)).toEqual({ status: 200, body: "fluffy tail" });
+  }, 90_000);
 
   it("the Node server checks the same CRLs: after the revocation it refuses alice and serves bob", async () => {
     const port = await freePort();
