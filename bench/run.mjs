@@ -111,13 +111,15 @@ function scaleSeries(sizes, reruns) {
   return series;
 }
 
-// BENCH_SCALE=1000 (a comma-separated list) runs a shorter series while iterating; BENCH_ONLY=scale skips the rest.
+// BENCH_SCALE=1000 (a comma-separated list) runs a shorter series while iterating; BENCH_ONLY=scale skips the rest,
+// BENCH_ONLY=cd runs only (c) and (d) (the no-op and one change over 1,000 identities).
 const SCALE_SIZES = (process.env.BENCH_SCALE ?? "1000,5000,10000").split(",").map(Number);
 const ONLY_SCALE = process.env.BENCH_ONLY === "scale";
+const ONLY_CD = process.env.BENCH_ONLY === "cd";
 
 const results = [];
-if (!ONLY_SCALE) results.push(coldWorkload("(a) cold: root + intermediate + 100 ECDSA P-256 leaves", "ecdsa-p256"));
-if (!ONLY_SCALE) results.push(coldWorkload("(b) cold: root + intermediate + 100 RSA-2048 leaves", "rsa-2048"));
+if (!ONLY_SCALE && !ONLY_CD) results.push(coldWorkload("(a) cold: root + intermediate + 100 ECDSA P-256 leaves", "ecdsa-p256"));
+if (!ONLY_SCALE && !ONLY_CD) results.push(coldWorkload("(b) cold: root + intermediate + 100 RSA-2048 leaves", "rsa-2048"));
 
 let noop = null, nodeBaseline = null, rssKib = null, oneChange = null;
 if (!ONLY_SCALE) {
@@ -131,7 +133,7 @@ if (!ONLY_SCALE) {
   process.stderr.write("(d) one altName changed among 1000 identities\n");
   oneChange = timed("provision (one re-issue)", 5, (i) => writeFileSync(path.join(bigDir, "pki.yaml"), pkiYaml(998, "ecdsa-p256", i % 2 ? "s0.test" : "s0-renamed.test")), () => run("node", [BIN], { cwd: bigDir }).ms);
 }
-const scale = scaleSeries(SCALE_SIZES, Number(process.env.BENCH_SCALE_RUNS ?? 3));
+const scale = ONLY_CD ? [] : scaleSeries(SCALE_SIZES, Number(process.env.BENCH_SCALE_RUNS ?? 3));
 const fmt = (ms) => (ms === null ? "skipped" : ms >= 10_000 ? `${(ms / 1000).toFixed(1)} s` : `${ms.toFixed(0)} ms`);
 const ratio = (a, b) => (b === null ? "-" : `${(a / b).toFixed(2)}×`);
 const cpu = cpus()[0]?.model ?? "unknown";
@@ -141,12 +143,16 @@ const lines = [
   `machine: ${cpus().length} cores, ${cpu}; node ${process.version}; ${execFileSync("openssl", ["version"], { encoding: "utf8" }).trim()}${hasMkcert ? "" : "; mkcert not installed"}`,
   `runs: median of ${RUNS} (cold) / 5 (re-runs); load average ${loadAtStart.toFixed(1)} at the start, ${loadavg()[0].toFixed(1)} at the end`,
 ];
-if (!ONLY_SCALE) {
+if (results.length) {
   lines.push(
     "",
     "| workload | provision | openssl script | mkcert | openssl / provision | mkcert / provision |",
     "| --- | --- | --- | --- | --- | --- |",
     ...results.map((r) => `| ${r.label} | ${fmt(r.provision)} | ${fmt(r.openssl)} | ${fmt(r.mkcert)} | ${ratio(r.openssl ?? 0, r.openssl === null ? null : r.provision)} | ${ratio(r.mkcert ?? 0, r.mkcert === null ? null : r.provision)} |`),
+  );
+}
+if (!ONLY_SCALE) {
+  lines.push(
     "",
     "| workload | provision | node -e '' | ratio | target |",
     "| --- | --- | --- | --- | --- |",
@@ -156,7 +162,7 @@ if (!ONLY_SCALE) {
     `peak RSS of (c): ${(rssKib / 1024).toFixed(0)} MiB`,
   );
 }
-lines.push(
+if (scale.length) lines.push(
   "",
   `scale series (P-256; create once, no-op and one change: median of ${process.env.BENCH_SCALE_RUNS ?? 3})`,
   "",
@@ -164,7 +170,7 @@ lines.push(
   "| --- | --- | --- | --- | --- | --- |",
   ...scale.map((r) => `| ${r.n} | ${fmt(r.createMs)} | ${fmt(r.noopMs)} | ${fmt(r.oneChangeMs)} | ${ratio(r.oneChangeMs, r.noopMs)} | ${(r.noopRssKib / 1024).toFixed(0)} MiB |`),
 );
-if (small !== large) {
+if (scale.length && small !== large) {
   lines.push(
     "",
     `${large.n / 1000}k / ${small.n / 1000}k: create ${ratio(large.createMs, small.createMs)}, no-op ${ratio(large.noopMs, small.noopMs)}, one change ${ratio(large.oneChangeMs, small.oneChangeMs)} (target ≤ ${((12 * large.n) / small.n / 10).toFixed(0)}×)`,

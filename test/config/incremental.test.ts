@@ -218,7 +218,7 @@ describe("reading pki.yaml incrementally", () => {
     expect(after).not.toBeNull();
     expect(after!.config.identities.find((id) => id.name === "s1000")!.altNames).toEqual([{ type: "dns", value: "renamed.test" }]);
     expect(after!.config).toEqual(parseConfig(yaml("renamed.test"), "pki.yaml", { cwd: "/p" }).config);
-  });
+  }, 60_000);
 
   it("a blank line typed before an entry belongs to the entry above it (a |+ block scalar keeps it)", () => {
     const base = "version: 1\ncas:\n  root: {}\nservers:\n  a:\n    issuer: root\n    altNames: [a.test]\n    afterChange: |+\n      echo a\n\n  b: { issuer: root, altNames: [b.test] }\n";
