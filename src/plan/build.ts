@@ -224,7 +224,7 @@ function decide(
   const isCa = id.kind === "ca";
   const everIssued = observed.state.identities.get(id.name)?.kind === id.kind;
 
-  if (isCa && !rotateKey) assertCaKeyUsable(id, seen, everIssued);
+  if (isCa && !rotateKey) assertCaKeyUsable(id, seen, everIssued, observed.aside?.has(id.name) ?? false);
   if (isCa && !rotateKey && !adoptKey && !seen.cert && seen.keyStatus !== "missing" && !everIssued) {
     // A key.pem provision has no record of, with no certificate: someone may have planted it to become the CA.
     throw new ProvisionError("ca-key-unknown", `CA ${id.name} has a key.pem but no certificate, and provision has no record of creating that key`, {
@@ -282,8 +282,13 @@ export function renewalWindow(id: Pick<IdentitySpec, "renewBefore">, facts: Pick
 }
 
 /** A CA's key is never replaced silently: a missing, unreadable or foreign key stops the run. */
-function assertCaKeyUsable(id: IdentitySpec, seen: ObservedIdentity, everIssued: boolean): void {
+function assertCaKeyUsable(id: IdentitySpec, seen: ObservedIdentity, everIssued: boolean, aside: boolean): void {
   const flag = `--rotate-ca-key ${id.name}`;
+  if (seen.keyStatus === "missing" && aside) {
+    throw new ProvisionError("ca-key-missing", `the folder of CA ${id.name} was moved aside by an interrupted run`, {
+      hint: `run provision (without plan): it puts the folder back before anything else; do not use ${flag}`,
+    });
+  }
   if (seen.keyStatus === "missing" && (seen.cert || everIssued)) {
     throw new ProvisionError("ca-key-missing", `the key of CA ${id.name} is missing`, {
       hint: `restore key.pem from your backup; to start over with a new key (everything it signed is re-issued) run with ${flag}`,

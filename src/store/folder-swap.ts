@@ -22,6 +22,12 @@ const SWAP_NAME = /^\.([A-Za-z0-9][A-Za-z0-9._-]{0,63})\.([0-9a-f]{12})\.(new|ol
 /** Stray temp files of the per-file writes (store/atomic-write.ts): never carried into a new folder. */
 const TEMP_NAME = /^\..+\.[0-9a-f]{12}\.tmp$/;
 
+/** The identity name and stage of a swap leftover's entry name (`.web.0123456789ab.old` → web, old), or null. */
+export function swapLeftover(entry: string): { name: string; stage: "new" | "old" } | null {
+  const match = SWAP_NAME.exec(entry);
+  return match ? { name: match[1]!, stage: match[3] as "new" | "old" } : null;
+}
+
 export interface FolderBuild {
   /** The folder as users see it. */
   dir: string;
@@ -190,14 +196,14 @@ export function recoverFolderSwaps(outputDir: string, parents: readonly string[]
       throw fsError("list", parent, error);
     }
     for (const entry of names.sort()) {
-      const match = SWAP_NAME.exec(entry);
+      const match = swapLeftover(entry);
       if (!match) continue;
       const leftover = path.join(parent, entry);
-      const target = path.join(parent, match[1]!);
+      const target = path.join(parent, match.name);
       const info = lstatSync(leftover, { throwIfNoEntry: false });
       if (!info) continue;
       const ours = info.isDirectory() && (uid === undefined || info.uid === uid) && (info.mode & 0o022) === 0;
-      if (match[3] === "old" && ours && !lstatSync(target, { throwIfNoEntry: false })) {
+      if (match.stage === "old" && ours && !lstatSync(target, { throwIfNoEntry: false })) {
         try {
           renameSync(leftover, target);
         } catch (error) {

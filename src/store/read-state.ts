@@ -10,7 +10,8 @@ import { inspectCertificate } from "../x509/inspect.js";
 import type { CertificateFacts } from "../x509/spec.js";
 import { decodePrivateKeyWithAny, isEncryptedKeyPem, keyEncryptionIsStrong, KEY_KDF, spkiOf } from "../x509/keys.js";
 import { readOutputFile } from "./guard.js";
-import { bundlePath, formatFiles, identityPaths, kindDir, KINDS, retiredCertPath, statePath, type IdentityPaths } from "./layout.js";
+import { swapLeftover } from "./folder-swap.js";
+import { bundlePath, formatFiles, identityPaths, KIND_FOLDER, kindDir, KINDS, retiredCertPath, statePath, type IdentityPaths } from "./layout.js";
 import { passphraseCandidates } from "./passphrase.js";
 import { statFile, type FileStamps } from "./stamp.js";
 import { emptyState, type StateFile, type StateRecord } from "./state-file.js";
@@ -76,6 +77,11 @@ export interface ObservedState {
   orphans: { name: string; kind: IdentityKind; notAfter: string | null }[];
   /** The external CAs' files (store/external.ts): their certificates, the chains above them, their keys. */
   externals: ExternalCas;
+  /**
+   * Identities whose folder a run killed in the middle of a folder swap left aside (`.<name>.<hex>.old`, the
+   * folder itself missing): the next applying run puts them back before it reads (store/folder-swap.ts).
+   */
+  aside?: ReadonlySet<string>;
   /** Each CA's CRL on disk (store/read-crls.ts), and crl-bundle.pem. */
   crls: Map<string, ObservedCrl>;
   crlBundlePem: string | null;
@@ -258,7 +264,7 @@ export async function readObservedState(config: Config, env: NodeJS.ProcessEnv, 
     problems,
     bundlePem: readOutputFile(bundlePath(out)),
     retired: readRetired(out, state, problems),
-    orphans: findOrphans(config, state),
+    ...findOrphans(config, state, problems),
     externals,
     crls,
     crlBundlePem,
@@ -337,7 +343,8 @@ function certFingerprint(pem: string): string | null {
  * identities that moved to another section (cas → servers, say), found by listing the kind folders. Only
  * valid identity names are ever turned into paths.
  */
-function findOrphans(config: Config, state: StateFile): ObservedState["orphans"] {
+function findOrphans(config: Config, state: StateFile, problems: string[]): Pick<ObservedState, "orphans" | "aside"> {
+  const aside = new Set<string>();
   const configured = new Map(config.identities.map((id) => [id.name, id.kind] as const));
   const orphans = new Map<string, ObservedState["orphans"][number]>();
   for (const [name, record] of state.identities) {
@@ -351,12 +358,17 @@ function findOrphans(config: Config, state: StateFile): ObservedState["orphans"]
       continue;
     }
     for (const name of entries) {
+      const leftover = name.startsWith(".") ? swapLeftover(name) : null;
+      if (leftover?.stage === "old" && configured.get(leftover.name) === kind && !entries.includes(leftover.name)) {
+        aside.add(leftover.name);
+        problems.push(`${KIND_FOLDER[kind]}/${leftover.name} was moved aside by an interrupted run (${KIND_FOLDER[kind]}/${name}): the next provision run puts it back`);
+      }
       const now = configured.get(name);
       if (now === undefined || now === kind || !isSafeName(name) || orphans.has(`${kind}/${name}`)) continue;
       orphans.set(`${kind}/${name}`, { name, kind, notAfter: null });
     }
   }
-  return [...orphans.values()].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : a.kind < b.kind ? -1 : 1));
+  return { orphans: [...orphans.values()].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : a.kind < b.kind ? -1 : 1)), aside };
 }
 
 /** The slow path: hash the files, and parse and check whatever state.json cannot vouch for. */

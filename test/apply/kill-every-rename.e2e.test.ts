@@ -211,16 +211,27 @@ describe("right after a kill at any rename, keys and certificates are pairs or w
     expect(await killAtEveryRename(provisioned, base, ["--rotate-ca-key", "root"])).toBeGreaterThanOrEqual(8);
   }, 120_000);
 
-  it("a CA folder left aside by a kill between the two renames is put back, key and all, with no flag", async () => {
+  it("folders left aside by a kill between the two renames: plan says so, the next run puts them back, CA key and all, with no flag", async () => {
     const dir = copyOf(provisioned, base);
     const out = path.join(dir, "pki");
     const env = { XDG_CACHE_HOME: path.join(dir, ".cache"), PROVISION_NO_CACHE: "1" };
     const key = readFileSync(path.join(out, "cas/root/key.pem"));
     renameSync(path.join(out, "cas/root"), path.join(out, "cas/.root.0123456789ab.old"));
     mkdirSync(path.join(out, "cas/.root.0123456789ab.new"));
+    renameSync(path.join(out, "servers/web"), path.join(out, "servers/.web.0123456789ab.old"));
+    // plan only reads: it says what happened instead of "the key of CA root is missing … restore it from your backup".
+    const plan = await provision(["plan"], { cwd: dir, env });
+    expect(plan.code).toBe(1);
+    expect(plan.stderr).toMatch(/the folder of CA root was moved aside by an interrupted run\nhint: run provision \(without plan\)/);
+    renameSync(path.join(out, "cas/.root.0123456789ab.old"), path.join(out, "cas/root"));
+    expect((await provision(["plan"], { cwd: dir, env })).stdout).toContain("note: servers/web was moved aside by an interrupted run (servers/.web.0123456789ab.old): the next provision run puts it back");
+    renameSync(path.join(out, "cas/root"), path.join(out, "cas/.root.0123456789ab.old"));
+
     const run = await provision([], { cwd: dir, env });
     expect(run.code, run.stderr).toBe(0);
     expect(run.stdout).toContain("note: cas/root: put back from where an interrupted run had moved it");
+    expect(run.stdout).toContain("note: servers/web: put back from where an interrupted run had moved it");
+    expect(run.stdout).not.toMatch(/web\s+server\s+reissue/);
     expect(readFileSync(path.join(out, "cas/root/key.pem")).equals(key)).toBe(true);
     expect(readdirSync(path.join(out, "cas"))).toEqual(["intermediate", "root"]);
     expect(checkTree(out, issuerOf)).toEqual([]);
