@@ -117,6 +117,17 @@ export function emptyState(): StateFile {
   return { version: 1, identities: new Map(), retired: new Map(), crls: new Map(), issued: [], revokedNames: new Map() };
 }
 
+// Each record's JSON, remembered by the record object (records are never changed once made): a large first run
+// rewrites state.json after every batch with the records of all the batches before, which are the same objects.
+// Without it, a 10,000-identity create serialised 105,000 records, most of its garbage.
+const recordTexts = new WeakMap<StateRecord, string>();
+
+function recordJson(record: StateRecord): string {
+  let text = recordTexts.get(record);
+  if (text === undefined) recordTexts.set(record, (text = JSON.stringify({ ...record, facts: factsToJson(record.facts) })));
+  return text;
+}
+
 const byKey = <T>(map: Map<string, T>) => [...map].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
 
 /**
@@ -129,7 +140,7 @@ export function serializeState(state: StateFile): string {
   const retired = Object.fromEntries(byKey(state.retired).filter(([, list]) => list.length > 0));
   // The ledger one certificate per line, like the identities, in a stable order.
   const issued = [...state.issued].sort(compareIssued).map((e) => JSON.stringify(e));
-  const identities = byKey(state.identities).map(([name, record]) => `${JSON.stringify(name)}:${JSON.stringify({ ...record, facts: factsToJson(record.facts) })}`);
+  const identities = byKey(state.identities).map(([name, record]) => `${JSON.stringify(name)}:${recordJson(record)}`);
   return `{"version":1,"identities":{${identities.length ? `\n${identities.join(",\n")}\n` : ""}},"retired":${JSON.stringify(retired)},"crls":${JSON.stringify(Object.fromEntries(byKey(state.crls)))},"issued":[${issued.length ? `\n${issued.join(",\n")}\n` : ""}],"revokedNames":${JSON.stringify(Object.fromEntries(byKey(state.revokedNames)))}}\n`;
 }
 
