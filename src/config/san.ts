@@ -1,5 +1,4 @@
-import { isIP } from "node:net";
-import { checkDnsName, classifyAltName, type AltName } from "./alt-names.js";
+import { checkDnsName, classifyAltName, ipFamily, type AltName } from "./alt-names.js";
 import type { IdentitySpec } from "./types.js";
 
 /**
@@ -20,7 +19,7 @@ const HOST_LIKE = /^[a-z0-9_*-]+(\.[a-z0-9_*-]*)*$/i;
 
 export function commonNameMeaning(commonName: string): CommonNameMeaning {
   const cn = commonName.trim();
-  if (isIP(cn)) {
+  if (ipFamily(cn)) {
     const ip = classifyAltName(cn);
     return ip.ok ? { kind: "name", name: ip.name } : { kind: "invalid", message: ip.message, lowerCase: cn.toLowerCase() };
   }
