@@ -67,7 +67,8 @@ describe("the package as a stranger installs it (npm pack, npm install into an e
     // The server's port: a free one, so the test does not depend on 8443 being free.
     const port = await freePort();
     writeFileSync(path.join(app, "pki.yaml"), readFileSync(path.join(app, "pki.yaml"), "utf8").replace("port: 8443", `port: ${port}`));
-    const first = await run("npx", ["--no-install", "provision"], app);
+    // A private npm cache, as in test/repo/docs.test.ts: concurrent npx runs share ~/.npm/_npx.
+    const first = await run("npx", ["--no-install", "provision"], app, { npm_config_cache: path.join(work, "npm-cache") });
     expect(first.exitCode, first.stderr).toBe(0);
     expect(first.stdout).toMatch(/localhost\s+server\s+create/);
     expect((await run(bin, ["plan"], app)).exitCode).toBe(0);

@@ -1,4 +1,5 @@
-import { existsSync, readdirSync, readFileSync } from "node:fs";
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
 import path from "node:path";
 import { describe, expect, it } from "vitest";
 import { parseCliArgs } from "../../src/cli/args.js";
@@ -55,9 +56,16 @@ describe("the files the docs name", () => {
 describe("the README's way in", () => {
   it("npx provision runs the project's own CLI, from the root and from an example folder", async () => {
     const version = JSON.parse(readFileSync(path.join(ROOT, "package.json"), "utf8")).version;
-    for (const cwd of [ROOT, path.join(ROOT, "examples/secret-squirrels")]) {
-      const result = await execaLogged("npx", ["--no-install", "provision", "--version"], { cwd, reject: false });
-      expect(result.stdout.trim(), `${cwd}: ${result.stderr}`).toBe(version);
+    // A private npm cache: npx keeps per-command folders in ~/.npm/_npx, and another npx running at the same
+    // moment (install.e2e, a developer's shell) can remove one while this one reads it (ENOENT in a CI run).
+    const cache = mkdtempSync(path.join(tmpdir(), "npx-cache-"));
+    try {
+      for (const cwd of [ROOT, path.join(ROOT, "examples/secret-squirrels")]) {
+        const result = await execaLogged("npx", ["--no-install", "provision", "--version"], { cwd, reject: false, env: { ...process.env, npm_config_cache: cache } });
+        expect(result.stdout.trim(), `${cwd}: ${result.stderr}`).toBe(version);
+      }
+    } finally {
+      rmSync(cache, { recursive: true, force: true });
     }
   });
 });
