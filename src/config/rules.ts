@@ -5,6 +5,7 @@ import { indexByName, issuerChain } from "./issuers.js";
 import { constraintViolation, subtreeText, subtreeWithin } from "./name-constraints.js";
 import type { Locate } from "./locate.js";
 import type { IdentitySpec, LintSpec } from "./types.js";
+import { launchClients } from "./serve.js";
 
 export interface RuleContext {
   identities: IdentitySpec[];
@@ -233,7 +234,7 @@ const APPLE_MAX_SECONDS = 825 * 86_400;
  * `revoked: true` is final and needs a CA above to list it: a root or an external CA cannot be revoked here,
  * and whatever a revoked CA issued must be revoked too (its chain no longer verifies anyway).
  */
-const revocationsHold: Rule = ({ identities, byName, report }) => {
+const revocationsHold: Rule = ({ identities, byName, report, warn }) => {
   for (const id of identities) {
     const issuer = id.issuer === null ? undefined : byName.get(id.issuer);
     if (id.revoked && id.external) {
@@ -245,6 +246,13 @@ const revocationsHold: Rule = ({ identities, byName, report }) => {
       report([...id.yamlPath, "issuer"], `issuer ${issuer.name} is revoked: revoke ${id.name} too (revoked: true), or give it another issuer`);
     }
     if (id.serve?.client && byName.get(id.serve.client)?.revoked) report([...id.yamlPath, "serve", "client"], `client "${id.serve.client}" is revoked; name another client`);
+    // Every client it would present is revoked: the launch config presents none, and the server refuses it.
+    if (id.serve?.clientAuth === "required" && id.serve.client === null && launchClients(identities, id.serve).client === null) {
+      const revoked = launchClients(identities, id.serve).clientCas.flatMap((ca) => identities.filter((c) => c.kind === "client" && c.issuer === ca && c.revoked).map((c) => c.name));
+      if (revoked.length) {
+        warn([...id.yamlPath, "serve", "clientAuth"], `every client ${id.name} accepts is revoked (${revoked.join(", ")}): its client config (client.env, client.curlrc, provision exec ${id.name}) presents no certificate, and the server refuses it; add a client, or set serve.clientAuth`);
+      }
+    }
     if (id.serve?.clientCa && byName.get(id.serve.clientCa)?.revoked) report([...id.yamlPath, "serve", "clientCa"], `CA "${id.serve.clientCa}" is revoked; name another CA`);
   }
 };

@@ -1,5 +1,6 @@
 import { isIP } from "node:net";
 import { checkDnsName } from "./alt-names.js";
+import type { IdentitySpec, ServeSpec } from "./types.js";
 
 // serve.* values end up in rendered files that are sourced by shells (server.env), parsed by uwsgi, curl
 // and nginx: each is held to a strict grammar here, at load time, and escaped again for each format in
@@ -31,3 +32,16 @@ export function checkServeApp(value: string): string | null {
 
 /** What a server without `serve`, or a `serve` without these fields, is launched with. */
 export const SERVE_DEFAULTS = { host: "localhost", port: 5683, clientAuth: "none" } as const;
+
+/**
+ * Whose client certificates a server accepts, and which client its client config presents: `serve.clientCa`, or
+ * else every CA that issues a client; `serve.client`, or else the first client of those CAs that is not revoked.
+ * The one home of that choice: render/launch-facts.ts renders it, config/rules.ts warns when it leaves none.
+ */
+export function launchClients(identities: readonly IdentitySpec[], serve: Pick<ServeSpec, "clientAuth" | "clientCa" | "client">): { clientCas: string[]; client: string | null } {
+  if (serve.clientAuth === "none") return { clientCas: [], client: null };
+  const clients = identities.filter((id) => id.kind === "client");
+  const clientCas = serve.clientCa !== null ? [serve.clientCa] : [...new Set(clients.map((id) => id.issuer!))];
+  const client = serve.client ?? clients.find((id) => id.revoked === null && clientCas.includes(id.issuer!))?.name ?? null;
+  return { clientCas, client };
+}

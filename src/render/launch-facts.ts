@@ -1,5 +1,5 @@
 import path from "node:path";
-import { SERVE_DEFAULTS } from "../config/serve.js";
+import { launchClients, SERVE_DEFAULTS } from "../config/serve.js";
 import type { Config, IdentitySpec } from "../config/types.js";
 import { ProvisionError } from "../errors.js";
 import { identitiesByName } from "../config/issuers.js";
@@ -80,13 +80,8 @@ export function launchFacts(config: Config, serverName: string): LaunchFacts {
   const paths = identityPaths(config.outputDir, "server", server.name);
   const dir = launchDir(config.outputDir, server.name);
   const mtls = serve.clientAuth !== "none";
-  const clientCas = !mtls
-    ? []
-    : serve.clientCa !== null
-      ? [serve.clientCa]
-      : [...new Set(config.identities.filter((id) => id.kind === "client").map((id) => id.issuer!))];
+  const { clientCas, client } = launchClients(config.identities, serve);
   const crlless = casWithoutCrl(config, clientCas);
-  const client = !mtls ? null : serve.client ?? config.identities.find((id) => id.kind === "client" && id.revoked === null && clientCas.includes(id.issuer!))?.name ?? null;
   const clientPaths = client === null ? null : identityPaths(config.outputDir, "client", client);
   return {
     server: server.name,
