@@ -3,7 +3,7 @@ import { X509Certificate } from "node:crypto";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { parseConfig } from "../../src/config/parse.js";
 import type { IdentitySpec } from "../../src/config/types.js";
 import { serialFrom, signCertificate, subjectKeyIdOf, templateFor } from "../../src/x509/issue.js";
@@ -75,6 +75,10 @@ beforeAll(async () => {
     ids.set(id.name, id);
     keys.set(id.name, await generateKey(id.key));
   }
+});
+beforeEach(() => {
+  // Issued per test, not once in beforeAll: Stryker activates a mutant around each test, so a chain encoded
+  // before the tests would never carry the mutation.
   issue("root", null);
   issue("int", "root");
   issue("web", "int", { crlUrl: "http://crl.test/int.crl" });
