@@ -1,6 +1,6 @@
 import { execFileSync } from "node:child_process";
 import { X509Certificate } from "node:crypto";
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
@@ -150,6 +150,28 @@ describe("a chain encoded by forge, judged by openssl", () => {
     expect(x.serialNumber).toBe(serialFrom(Buffer.alloc(16, 3)).toString("hex").toUpperCase());
     expect(new Date(x.validFrom).toISOString()).toBe("2027-02-03T04:05:06.000Z");
     expect(new Date(x.validTo).toISOString()).toBe("2029-02-03T04:05:06.000Z");
+  });
+
+  it("ECDSA signature algorithms carry no parameters (RFC 5758), inside the TBS and after it", () => {
+    const parsed = openssl(["asn1parse", "-in", path.join(dir, "int.pem")]).out;
+    expect(parsed.match(/OBJECT\s+:ecdsa-with-SHA384\n/g)).toHaveLength(2);
+    expect(parsed).not.toMatch(/OBJECT\s+:ecdsa-with-SHA384\n.*NULL/);
+  });
+
+  it("constraints with excluded subtrees only: no empty permittedSubtrees is written (RFC 5280 wants at least one)", () => {
+    const file = issue("int", "root", { file: "excluded-only", edit: (t) => void (t.nameConstraints = { permitted: [], excluded: [{ type: "dns", value: "bad.test" }] }) });
+    const t = text(file);
+    expect(t).toMatch(/X509v3 Name Constraints: critical\n\s+Excluded:\n\s+DNS:bad\.test\n/);
+    expect(t).not.toContain("Permitted");
+    // The extension's value, byte for byte: SEQUENCE { [1] { SEQUENCE { [2] "bad.test" } } }, with no [0] before it.
+    const der = new X509Certificate(readFileSync(file)).raw;
+    expect(der.includes(Buffer.concat([Buffer.from("300ea10c300a8208", "hex"), Buffer.from("bad.test")]))).toBe(true);
+  });
+
+  it("a name that is not ASCII never reaches the DER (config hands over A-labels): encoding refuses it", () => {
+    for (const value of ["bücher.test", "https://s.test/€uro"]) {
+      expect(() => issue("web", "int", { file: "non-ascii", edit: (t) => void (t.altNames = [{ type: value.startsWith("https") ? "uri" : "dns", value } as CertTemplate["altNames"][number]]) })).toThrow(/is not ASCII/);
+    }
   });
 
   it("names outside the constraints, encoded all the same, are refused by openssl (the constraints are enforced as encoded)", () => {
