@@ -133,13 +133,17 @@ export function statusRows(
 ): StatusRow[] {
   const now = Date.parse(plan.now);
   return plan.actions.map((action) => {
-    const state = stateOf(action);
     const { notAfter, renewAt, ...rest } = details(action.name);
     const msLeft = notAfter === null ? null : Date.parse(notAfter) - now;
+    // A run renews what it manages before it expires; an external CA it never renews, so the plan leaves it
+    // "unchanged" however old it is: by its notAfter it is expired, and a run cannot fix that.
+    const expiredAsIs = action.action === "unchanged" && msLeft !== null && msLeft <= 0;
+    const state = expiredAsIs ? "expired" : stateOf(action);
+    const reasons = expiredAsIs ? [...action.reasons, `expired ${notAfter}: ${action.kind === "ca" ? "an external CA is renewed by its holder, not by provision" : "nothing renews it"}`] : action.reasons;
     const needsWork = state !== "ok" && state !== "orphaned" && state !== "revoked";
     const renewsWithin = renewAt !== null && withinSeconds !== null && Date.parse(renewAt) - now <= withinSeconds * 1000;
     const due = withinSeconds !== null && state !== "orphaned" && (needsWork || renewsWithin);
     const daysLeft = msLeft === null ? null : Math.floor(msLeft / 86_400_000);
-    return { name: action.name, kind: action.kind, issuer: action.issuer, ...rest, notAfter, daysLeft, renewAt, state, reasons: action.reasons, due };
+    return { name: action.name, kind: action.kind, issuer: action.issuer, ...rest, notAfter, daysLeft, renewAt, state, reasons, due };
   });
 }
