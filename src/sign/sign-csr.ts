@@ -2,6 +2,7 @@ import type { KeyObject } from "node:crypto";
 import { classifyAltName, svidConflict, type AltName } from "../config/alt-names.js";
 import { formatDuration, parseRenewBefore } from "../config/duration.js";
 import { constraintViolation } from "../config/name-constraints.js";
+import type { NameConstraintsSpec } from "../config/types.js";
 import { commonNameMeaning, constrainedNamesFor, sanFor } from "../config/san.js";
 import type { IdentitySpec } from "../config/types.js";
 import { ProvisionError } from "../errors.js";
@@ -17,7 +18,7 @@ export interface CsrIssuer {
   notAfter: string;
   key: KeyObject;
   /** The issuer's certificate when it is an external CA: the new certificate copies its name and key id. */
-  external?: { certPem: string; facts: { subjectKeyId: string | null } };
+  external?: { certPem: string; facts: { subjectKeyId: string | null }; limits?: { upstream: { subject: string; nameConstraints: NameConstraintsSpec | null }[] } };
 }
 
 export interface CsrToSign {
@@ -88,11 +89,16 @@ export function signCsr(issuer: CsrIssuer, csr: CsrToSign): { pem: string; spec:
     throw new ProvisionError("bad-csr", `${csr.source}: commonName "${spec.subject.commonName}" looks like a host name but is not a valid one: ${cn.message}`);
   }
   if (csr.profile === "server" && sanFor(spec).length === 0) throw new ProvisionError("bad-csr", `${csr.source}: a server certificate needs at least one alt name`);
-  for (const ca of [issuer.spec, ...issuer.above]) {
+  // Every CA on the path: pki.yaml's, and for an external issuer the certificates above it (external.chain).
+  const constraintSets = [
+    ...[issuer.spec, ...issuer.above].map((ca) => ({ owner: `CA ${ca.name}`, constraints: ca.nameConstraints })),
+    ...(issuer.external?.limits?.upstream ?? []).map((u) => ({ owner: `${u.subject}, above external CA ${issuer.spec.name}`, constraints: u.nameConstraints })),
+  ];
+  for (const { owner, constraints } of constraintSets) {
     for (const { name, fromCommonName } of constrainedNamesFor(spec)) {
-      const why = ca.nameConstraints && constraintViolation(name, ca.nameConstraints);
+      const why = constraints && constraintViolation(name, constraints);
       const what = fromCommonName ? `the commonName "${spec.subject.commonName}" (verifiers hold a commonName that reads as a host, IP or email to the constraints too)` : `"${name.value}"`;
-      if (why) throw new ProvisionError("outside-constraints", `${csr.source}: ${what} is outside the name constraints of CA ${ca.name}: ${why}`, { hint: "nothing was issued" });
+      if (why) throw new ProvisionError("outside-constraints", `${csr.source}: ${what} is outside the name constraints of ${owner}: ${why}`, { hint: "nothing was issued" });
     }
   }
   const notAfter = new Date(csr.now.getTime() + csr.validitySeconds * 1000);
