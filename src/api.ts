@@ -82,6 +82,14 @@ export interface CreatePkiOptions {
 export async function createPki(spec: string | PkiSpec, options: CreatePkiOptions = {}): Promise<InMemoryPki> {
   const text = typeof spec === "string" ? spec : stringify(spec);
   const { config } = await loadConfigText(text, typeof spec === "string" ? "pki.yaml" : "spec");
+  // An external CA is defined by its files, and createPki reads none (it planned as if the CA had no lifetime:
+  // "would outlive external CA int, which expires undefined").
+  const external = config.identities.filter((id) => id.external);
+  if (external.length) {
+    throw new ProvisionError("external-ca", `createPki reads no file, so it cannot use external CA ${external.map((id) => id.name).join(", ")} (its certificate and key are files)`, {
+      hint: "use loadPki and applyPki, which read the external CA's files as provision does, or describe the CA in the spec itself",
+    });
+  }
   const deps = realDeps(options.deps);
   const plan = buildPlan(config, nothingObserved(config), options.now ?? deps.now());
   const keys = await generatePlannedKeys(config, plan, deps);

@@ -123,6 +123,16 @@ describe("createPki (in memory)", () => {
     }
   });
 
+  it("refuses an external CA with a plain error (it reads no file); the same PKI with the CA in the spec is made", async () => {
+    const external = "version: 1\ncas:\n  int:\n    external: { cert: ./ca/int.pem, key: ./ca/int-key.pem }\nservers:\n  web: { issuer: int, altNames: [web.test] }\n";
+    const error = await createPki(external).then(() => null, (e: unknown) => e);
+    expect(error).toBeInstanceOf(ProvisionError);
+    expect((error as ProvisionError).code).toBe("external-ca");
+    expect((error as ProvisionError).message).toBe("createPki reads no file, so it cannot use external CA int (its certificate and key are files)");
+    const inSpec = await createPki(external.replace("external: { cert: ./ca/int.pem, key: ./ca/int-key.pem }", "commonName: Int"));
+    expect(inSpec.get("web").chain).toBe(inSpec.get("int").cert);
+  });
+
   it("takes the object pki.yaml describes, and writes nothing (not even its output folder)", async () => {
     const p = project("version: 1\n");
     const pki = await createPki({
