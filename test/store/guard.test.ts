@@ -1,4 +1,4 @@
-import { chmodSync, chownSync, existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, statSync, symlinkSync, writeFileSync } from "node:fs";
+import { chmodSync, chownSync, existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from "node:fs";
 import { execFileSync } from "node:child_process";
 import path from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
@@ -10,6 +10,7 @@ import {
   deleteInside,
   prepareFolder,
   prepareOutputFolder,
+  prepareWholeFolder,
   readOutputBytes,
   readOutputFile,
   readUserFile,
@@ -303,6 +304,30 @@ describe("prepareFolder", () => {
     chmodSync(out, 0o777);
     prepareFolder(out, path.join(out, "cas", "root"), 0o700, checked);
     expect(refusal(() => prepareFolder(out, path.join(out, "cas", "root"), 0o700)).message).toMatch(/others can write/);
+  });
+});
+
+describe("prepareWholeFolder (a folder written as a whole, by folder-swap)", () => {
+  it("a missing folder: the folders above it are made ready, the folder itself is left to the swap", () => {
+    makeOut();
+    const dir = path.join(out, "servers", "web");
+    expect(prepareWholeFolder(out, dir, 0o700)).toBe(false);
+    expect(modeOf(path.join(out, "servers"))).toBe(0o755);
+    expect(existsSync(dir)).toBe(false);
+  });
+
+  it("an existing folder is checked and narrowed like prepareFolder's last level; a symlink there is refused", () => {
+    makeOut();
+    const dir = path.join(out, "servers", "web");
+    mkdirSync(dir, { recursive: true });
+    chmodSync(dir, 0o755);
+    expect(prepareWholeFolder(out, dir, 0o700)).toBe(true);
+    expect(modeOf(dir)).toBe(0o700);
+    const checked = new Set<string>([path.join(out, "clients", "bob")]);
+    expect(prepareWholeFolder(out, path.join(out, "clients", "bob"), 0o700, checked)).toBe(true);
+    rmSync(dir, { recursive: true });
+    symlinkSync(sb.victimDir, dir);
+    expect(refusal(() => prepareWholeFolder(out, dir, 0o700)).message).toBe(`refusing to write into ${dir}: it is a symlink`);
   });
 });
 
