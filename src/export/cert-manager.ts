@@ -98,6 +98,12 @@ export function chooseExportCa(config: Config, requested: string | null, include
     }
     if (!ca) throw new ProvisionError("export-ca-ambiguous", `${config.file} has no server or client, so no CA issues anything`, { hint: "name the CA to export with --ca NAME" });
   }
+  // Checked before the root test: an external intermediate has no issuer in pki.yaml, and was called a root.
+  if (ca.external) {
+    throw new ProvisionError("external-ca", `${ca.name} is an external CA: export reads a CA's certificate and key from the output folder, where an external CA has none`, {
+      hint: `add a CA under it for the cluster (cas: { k8s: { issuer: ${ca.name} } }), run provision, and export that one with --ca k8s`,
+    });
+  }
   if (ca.issuer === null && !(requested !== null && includeRootKey)) {
     throw new ProvisionError("export-root-key", `${ca.name} is a root CA: exporting it would put the root's private key into the cluster`, {
       hint:

@@ -448,6 +448,15 @@ ${servers}`);
     expect(() => chooseExportCa(two, null, false)).toThrow(/the servers are issued by several CAs \(a, b\)/);
     expect(chooseExportCa(two, "b", false).name).toBe("b");
     expect(() => chooseExportCa(two, "zz", false)).toThrow(/no CA named "zz"/);
+    // An external CA has no files in the output folder: said so, not "is a root CA" (an external intermediate
+    // has no issuer in pki.yaml); the twin, a provision CA under it, is the one exported.
+    const spec = { version: 1, cas: { int: { external: { cert: "./int.pem", key: "./int-key.pem" } }, k8s: { issuer: "int" } }, servers: { s: { issuer: "int", altNames: ["s.test"] } } } as const;
+    const parsed = (await import("../../src/config/parse.js")).parseConfig(JSON.stringify(spec), "pki.yaml");
+    expect(parsed.diagnostics.filter((d) => d.severity === "error")).toEqual([]);
+    const config = parsed.config!;
+    expect(() => chooseExportCa(config, null, false)).toThrow(/^int is an external CA: export reads a CA's certificate and key from the output folder, where an external CA has none$/);
+    expect(() => chooseExportCa(config, "int", true)).toThrow(/int is an external CA/);
+    expect(chooseExportCa(config, "k8s", false).name).toBe("k8s");
   });
 
   it("goDuration writes what time.ParseDuration reads back", () => {
