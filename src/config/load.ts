@@ -33,8 +33,8 @@ export async function loadConfig(file: string, options: { cwd?: string; env?: No
 
   // An edit: re-read only the entries that changed when the last parse allows it, else the whole file.
   const source = rememberedSource(cached, absFile);
-  const { reparseChanged } = source ? await import("./incremental.js") : { reparseChanged: null };
-  const loaded = (source && reparseChanged?.({ ...source, config: cached!.config }, text, file)) || (await parseConfigText(text, file, options));
+  const reparsed = source ? (await import("./incremental.js")).reparseChanged({ ...source, config: cached!.config }, text, file) : null;
+  const loaded = reparsed ?? (await parseConfigText(text, file, options));
   const { file: _file, ...rest } = loaded.config;
   writeConfigCache(env, absFile, { key, config: rest, warnings: loaded.warnings, ...(loaded.layout ? { source: { text, layout: loaded.layout } } : {}) });
   return { config: loaded.config, warnings: loaded.warnings };
