@@ -7,7 +7,7 @@ import { stringify } from "yaml";
 import { generatePlannedKeys } from "./apply/keys.js";
 import { signPlanned } from "./apply/sign.js";
 import { signPlannedCrl } from "./apply/revocation.js";
-import { inspectCertificate } from "./x509/inspect.js";
+import { identitiesByName } from "./config/issuers.js";
 import { loadConfig, loadConfigText, type LoadedConfig } from "./config/load.js";
 import type { PkiSpec } from "./config/schema.js";
 import type { Config, IdentityKind } from "./config/types.js";
@@ -94,12 +94,10 @@ export async function createPki(spec: string | PkiSpec, options: CreatePkiOption
   const plan = buildPlan(config, nothingObserved(config), options.now ?? deps.now());
   const keys = await generatePlannedKeys(config, plan, deps);
   const keyOf = (name: string) => keys.get(name)!.privateKey;
-  const { certs } = signPlanned(config, plan, (id) => keyOf(id.name), deps);
+  const { certs, facts } = signPlanned(config, plan, (id) => keyOf(id.name), deps);
   const certOf = (name: string) => certs.get(name)!;
-  const byName = new Map(config.identities.map((id) => [id.name, id]));
-  const crls = new Map(
-    plan.crls.map((crl) => [crl.ca, signPlannedCrl(crl, byName.get(crl.ca)!, certOf(crl.ca), keyOf(crl.ca), inspectCertificate(certOf(crl.ca)).facts.subjectKeyId).pem]),
-  );
+  const byName = identitiesByName(config);
+  const crls = new Map(plan.crls.map((crl) => [crl.ca, signPlannedCrl(crl, byName.get(crl.ca)!, certOf(crl.ca), keyOf(crl.ca), facts.get(crl.ca)!.subjectKeyId).pem]));
 
   const identities = new Map<string, IssuedIdentity>();
   for (const id of config.identities) {
