@@ -1,3 +1,4 @@
+import { locateInFile } from "../config/locate.js";
 import type { RevokeRequest } from "../plan/types.js";
 import type { Config } from "../config/types.js";
 import type { Deps } from "../deps.js";
@@ -60,6 +61,7 @@ export async function preparePlan(declared: Config, options: PrepareOptions): Pr
     prune: options.prune ?? false,
     ...(options.revokeSerials ? { revokeSerials: options.revokeSerials } : {}),
     pendingHooks: pendingHooks.pending,
+    locate: locateInFile(config),
     setEnvVars: new Set(Object.keys(deps.env).filter((name) => deps.env[name] !== undefined && deps.env[name] !== "")),
   });
   if (pendingHooks.problem) plan.notes.push(pendingHooks.problem);

@@ -2,7 +2,8 @@ import type { z } from "zod";
 import { constraintViolation, subtreeText, subtreeWithin } from "./name-constraints.js";
 import { indexByName, issuerChain } from "./issuers.js";
 import { sanFor } from "./san.js";
-import type { Config, IdentitySpec, KeyType, NameConstraintsSpec, SubjectSpec } from "./types.js";
+import type { Config, IdentitySpec, KeyType, NameConstraintsSpec, SubjectSpec, YamlPath } from "./types.js";
+import type { Locate } from "./locate.js";
 import type { Diagnostic } from "../errors.js";
 import { formatPath } from "../errors.js";
 import type { RuleContext } from "./rules.js";
@@ -68,7 +69,7 @@ export interface ExternalCertFacts {
   pathLength: number | null;
   nameConstraints: NameConstraintsSpec | null;
   /** The same for each certificate above it, nearest first (their limits bind what is issued below too). */
-  upstream: { subject: string; pathLength: number | null; nameConstraints: NameConstraintsSpec | null }[];
+  upstream: { subject: string; pathLength: number | null; nameConstraints: NameConstraintsSpec | null; file: string }[];
   /** The file its certificate came from, for messages. */
   certFile: string;
 }
@@ -76,9 +77,14 @@ export interface ExternalCertFacts {
 /**
  * Fills each external CA's spec from its certificate (subject, key type, lifetime, pathLength, name
  * constraints), then checks what pki.yaml asks to issue below it against those limits and the limits of
- * every certificate above it. Pure: the files were read by store/external.ts.
+ * every certificate above it. Each error points at the pki.yaml node to change (`locate`: its line and
+ * column) and names the certificate file whose limit it breaks. Pure: the files were read by store/external.ts.
  */
-export function resolveExternalSpecs(config: Config, facts: ReadonlyMap<string, ExternalCertFacts>): { config: Config; diagnostics: Diagnostic[] } {
+export function resolveExternalSpecs(
+  config: Config,
+  facts: ReadonlyMap<string, ExternalCertFacts>,
+  locate: Locate = (path) => ({ file: config.file, path: formatPath(path) }),
+): { config: Config; diagnostics: Diagnostic[] } {
   const identities = config.identities.map((id): IdentitySpec => {
     const f = facts.get(id.name);
     if (!id.external || !f) return id;
@@ -93,7 +99,7 @@ export function resolveExternalSpecs(config: Config, facts: ReadonlyMap<string, 
   });
   const resolved: Config = { ...config, identities };
   const diagnostics: Diagnostic[] = [];
-  const report = (path: readonly (string | number)[], message: string) => diagnostics.push({ severity: "error", file: config.file, path: formatPath(path), message });
+  const report = (path: YamlPath, message: string) => diagnostics.push({ severity: "error", ...locate(path), message });
   const byName = indexByName(identities);
 
   for (const ca of identities) {
@@ -112,7 +118,7 @@ export function resolveExternalSpecs(config: Config, facts: ReadonlyMap<string, 
     const limit = limits.length ? Math.min(...limits) : null;
     const constraintSets = [
       { owner: `external CA ${ca.name} (${where})`, constraints: f.nameConstraints },
-      ...f.upstream.map((u) => ({ owner: `${u.subject}, above external CA ${ca.name}`, constraints: u.nameConstraints })),
+      ...f.upstream.map((u) => ({ owner: `${u.subject} (in ${u.file}), above external CA ${ca.name}`, constraints: u.nameConstraints })),
     ].filter((c): c is { owner: string; constraints: NameConstraintsSpec } => c.constraints !== null);
 
     for (const id of identities) {

@@ -1,4 +1,6 @@
-import { isNode, type Document, type LineCounter } from "yaml";
+import { readFileSync } from "node:fs";
+import path from "node:path";
+import { isNode, LineCounter, parseDocument, type Document } from "yaml";
 import type { SourceLocation } from "../errors.js";
 import { formatPath } from "../errors.js";
 import type { YamlPath } from "./types.js";
@@ -43,4 +45,25 @@ function keyNodeRange(doc: Document, path: YamlPath): [number, number, number] |
     }
   }
   return undefined;
+}
+
+/**
+ * A Locate for errors found after loading, against files pki.yaml names (an external CA's certificate): the
+ * config may come from the cache, so pki.yaml is read and parsed again, once, and only when an error needs a
+ * line. If the file cannot be read any more, the error keeps its YAML path without a line.
+ */
+export function locateInFile(config: { file: string; baseDir: string }): Locate {
+  let locate: Locate | undefined;
+  return (yamlPath, options) => {
+    if (!locate) {
+      try {
+        const lineCounter = new LineCounter();
+        const text = readFileSync(path.join(config.baseDir, path.basename(config.file)), "utf8");
+        locate = makeLocator(config.file, parseDocument(text, { lineCounter, uniqueKeys: false, merge: true }), lineCounter);
+      } catch {
+        locate = (p) => ({ file: config.file, path: formatPath(p) });
+      }
+    }
+    return locate(yamlPath, options);
+  };
 }

@@ -1,7 +1,8 @@
 import { formatApproxDuration, formatDuration, renewalWindowSeconds } from "../config/duration.js";
 import { signsElsewhere } from "../config/external.js";
 import type { Config, IdentitySpec } from "../config/types.js";
-import { ProvisionError } from "../errors.js";
+import type { Locate } from "../config/locate.js";
+import { formatPath, ProvisionError } from "../errors.js";
 import { bundlePath, identityPaths, MODES, retiredCertPath } from "../store/layout.js";
 import type { ObservedIdentity, ObservedState } from "../store/read-state.js";
 import { composeBundle, composeChain, composeFullchain, issuerPath } from "./compose.js";
@@ -27,6 +28,8 @@ export interface PlanOptions {
   revokeSerials?: readonly RevokeRequest[];
   /** afterChange hooks an earlier run could not complete: they run again. */
   pendingHooks?: readonly PendingHook[];
+  /** Where a pki.yaml node is (config/locate.ts locateInFile), for errors found while planning; without it, errors carry the YAML path only. */
+  locate?: Locate;
 }
 
 const DAY = 86_400_000;
@@ -71,7 +74,7 @@ export function buildPlan(config: Config, observed: ObservedState, now: Date, op
     actions.set(id.name, { ...action, notBefore: facts?.notBefore ?? null, notAfter: facts?.notAfter ?? null, ...files });
   }
 
-  ensureIssuersOutliveChildren(config, actions, nowMs);
+  ensureIssuersOutliveChildren(config, actions, nowMs, options.locate ?? ((path) => ({ file: config.file, path: formatPath(path) })));
   for (const id of config.identities) setValidity(actions.get(id.name)!, id, nowMs);
   const retired = planRetired(config, actions, observed, nowMs);
   const retiredPems = retired.filter((r) => r.action === "keep").map((r) => observed.retired.find((o) => o.fingerprint === r.fingerprint && o.ca === r.ca)!.pem!);
@@ -307,7 +310,7 @@ function assertCaKeyUsable(id: IdentitySpec, seen: ObservedIdentity, everIssued:
 }
 
 /** A new certificate may not outlive its issuer: renew the issuer (same key) first, up the chain. */
-function ensureIssuersOutliveChildren(config: Config, actions: Map<string, IdentityAction>, nowMs: number): void {
+function ensureIssuersOutliveChildren(config: Config, actions: Map<string, IdentityAction>, nowMs: number, locate: Locate): void {
   const byName = identitiesByName(config);
   for (const id of [...config.identities].reverse()) {
     const action = actions.get(id.name)!;
@@ -318,8 +321,11 @@ function ensureIssuersOutliveChildren(config: Config, actions: Map<string, Ident
     const childNotAfter = nowMs + id.validitySeconds * 1000;
     const external = byName.get(id.issuer)?.external;
     if (childNotAfter > issuerNotAfter && external) {
+      // The validity line is what to edit; without one on the identity, the locator points at the identity (the value comes from defaults).
+      const message = `validity ${formatDuration(id.validitySeconds)}: ${id.name}'s new certificate would outlive external CA ${id.issuer} (${external.cert}), which expires ${issuerAction.notAfter?.slice(0, 10)}`;
       throw new ProvisionError("outlives-issuer", `${id.name}'s new certificate (${formatDuration(id.validitySeconds)}) would outlive external CA ${id.issuer}, which expires ${issuerAction.notAfter?.slice(0, 10)}`, {
         hint: `shorten ${id.name}'s validity, or renew ${id.issuer}'s certificate where it is kept (${external.cert}); provision never renews an external CA`,
+        diagnostics: [{ severity: "error", ...locate([...id.yamlPath, "validity"]), message }],
       });
     }
     if (childNotAfter > issuerNotAfter) {

@@ -17,7 +17,7 @@ export interface CsrIssuer {
   notAfter: string;
   key: KeyObject;
   /** The issuer's certificate when it is an external CA: the new certificate copies its name and key id. */
-  external?: { certPem: string; facts: { subjectKeyId: string | null }; limits?: { upstream: { subject: string; nameConstraints: NameConstraintsSpec | null }[] } };
+  external?: { certPem: string; facts: { subjectKeyId: string | null }; limits?: { certFile: string; upstream: { subject: string; nameConstraints: NameConstraintsSpec | null; file: string }[] } };
 }
 
 export interface CsrToSign {
@@ -90,8 +90,8 @@ export function signCsr(issuer: CsrIssuer, csr: CsrToSign): { pem: string; spec:
   if (csr.profile === "server" && sanFor(spec).length === 0) throw new ProvisionError("bad-csr", `${csr.source}: a server certificate needs at least one alt name`);
   // Every CA on the path: pki.yaml's, and for an external issuer the certificates above it (external.chain).
   const constraintSets = [
-    ...[issuer.spec, ...issuer.above].map((ca) => ({ owner: `CA ${ca.name}`, constraints: ca.nameConstraints })),
-    ...(issuer.external?.limits?.upstream ?? []).map((u) => ({ owner: `${u.subject}, above external CA ${issuer.spec.name}`, constraints: u.nameConstraints })),
+    ...[issuer.spec, ...issuer.above].map((ca) => ({ owner: ca === issuer.spec && issuer.external?.limits ? `external CA ${ca.name} (its certificate ${issuer.external.limits.certFile})` : `CA ${ca.name}`, constraints: ca.nameConstraints })),
+    ...(issuer.external?.limits?.upstream ?? []).map((u) => ({ owner: `${u.subject} (in ${u.file}), above external CA ${issuer.spec.name}`, constraints: u.nameConstraints })),
   ];
   for (const { owner, constraints } of constraintSets) {
     for (const { name, fromCommonName } of constrainedNamesFor(spec)) {

@@ -1,6 +1,7 @@
 import { createHash, X509Certificate } from "node:crypto";
 import path from "node:path";
 import { resolveExternalSpecs, type ExternalCertFacts } from "../config/external.js";
+import { locateInFile } from "../config/locate.js";
 import type { Config, IdentitySpec } from "../config/types.js";
 import { fsReason, ProvisionError } from "../errors.js";
 import { inspectCertificate } from "../x509/inspect.js";
@@ -111,7 +112,7 @@ export function readExternalCas(config: Config): Map<string, ExternalCa> {
         nameConstraints: inspected.facts.nameConstraints,
         upstream: upstream.map((u) => {
           const { pathLength, nameConstraints } = inspectCertificate(pemOf(u)).facts;
-          return { subject: oneLine(u.subject), pathLength, nameConstraints };
+          return { subject: oneLine(u.subject), pathLength, nameConstraints, file: extra.includes(u) ? id.external!.cert : id.external!.chain! };
         }),
         certFile: id.external.cert,
       },
@@ -127,7 +128,7 @@ export function readExternalCas(config: Config): Map<string, ExternalCa> {
 export function loadExternalCas(config: Config): { config: Config; externals: ExternalCas } {
   if (!config.identities.some((id) => id.external)) return { config, externals: new Map() };
   const externals = readExternalCas(config);
-  const resolved = resolveExternalSpecs(config, new Map([...externals].map(([name, ext]) => [name, ext.limits] as const)));
+  const resolved = resolveExternalSpecs(config, new Map([...externals].map(([name, ext]) => [name, ext.limits] as const)), locateInFile(config));
   if (resolved.diagnostics.length) {
     const n = resolved.diagnostics.length;
     throw new ProvisionError("invalid-config", `${config.file} asks for what its external CAs cannot issue (${n} problem${n === 1 ? "" : "s"})`, {
