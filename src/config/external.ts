@@ -1,7 +1,7 @@
 import type { z } from "zod";
 import { constraintViolation, subtreeText, subtreeWithin } from "./name-constraints.js";
 import { indexByName, issuerChain } from "./issuers.js";
-import { sanFor } from "./san.js";
+import { constrainedNameAt, constrainedNamesFor } from "./san.js";
 import type { Config, IdentitySpec, KeyType, NameConstraintsSpec, SubjectSpec, YamlPath } from "./types.js";
 import type { Locate } from "./locate.js";
 import type { Diagnostic } from "../errors.js";
@@ -129,11 +129,12 @@ export function resolveExternalSpecs(
         report([...id.yamlPath, "issuer"], `CA "${id.name}" would stand ${depth} CA level(s) below external CA ${ca.name}, whose certificates allow ${limit} (pathLength in ${f.certFile}${f.upstream.length ? " and above" : ""})`);
       }
       for (const { owner, constraints } of constraintSets) {
-        for (const name of sanFor(id)) {
+        // Every name a verifier holds to the constraints: a client's host-like commonName too (config/san.ts).
+        for (const { name } of constrainedNamesFor(id)) {
           const why = constraintViolation(name, constraints);
           if (!why) continue;
-          const index = id.altNames.findIndex((n) => n.type === name.type && n.value === name.value);
-          report(index >= 0 ? [...id.yamlPath, "altNames", index] : [...id.yamlPath, "commonName"], `"${name.value}" is outside the name constraints of ${owner}: ${why}`);
+          const { path, what } = constrainedNameAt(id, name);
+          report(path, `${what} is outside the name constraints of ${owner}: ${why}`);
         }
         for (const [index, subtree] of (id.kind === "ca" ? (id.nameConstraints?.permitted ?? []) : []).entries()) {
           const parentPermitted = constraints.permitted.filter((p) => p.type === subtree.type);

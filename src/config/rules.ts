@@ -1,5 +1,5 @@
 import { formatPath, type Diagnostic } from "../errors.js";
-import { commonNameMeaning, constrainedNamesFor } from "./san.js";
+import { commonNameMeaning, constrainedNameAt, constrainedNamesFor } from "./san.js";
 import { CLOCK_SKEW_SECONDS, formatDuration, renewalWindowSeconds } from "./duration.js";
 import { indexByName, issuerChain } from "./issuers.js";
 import { constraintViolation, subtreeText, subtreeWithin } from "./name-constraints.js";
@@ -169,14 +169,12 @@ const namesWithinConstraints: Rule = ({ identities, byName, locate, report }) =>
     const names = constrainedNamesFor(id);
     for (const ca of constrained) {
       if (!ca.nameConstraints) continue;
-      for (const { name, fromCommonName } of names) {
+      for (const { name } of names) {
         const why = constraintViolation(name, ca.nameConstraints);
         if (!why) continue;
         // Located only when reported: finding a place in the file is not free (config/incremental.ts).
         const where = locate([...ca.yamlPath, "nameConstraints"]);
-        const index = id.altNames.findIndex((n) => n.type === name.type && n.value === name.value);
-        const path = index >= 0 ? [...id.yamlPath, "altNames", index] : [...id.yamlPath, "commonName"];
-        const what = fromCommonName && index < 0 ? `commonName "${id.subject.commonName}" (verifiers hold a commonName that reads as a host, IP or email to the constraints too)` : `"${name.value}"`;
+        const { path, what } = constrainedNameAt(id, name);
         report(path, `${what} is outside the name constraints of CA ${ca.name} (${where.path}, line ${where.line}): ${why}`);
       }
     }

@@ -1,5 +1,5 @@
 import { checkDnsName, classifyAltName, ipFamily, type AltName } from "./alt-names.js";
-import type { IdentitySpec } from "./types.js";
+import type { IdentitySpec, YamlPath } from "./types.js";
 
 /**
  * What a commonName means to a verifier. OpenSSL (NAME_CONSTRAINTS_check_CN) treats a leaf's CN made of
@@ -56,4 +56,14 @@ export function constrainedNamesFor(identity: Pick<IdentitySpec, "kind" | "subje
   const name: AltName | null = meaning.kind === "name" ? meaning.name : meaning.kind === "invalid" ? { type: "dns", value: meaning.lowerCase } : null;
   if (name && !san.some((n) => n.type === name.type && n.value === name.value)) out.push({ name, fromCommonName: true });
   return out;
+}
+
+/**
+ * Where a name outside a CA's constraints is reported, and how it is spelled: at its alt name, or else at
+ * commonName, saying why a commonName is held to constraints at all (config/rules.ts, config/external.ts).
+ */
+export function constrainedNameAt(identity: Pick<IdentitySpec, "subject" | "altNames"> & { yamlPath: YamlPath }, name: AltName): { path: (string | number)[]; what: string } {
+  const index = identity.altNames.findIndex((n) => n.type === name.type && n.value === name.value);
+  if (index >= 0) return { path: [...identity.yamlPath, "altNames", index], what: `"${name.value}"` };
+  return { path: [...identity.yamlPath, "commonName"], what: `commonName "${identity.subject.commonName}" (verifiers hold a commonName that reads as a host, IP or email to the constraints too)` };
 }
