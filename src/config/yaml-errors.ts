@@ -95,6 +95,9 @@ function reword(error: YAMLError, line: number, col: number, lines: readonly str
         const at = unclosedLine(lines, line, open!, close!) ?? line;
         return { line: at, col: lines[at - 1]!.indexOf(open!) + 1, message: `this "${open}" is not closed: end the ${flow[1] === "sequence" ? "list" : "map"} with "${close}"` };
       }
+      // The parser may name the blank or comment line before the key that is out of line: judge that key.
+      const next = /^\s*(#.*)?$/.test(here) ? nextContent(lines, line) : undefined;
+      if (next !== undefined) return reword(error, next, indentOf(lines[next - 1]!) + 1, lines);
       const prev = previousContent(lines, line);
       const indent = indentOf(here);
       if (prev !== undefined && /^\s*- /.test(lines[prev - 1]!) && indentOf(lines[prev - 1]!) === indent) {
