@@ -1,4 +1,5 @@
 import { execa } from "execa";
+import { spawnSync } from "node:child_process";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
@@ -55,4 +56,14 @@ export async function makeEmptyCrl(caCert: string, caKey: string, out: string): 
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
+}
+
+/**
+ * openssl run synchronously, for in-process unit tests that judge what src/x509 encodes (a mutant is active only
+ * inside the test body, so the judging happens there too): ok is the exit status, out is stdout and stderr.
+ */
+export function opensslSync(args: string[], input?: string | Buffer): { ok: boolean; out: string; stdout: Buffer } {
+  requireTool("openssl", "openssl");
+  const result = spawnSync("openssl", args, { input, maxBuffer: 16 << 20 });
+  return { ok: result.status === 0, out: `${result.stdout?.toString("utf8") ?? ""}${result.stderr?.toString("utf8") ?? ""}`, stdout: result.stdout ?? Buffer.alloc(0) };
 }
