@@ -14,7 +14,7 @@ export default defineConfig({
     ...base.test,
     // MUTATE_TESTS narrows a scoped run to the fast files that cover its module (docs/MUTATION.md):
     // MUTATE_TESTS=test/config/edges.test.ts npx stryker run --mutate src/config/duration.ts
-    include: process.env.MUTATE_TESTS?.split(",") ?? ["test/config/**/*.test.ts", "test/x509/x509.test.ts", "test/x509/forge.test.ts", "test/store/guard.test.ts", "test/store/state-file.test.ts", "test/sign/**/*.test.ts", "test/plan/**/*.test.ts"],
+    include: process.env.MUTATE_TESTS?.split(",") ?? ["test/config/**/*.test.ts", "test/x509/x509.test.ts", "test/x509/forge.test.ts", "test/x509/crl.test.ts", "test/x509/csr.test.ts", "test/x509/pem.test.ts", "test/x509/pkcs12.test.ts", "test/x509/keys.test.ts", "test/x509/issue.test.ts", "test/store/guard.test.ts", "test/store/state-file.test.ts", "test/sign/**/*.test.ts", "test/plan/**/*.test.ts"],
     exclude: [
       ...configDefaults.exclude,
       "test/config/bad-input.test.ts",
