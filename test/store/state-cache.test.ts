@@ -1,9 +1,9 @@
-import { mkdtempSync, readdirSync, readFileSync, realpathSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, readdirSync, readFileSync, realpathSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { applyPki, loadPki } from "../../src/api.js";
-import { parseStateCached } from "../../src/store/state-cache.js";
+import { parseStateCached, rememberState } from "../../src/store/state-cache.js";
 import { parseState } from "../../src/store/state-parse.js";
 import { TEST_SECRETS } from "../helpers/secrets.js";
 
@@ -57,3 +57,72 @@ function readdirOne(folder: string): string {
   expect(names).toHaveLength(1);
   return names[0]!;
 }
+
+describe("the state.json cache, case by case", () => {
+  /** A small state.json written by a real run, and its environment with a private cache. */
+  async function written(): Promise<{ out: string; text: string; env: NodeJS.ProcessEnv; folder: string }> {
+    dir = realpathSync(mkdtempSync(path.join(tmpdir(), "provision-state-cache-")));
+    const env = { ...process.env, XDG_CACHE_HOME: path.join(dir, "cache"), PROVISION_NO_CACHE: "" };
+    writeFileSync(path.join(dir, "pki.yaml"), "version: 1\ncas:\n  root: {}\nservers:\n  web: { issuer: root, altNames: [web.test] }\n");
+    await applyPki((await loadPki("pki.yaml", { cwd: dir, env })).config, { env });
+    const out = path.join(dir, "pki");
+    return { out, text: readFileSync(path.join(out, "state.json"), "utf8"), env, folder: path.join(dir, "cache/provision/state") };
+  }
+
+  it("no state.json: an empty state, and nothing remembered", async () => {
+    dir = realpathSync(mkdtempSync(path.join(tmpdir(), "provision-state-cache-")));
+    const env = { XDG_CACHE_HOME: dir };
+    const read = await parseStateCached(env, "/srv/pki", null);
+    expect(read.problems).toEqual([]);
+    expect(read.state.identities.size + read.state.retired.size + read.state.crls.size + read.state.issued.length + read.state.revokedNames.size).toBe(0);
+    expect(readdirSync(dir)).toEqual([]);
+  });
+
+  it("the entry is private, one per output folder, and PROVISION_NO_CACHE=1 neither reads nor writes it", async () => {
+    const { out, text, env, folder } = await written();
+    const file = path.join(folder, readdirOne(folder));
+    expect(statSync(file).mode & 0o777).toBe(0o600);
+    expect(statSync(folder).mode & 0o777).toBe(0o700);
+    rmSync(folder, { recursive: true });
+    expect(await parseStateCached({ ...env, PROVISION_NO_CACHE: "1" }, out, text)).toEqual(parseState(text));
+    expect(existsSync(folder)).toBe(false);
+    // The same text for another output folder is parsed and remembered apart.
+    await parseStateCached(env, out, text);
+    await parseStateCached(env, `${out}2`, text);
+    expect(readdirSync(folder)).toHaveLength(2);
+  });
+
+  it("an entry whose lists are not lists, or that is not JSON, is ignored and the text parsed again", async () => {
+    const { out, text, env, folder } = await written();
+    const file = path.join(folder, readdirOne(folder));
+    const entry = JSON.parse(readFileSync(file, "utf8")) as Record<string, unknown>;
+    for (const field of ["identities", "retired", "crls", "issued", "revokedNames"]) {
+      writeFileSync(file, JSON.stringify({ ...entry, [field]: "x" }));
+      const read = await parseStateCached(env, out, text);
+      expect({ field, read }).toEqual({ field, read: parseState(text) });
+    }
+    writeFileSync(file, "{");
+    expect(await parseStateCached(env, out, text)).toEqual(parseState(text));
+    // An entry whose key is not this text's is not used either (an empty identity list would show).
+    writeFileSync(file, JSON.stringify({ ...entry, key: "0".repeat(64), identities: [] }));
+    expect((await parseStateCached(env, out, text)).state.identities.size).toBe(2);
+  });
+
+  it("a state.json with problems is not remembered, so its problems are reported on every run", async () => {
+    const { out, text, env, folder } = await written();
+    rmSync(folder, { recursive: true });
+    const edited = text.replace(/"keySha256":"[0-9a-f]{64}"/, '"keySha256":"nope"');
+    const first = await parseStateCached(env, out, edited);
+    expect(first.problems).toHaveLength(1);
+    expect(existsSync(folder)).toBe(false);
+    expect((await parseStateCached(env, out, edited)).problems).toEqual(first.problems);
+  });
+
+  it("a cache that cannot be written is no error", async () => {
+    const { out, text, env, folder } = await written();
+    rmSync(folder, { recursive: true });
+    writeFileSync(folder, "a file where the folder should be");
+    expect(await parseStateCached(env, out, text)).toEqual(parseState(text));
+    expect(() => rememberState(env, out, text, parseState(text).state)).not.toThrow();
+  });
+});
