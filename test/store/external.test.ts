@@ -95,12 +95,14 @@ describe("readExternalCas", () => {
     expect(ext.roots).toEqual([text("root.pem"), text("other.pem")]);
     expect(ext.limits.pathLength).toBe(0);
     expect(ext.limits.lifetimeSeconds).toBe(20 * 86400);
-    expect(ext.limits.upstream).toEqual([{ subject: "CN=Ext Root, O=Ext", pathLength: 1, nameConstraints: ext.limits.upstream[0]!.nameConstraints }]);
+    expect(ext.limits.upstream).toEqual([{ subject: "CN=Ext Root, O=Ext", pathLength: 1, nameConstraints: ext.limits.upstream[0]!.nameConstraints, file: "../int-and-root.pem" }]);
     expect(ext.limits.upstream[0]!.nameConstraints?.permitted).toHaveLength(1);
   });
 
   it("a CA certificate whose key usage lacks keyCertSign cannot sign; one without key usage can", async () => {
-    expect(readExternalCas(await configWith("{ cert: ../nosign.pem, chain: ../root.pem }")).get("ext")!.limits.canSign).toBe(false);
+    const nosign = readExternalCas(await configWith("{ cert: ../nosign.pem, chain: ../root.pem }")).get("ext")!.limits;
+    expect(nosign.canSign).toBe(false);
+    expect(nosign.upstream.map((u) => u.file)).toEqual(["../root.pem"]);
     expect(readExternalCas(await configWith("{ cert: ../nousage.pem }")).get("ext")!.limits.canSign).toBe(true);
   });
 
