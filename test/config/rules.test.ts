@@ -8,7 +8,7 @@ import type { IdentitySpec } from "../../src/config/types.js";
 
 /** Every diagnostic as the CLI would list it: severity, line:col, YAML path, message. */
 const problems = (yaml: string) =>
-  parseConfig(yaml, "pki.yaml").diagnostics.map((d) => `${d.severity === "error" ? "E" : "W"} ${d.line}:${d.col} ${d.path}: ${d.message}`);
+  parseConfig(yaml, "pki.yaml").diagnostics.map((d) => `${({ error: "E", warning: "W" } as const)[d.severity]} ${d.line}:${d.col} ${d.path}: ${d.message}`);
 const names = (yaml: string) => {
   const { config, diagnostics } = parseConfig(yaml, "pki.yaml");
   expect(diagnostics.filter((d) => d.severity === "error")).toEqual([]);
@@ -77,6 +77,15 @@ describe("issuers", () => {
     expect(problems("version: 1\ncas:\n  root: {}\nservers:\n  web: { issuer: root, altNames: [a.test] }\nclients:\n  bob: { issuer: web }\n  eve: { issuer: bob }\n")).toEqual([
       'E 7:18 clients.bob.issuer: issuer "web" is a server, not a CA',
       'E 8:18 clients.eve.issuer: issuer "bob" is a client, not a CA',
+    ]);
+  });
+
+  it("a CA issued by a server: that is the one problem, not a cycle through it or a path length counted through it", () => {
+    expect(problems("version: 1\ncas:\n  root: { pathLength: 0 }\n  x: { issuer: web }\nservers:\n  web: { issuer: x, altNames: [a.test] }\n")).toEqual([
+      'E 4:16 cas.x.issuer: issuer "web" is a server, not a CA',
+    ]);
+    expect(problems("version: 1\ncas:\n  root: { pathLength: 0 }\n  x: { issuer: web }\nservers:\n  web: { issuer: root, altNames: [a.test] }\n")).toEqual([
+      'E 4:16 cas.x.issuer: issuer "web" is a server, not a CA',
     ]);
   });
 
@@ -262,6 +271,16 @@ servers:
     ]);
   });
 
+  it("the first alt name is reported at altNames[0], not at commonName", () => {
+    expect(problems("version: 1\ncas:\n  root: { nameConstraints: { permitted: [.test] } }\nservers:\n  web: { issuer: root, altNames: [a.example, b.test] }\n")).toEqual([
+      'E 5:35 servers.web.altNames[0]: "a.example" is outside the name constraints of CA root (cas.root.nameConstraints, line 3): not within the permitted DNS names (.test)',
+    ]);
+  });
+
+  it("inside one of several permitted subtrees of its issuer is narrowing", () => {
+    expect(problems("version: 1\ncas:\n  root: { nameConstraints: { permitted: [.a.test, .b.test] } }\n  sub: { issuer: root, nameConstraints: { permitted: [.b.test] } }\n")).toEqual([]);
+  });
+
   it("a CA's own constraints may only narrow its issuers', of the same type, and never into what they exclude", () => {
     const yaml = `version: 1
 cas:
@@ -305,6 +324,9 @@ describe("lint: leaf lifetimes", () => {
       "W 6:32 clients.x.validity: validity 90d makes a certificate that lives longer than lint.maxLeafValidity 90d (notBefore is backdated 5 minutes for clock skew); use 89d or less",
     ]);
     expect(problems(yaml("89d", "clients", lint))).toEqual([]);
+    // 10d less the 5-minute backdate lives exactly 10d: not longer than the limit.
+    expect(problems(yaml("14395m", "clients", "lint: { maxLeafValidity: 10d }\n"))).toEqual([]);
+    expect(problems(yaml("14396m", "clients", "lint: { maxLeafValidity: 10d }\n"))).toHaveLength(1);
     // Over the lint's limit, the Apple warning is not given as well: one problem, one message.
     expect(problems(yaml("900d", "servers", lint))).toHaveLength(1);
     expect(problems(`version: 1\n${lint}cas:\n  root: { validity: 10y }\n`)).toEqual([]);
@@ -350,6 +372,9 @@ clients:
     expect(problems(yaml("{ clientAuth: required, clientCa: root }"))).toEqual([
       "W 7:65 servers.web.serve.clientAuth: every client web accepts is revoked (bob): its client config (client.env, client.curlrc, provision exec web) presents no certificate, and the server refuses it; add a client, or set serve.clientAuth",
     ]);
+    expect(problems(yaml("{ clientAuth: required, clientCa: root }").replace("  amy:", "  carl: { issuer: root, revoked: true }\n  amy:"))).toEqual([
+      "W 7:65 servers.web.serve.clientAuth: every client web accepts is revoked (bob, carl): its client config (client.env, client.curlrc, provision exec web) presents no certificate, and the server refuses it; add a client, or set serve.clientAuth",
+    ]);
     // optional: the server still answers without a certificate; another CA's client is presented.
     expect(problems(yaml("{ clientAuth: optional, clientCa: root }"))).toEqual([]);
     expect(problems(yaml("{ clientAuth: required }"))).toEqual([]);
@@ -372,6 +397,26 @@ clients:
   a: { issuer: z-root }
 `;
     expect(names(yaml)).toEqual(["b-root", "z-root", "a-sub", "c", "a", "m", "n"]);
+  });
+
+  it("names of one kind at one depth in order, however they were written", () => {
+    const yaml = "version: 1\ncas:\n  root: {}\nclients:\n" + ["d", "b", "f", "a", "e", "c", "g"].map((n) => `  ${n}: { issuer: root }\n`).join("");
+    expect(names(yaml)).toEqual(["root", "a", "b", "c", "d", "e", "f", "g"]);
+  });
+
+  it("only an error at an entry of a list silences the rule about the list; a warning there, or an error elsewhere, does not", () => {
+    const { config } = parseConfig("version: 1\ncas:\n  root: {}\nservers:\n  web: { issuer: root, altNames: [a.test] }\n", "pki.yaml");
+    const web = { ...config!.identities[1]!, altNames: [] };
+    const diagnostics: Parameters<typeof runRules>[2] = [
+      { severity: "warning", file: "pki.yaml", path: "servers.web.altNames[0]", message: "a warning" },
+      { severity: "error", file: "pki.yaml", message: "an error of the whole file" },
+    ];
+    runRules([config!.identities[0]!, web], (path) => ({ file: "pki.yaml", path: path.join(".") }), diagnostics);
+    expect(diagnostics.slice(2)).toEqual([{ severity: "error", file: "pki.yaml", path: "servers.web.altNames", message: "a server needs at least one alt name (the host names or IPs clients connect to)" }]);
+    runRules([config!.identities[0]!, web], (path) => ({ file: "pki.yaml", path: path.join(".") }), [{ severity: "error", file: "pki.yaml", path: "servers.web.altNames[0]", message: "x" }]);
+    const silenced: Parameters<typeof runRules>[2] = [{ severity: "error", file: "pki.yaml", path: "servers.web.altNames[0]", message: "x" }];
+    runRules([config!.identities[0]!, web], (path) => ({ file: "pki.yaml", path: path.join(".") }), silenced);
+    expect(silenced).toHaveLength(1);
   });
 
   it("sortByIssuer ends on a missing issuer or a cycle", () => {
