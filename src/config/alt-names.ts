@@ -23,7 +23,7 @@ export function ipFamily(text: string): 0 | 4 | 6 {
 
 /** Checks a DNS name in preferred name syntax; `*` is allowed only as the whole leftmost label. */
 export function checkDnsName(input: string, { allowWildcard = true } = {}): { ok: true; value: string } | { ok: false; message: string } {
-  if (input === "*") return { ok: false, message: `"*" alone is not a valid name; use a wildcard such as *.example.test` };
+  if (input === "*") return { ok: false, message: allowWildcard ? `"*" alone is not a valid name; use a wildcard such as *.example.test` : `"*": a wildcard is not allowed here` };
   const ascii = /^[\x00-\x7f]*$/.test(input) ? input.toLowerCase() : domainToASCII(input);
   if (ascii === "") return { ok: false, message: `"${input}" is not a valid DNS name` };
   const name = ascii.endsWith(".") ? ascii.slice(0, -1) : ascii;
@@ -34,7 +34,8 @@ export function checkDnsName(input: string, { allowWildcard = true } = {}): { ok
       if (labels.length < 2) return { ok: false, message: `wildcard "${input}" needs at least one label after "*."` };
       continue;
     }
-    if (label.includes("*")) return { ok: false, message: `"${input}": a wildcard must be the whole leftmost label, as in *.example.test` };
+    // Where wildcards are refused (serve.host, name constraints, emails, URI hosts, acme), never suggest one.
+    if (label.includes("*")) return { ok: false, message: allowWildcard ? `"${input}": a wildcard must be the whole leftmost label, as in *.example.test` : `"${input}": a wildcard is not allowed here` };
     if (label.length > 63) return { ok: false, message: `DNS label "${label.slice(0, 20)}…" is ${label.length} characters long; the limit is 63` };
     if (!LABEL.test(label)) return { ok: false, message: `"${input}" is not a valid DNS name (letters, digits and inner hyphens only, dot-separated)` };
   }
