@@ -204,7 +204,7 @@ cas:
   });
 
   it("each subtree that is none is reported at its own entry", () => {
-    expect(problems("version: 1\ncas:\n  root:\n    nameConstraints:\n      permitted: [.test, 10.0.0.0/33, -x.test]\n      excluded: [a@-b.test, \"::/129\"]\n")).toEqual([
+    expect(problems("version: 1\ncas:\n  root:\n    nameConstraints:\n      permitted: [.test, 10.0.0.0/33, -x.test]\n      excluded: [a@-b.test, \"::/129\"]\nservers:\n  web: { issuer: root, altNames: [a.test, 10.0.0.1, x@y.test] }\n")).toEqual([
       'E 5:26 cas.root.nameConstraints.permitted[1]: "10.0.0.0/33" is not a valid IP range (use CIDR such as 127.0.0.0/8 or ::1/128)',
       'E 5:39 cas.root.nameConstraints.permitted[2]: "-x.test" is not a valid DNS name constraint: "-x.test" is not a valid DNS name (letters, digits and inner hyphens only, dot-separated)',
       'E 6:18 cas.root.nameConstraints.excluded[0]: "a@-b.test" is not a valid email constraint',
@@ -243,6 +243,8 @@ describe("parseConstraint", () => {
     ["@-x.test", "is not a valid email constraint"],
     ["a..test", "is not a valid DNS name constraint"],
     ["@*.test", "is not a valid email constraint"],
+    ["@a..test", "is not a valid email constraint"],
+    ["bob@x..test", "is not a valid email constraint"],
     ["*.test", 'is not a valid DNS name constraint: "*.test": a wildcard is not allowed here'],
   ])("%s is refused", (text, why) => {
     const result = parseConstraint(text);
@@ -278,6 +280,8 @@ describe("alt names", () => {
       'E 5:64 clients.bob.altNames[2]: "spiffe://t.test/a" is a SPIFFE ID, and a certificate with one must hold no other URI ("https://b.test/"): SPIFFE validators refuse it (X509-SVID §2)',
     ]);
     expect(problems('version: 1\ncas:\n  root: {}\nclients:\n  bob: { issuer: root, altNames: ["https://b.test/", "https://c.test/"] }\n')).toEqual([]);
+    // Still once when a name of another type follows.
+    expect(problems('version: 1\ncas:\n  root: {}\nclients:\n  bob: { issuer: root, altNames: ["spiffe://t.test/a", "https://b.test/", c.test, d.test] }\n')).toHaveLength(1);
   });
 });
 
