@@ -241,6 +241,11 @@ describe("issuers outlive what they sign; issued validity", () => {
     const e = refusal(() => buildPlan(external, o, at(DAY)));
     expect(e).toMatchObject({ code: "outlives-issuer", message: `web's new certificate (9y) would outlive external CA int, which expires ${at(730 * DAY).toISOString().slice(0, 10)}` });
     expect(e.hint).toBe("shorten web's validity, or renew int's certificate where it is kept (ext/int.pem); provision never renews an external CA");
+    // Located at web's validity: by the caller's locator, or by the YAML path alone without one.
+    const message = `validity 9y: web's new certificate would outlive external CA int (ext/int.pem), which expires ${at(730 * DAY).toISOString().slice(0, 10)}`;
+    expect(e.diagnostics).toEqual([{ severity: "error", file: "pki.yaml", path: "servers.web.validity", message }]);
+    const located = refusal(() => buildPlan(external, o, at(DAY), { locate: (path) => ({ file: "here.yaml", path: path.join("/"), line: 7, col: 3 }) }));
+    expect(located.diagnostics).toEqual([{ severity: "error", file: "here.yaml", path: "servers/web/validity", line: 7, col: 3, message }]);
   });
 
   it("issuing actions: notBefore five minutes back, notAfter after the validity; past 9999-12-31T23:59:59Z is refused", () => {
