@@ -5,7 +5,7 @@ import type { CrlAction } from "../plan/types.js";
 import { crlBundlePath, identityPaths, MODES } from "../store/layout.js";
 import { compareIssued, type CrlRecord, type IssuedCert, type RevokedName, type StateFile } from "../store/state-file.js";
 import { signCrl } from "../x509/crl.js";
-import { subjectNameDer } from "../x509/forge.js";
+import { subjectNameDer } from "../x509/encode.js";
 import { subjectKeyIdOf } from "../x509/issue.js";
 import { spkiOf } from "../x509/keys.js";
 import { pemToDer } from "../x509/pem.js";

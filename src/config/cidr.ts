@@ -1,7 +1,7 @@
 import { bytesToIp, ipToBytes } from "./alt-names.js";
 
 /**
- * CIDR arithmetic, in one place for the config (canonical ranges, constraint checks) and x509/forge.ts
+ * CIDR arithmetic, in one place for the config (canonical ranges, constraint checks) and x509/ (encode.ts, forge.ts)
  * (NameConstraints carry an iPAddress subtree as address bytes followed by netmask bytes, RFC 5280 §4.2.1.10).
  */
 

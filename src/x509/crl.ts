@@ -1,11 +1,12 @@
 import { sign, verify, type KeyObject } from "node:crypto";
-import { decodeCrl, encodeTbsCertList, type DecodedCrl } from "./forge.js";
+import { encodeTbsCertList } from "./encode.js";
+import { decodeCrl, type DecodedCrl } from "./forge.js";
 import { pemBlocks, toPem } from "./pem.js";
 import { hashFor, type CrlTemplate } from "./spec.js";
 
 export type { DecodedCrl } from "./forge.js";
 
-/** signCrl encodes the template (forge.ts) and signs it with node:crypto, as signCertificate does a certificate. */
+/** signCrl encodes the template (encode.ts) and signs it with node:crypto, as signCertificate does a certificate. */
 export function signCrl(template: CrlTemplate, signingKey: KeyObject): { der: Buffer; pem: string } {
   const { tbsDer, withSignature } = encodeTbsCertList(template);
   const der = withSignature(sign(hashFor(template.signatureAlgorithm), tbsDer, signingKey));

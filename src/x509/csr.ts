@@ -2,7 +2,8 @@ import { createPublicKey, sign, verify, type KeyObject } from "node:crypto";
 import type { AltName } from "../config/alt-names.js";
 import type { KeyType, SubjectSpec } from "../config/types.js";
 import { ProvisionError } from "../errors.js";
-import { decodeCertificationRequest, encodeCertificationRequest } from "./forge.js";
+import { encodeCertificationRequest } from "./encode.js";
+import { decodeCertificationRequest } from "./forge.js";
 import { keyTypeOf, spkiOf } from "./keys.js";
 import { pemToDer, toPem } from "./pem.js";
 import { hashFor, signatureAlgorithmFor } from "./spec.js";
@@ -10,8 +11,8 @@ import { hashFor, signatureAlgorithmFor } from "./spec.js";
 /** A PKCS#10 request for `subject` and `altNames`, signed with the requester's own key. */
 export function createCertificationRequest(subject: SubjectSpec, altNames: AltName[], key: KeyObject, keyType: KeyType): string {
   const signatureAlgorithm = signatureAlgorithmFor(keyType);
-  const { infoDer, withSignature } = encodeCertificationRequest({ subject, spki: spkiOf(key), altNames, signatureAlgorithm });
-  return toPem("CERTIFICATE REQUEST", withSignature(sign(hashFor(signatureAlgorithm), infoDer, key)));
+  const { tbsDer, withSignature } = encodeCertificationRequest({ subject, spki: spkiOf(key), altNames, signatureAlgorithm });
+  return toPem("CERTIFICATE REQUEST", withSignature(sign(hashFor(signatureAlgorithm), tbsDer, key)));
 }
 
 export interface VerifiedRequest {

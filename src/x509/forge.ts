@@ -1,15 +1,15 @@
-// The only module that imports node-forge: it turns CertTemplates into DER and reads DER back (DecodedCertificate).
-// node-forge's certificate API only knows RSA keys, so the TBSCertificate is assembled with its asn1
-// module, which encodes any structure; signing happens in node:crypto (see issue.ts).
+// The only module that imports node-forge: it reads certificates, CRLs and requests back (DecodedCertificate),
+// and builds PKCS#12 files and encrypted private keys with its asn1 module. What every issuing run builds
+// (certificates, CRLs, requests) is encoded by encode.ts without forge.
 import { createRequire } from "node:module";
 import type forgeTypes from "node-forge";
-import { bytesToIp, ipToBytes, type AltName } from "../config/alt-names.js";
-import { maskPrefix, networkBytes, prefixMask } from "../config/cidr.js";
-import { REASON_CODES, SUBJECT_FIELDS, type AltNameConstraint, type SubjectSpec } from "../config/types.js";
-import { InternalError } from "../errors.js";
-import type { CertTemplate, CrlTemplate, DecodedCertificate, ExtKeyUsageName, KeyUsageName, SignatureAlgorithm } from "./spec.js";
+import { bytesToIp, type AltName } from "../config/alt-names.js";
+import { maskPrefix } from "../config/cidr.js";
+import { SUBJECT_FIELDS, type AltNameConstraint, type SubjectSpec } from "../config/types.js";
+import { GENERAL_NAME_TAG, KEY_USAGE_BITS, OID, REASON_NAMES } from "./oids.js";
+import type { DecodedCertificate, KeyUsageName } from "./spec.js";
 
-// Loaded on first use: a run where nothing changed never encodes or decodes a certificate. Only the parts
+// Loaded on first use: a run that only issues never loads it. Only the parts
 // used: node-forge's index loads all of it (TLS, ciphers, RSA, PKCS#7...), which cost a cold run ≈50 ms of
 // start-up. asn1.js brings util and oids; PKCS#12's key derivation (with SHA-256) only when a .p12 is written.
 // Every part adds itself to the one forge object (node-forge/lib/forge.js).
@@ -35,33 +35,6 @@ const CTX = 0x80;
 const T = { BOOLEAN: 1, INTEGER: 2, BITSTRING: 3, OCTETSTRING: 4, NULL: 5, OID: 6, ENUMERATED: 10, UTF8: 12, SEQUENCE: 16, SET: 17, PRINTABLESTRING: 19, UTCTIME: 23, GENERALIZEDTIME: 24 } as const;
 type Asn1 = forgeTypes.asn1.Asn1;
 
-const OID = {
-  country: "2.5.4.6",
-  state: "2.5.4.8",
-  locality: "2.5.4.7",
-  organization: "2.5.4.10",
-  organizationalUnit: "2.5.4.11",
-  commonName: "2.5.4.3",
-  basicConstraints: "2.5.29.19",
-  keyUsage: "2.5.29.15",
-  extKeyUsage: "2.5.29.37",
-  subjectAltName: "2.5.29.17",
-  subjectKeyId: "2.5.29.14",
-  authorityKeyId: "2.5.29.35",
-  nameConstraints: "2.5.29.30",
-  crlDistributionPoints: "2.5.29.31",
-  crlNumber: "2.5.29.20",
-  crlReason: "2.5.29.21",
-  serverAuth: "1.3.6.1.5.5.7.3.1",
-  clientAuth: "1.3.6.1.5.5.7.3.2",
-  sha256WithRSAEncryption: "1.2.840.113549.1.1.11",
-  ecdsaWithSHA256: "1.2.840.10045.4.3.2",
-  ecdsaWithSHA384: "1.2.840.10045.4.3.3",
-} as const;
-
-const KEY_USAGE_BITS: Record<KeyUsageName, number> = { digitalSignature: 0, keyEncipherment: 2, keyCertSign: 5, cRLSign: 6 };
-const GENERAL_NAME_TAG = { email: 1, dns: 2, uri: 6, ip: 7 } as const;
-
 const bin = (buf: Buffer) => buf.toString("binary");
 const buf = (bytes: string) => Buffer.from(bytes, "binary");
 const seq = (items: Asn1[]) => asn1.create(U, T.SEQUENCE, true, items);
@@ -72,134 +45,6 @@ const der = (node: Asn1) => buf(asn1.toDer(node).getBytes());
 // BIT STRING contents that happen to look like DER (an RSA public key does), which we must keep as bytes.
 const fromDer = (bytes: string): Asn1 =>
   (asn1.fromDer as unknown as (b: string, o: { decodeBitStrings: boolean }) => Asn1)(bytes, { decodeBitStrings: false });
-
-/** DER-encodes a BIT STRING of named bits, dropping trailing zero bits as DER requires. */
-function namedBits(bits: number[]): Asn1 {
-  const highest = Math.max(...bits);
-  const bytes = Buffer.alloc(Math.floor(highest / 8) + 1);
-  for (const bit of bits) bytes[bit >> 3]! |= 0x80 >> (bit & 7);
-  const unused = 7 - (highest % 8);
-  return asn1.create(U, T.BITSTRING, false, String.fromCharCode(unused) + bin(bytes));
-}
-
-export function encodeName(subject: SubjectSpec): Asn1 {
-  const rdns: Asn1[] = [];
-  for (const field of SUBJECT_FIELDS) {
-    const value = subject[field];
-    if (value === undefined) continue;
-    // RFC 5280 §A.1: countryName is a PrintableString; everything else UTF8String (§4.1.2.6).
-    const type = field === "country" ? T.PRINTABLESTRING : T.UTF8;
-    const text = field === "country" ? value : forge.util.encodeUtf8(value);
-    rdns.push(asn1.create(U, T.SET, true, [seq([oid(OID[field]), asn1.create(U, type, false, text)])]));
-  }
-  return seq(rdns);
-}
-
-/**
- * RFC 5280 §4.1.2.5: UTCTime (YYMMDDHHMMSSZ) for 1950 through 2049, GeneralizedTime (YYYYMMDDHHMMSSZ)
- * otherwise; always UTC, whole seconds. Written here rather than by forge, whose GeneralizedTime does not
- * pad years below 1000 and writes five digits after 9999.
- */
-export function encodeTime(date: Date): Asn1 {
-  const year = date.getUTCFullYear();
-  if (!Number.isFinite(date.getTime()) || year < 0 || year > 9999) throw new InternalError(`time ${date.getTime()} ms cannot be encoded in a certificate`);
-  const two = (n: number) => String(n).padStart(2, "0");
-  const rest = `${two(date.getUTCMonth() + 1)}${two(date.getUTCDate())}${two(date.getUTCHours())}${two(date.getUTCMinutes())}${two(date.getUTCSeconds())}Z`;
-  return year >= 1950 && year <= 2049
-    ? asn1.create(U, T.UTCTIME, false, `${two(year % 100)}${rest}`)
-    : asn1.create(U, T.GENERALIZEDTIME, false, `${String(year).padStart(4, "0")}${rest}`);
-}
-
-function encodeGeneralName(name: AltName): Asn1 {
-  // dNSName, rfc822Name and URI are IA5Strings: config/ hands over ASCII only (A-labels, percent-encoding);
-  // forge would keep the low byte of anything else (€ → 0xAC).
-  if (name.type !== "ip" && /[^\x00-\x7f]/.test(name.value)) throw new InternalError(`alt name ${JSON.stringify(name.value)} is not ASCII`);
-  const value = name.type === "ip" ? bin(ipToBytes(name.value)) : name.value;
-  return asn1.create(CTX, GENERAL_NAME_TAG[name.type], false, value);
-}
-
-function encodeSubtree(c: AltNameConstraint): Asn1 {
-  if (c.type !== "ip") return seq([asn1.create(CTX, GENERAL_NAME_TAG[c.type], false, c.value)]);
-  const network = networkBytes(c.value, c.prefix);
-  return seq([asn1.create(CTX, GENERAL_NAME_TAG.ip, false, bin(Buffer.concat([network, prefixMask(network.length, c.prefix)])))]);
-}
-
-function extension(id: string, critical: boolean, value: Asn1): Asn1 {
-  const parts = [oid(id)];
-  if (critical) parts.push(asn1.create(U, T.BOOLEAN, false, "\xff"));
-  parts.push(octets(der(value)));
-  return seq(parts);
-}
-
-function encodeExtensions(t: CertTemplate): Asn1[] {
-  const exts: Asn1[] = [];
-  const bc: Asn1[] = [];
-  if (t.isCa) {
-    bc.push(asn1.create(U, T.BOOLEAN, false, "\xff"));
-    if (t.pathLength !== null) bc.push(asn1.create(U, T.INTEGER, false, asn1.integerToDer(t.pathLength).getBytes()));
-  }
-  exts.push(extension(OID.basicConstraints, true, seq(bc)));
-  exts.push(extension(OID.keyUsage, true, namedBits(t.keyUsage.map((u) => KEY_USAGE_BITS[u]))));
-  if (t.extKeyUsage.length) exts.push(extension(OID.extKeyUsage, false, seq(t.extKeyUsage.map((u: ExtKeyUsageName) => oid(OID[u])))));
-  if (t.altNames.length) {
-    // RFC 5280 §4.2.1.6: the SAN is critical when the subject is empty; ours never is.
-    exts.push(extension(OID.subjectAltName, false, seq(t.altNames.map(encodeGeneralName))));
-  }
-  exts.push(extension(OID.subjectKeyId, false, octets(Buffer.from(t.subjectKeyId, "hex"))));
-  if (t.authorityKeyId) exts.push(extension(OID.authorityKeyId, false, seq([asn1.create(CTX, 0, false, bin(Buffer.from(t.authorityKeyId, "hex")))])));
-  if (t.crlUrls?.length) {
-    // RFC 5280 §4.2.1.13: one DistributionPoint whose fullName lists the URIs; no reasons, no cRLIssuer.
-    const fullName = asn1.create(CTX, 0, true, t.crlUrls.map((url) => asn1.create(CTX, GENERAL_NAME_TAG.uri, false, url)));
-    exts.push(extension(OID.crlDistributionPoints, false, seq([seq([asn1.create(CTX, 0, true, [fullName])])])));
-  }
-  if (t.nameConstraints) {
-    const trees: Asn1[] = [];
-    if (t.nameConstraints.permitted.length) trees.push(asn1.create(CTX, 0, true, t.nameConstraints.permitted.map(encodeSubtree)));
-    if (t.nameConstraints.excluded.length) trees.push(asn1.create(CTX, 1, true, t.nameConstraints.excluded.map(encodeSubtree)));
-    if (trees.length) exts.push(extension(OID.nameConstraints, true, seq(trees)));
-  }
-  return exts;
-}
-
-function algorithmIdentifier(alg: SignatureAlgorithm): Asn1 {
-  // RFC 4055: RSA PKCS#1 v1.5 identifiers carry NULL parameters; RFC 5758: ECDSA ones carry none.
-  return alg === "sha256WithRSAEncryption" ? seq([oid(OID[alg]), asn1.create(U, T.NULL, false, "")]) : seq([oid(OID[alg])]);
-}
-
-/**
- * The DER to sign and a function that wraps a signature around it: Certificate (RFC 5280 §4.1), CertificateList
- * (§5.1) and CertificationRequest (RFC 2986 §4.2) all are SEQUENCE { to-be-signed, AlgorithmIdentifier, BIT STRING }.
- */
-function signedStructure(toBeSigned: Asn1, alg: SignatureAlgorithm): { der: Buffer; withSignature: (signature: Buffer) => Buffer } {
-  return {
-    der: der(toBeSigned),
-    withSignature: (signature) => der(seq([toBeSigned, algorithmIdentifier(alg), asn1.create(U, T.BITSTRING, false, "\x00" + bin(signature))])),
-  };
-}
-
-/** Encodes the TBSCertificate; returns the DER to sign and a function that wraps a signature into the certificate. */
-export function encodeTbsCertificate(t: CertTemplate): { tbsDer: Buffer; withSignature: (signature: Buffer) => Buffer } {
-  const spki = fromDer(bin(t.publicKeySpki));
-  const tbs = seq([
-    asn1.create(CTX, 0, true, [asn1.create(U, T.INTEGER, false, asn1.integerToDer(2).getBytes())]),
-    asn1.create(U, T.INTEGER, false, bin(Buffer.from(t.serial, "hex"))),
-    algorithmIdentifier(t.signatureAlgorithm),
-    t.issuerNameDer ? fromDer(bin(t.issuerNameDer)) : encodeName(t.issuer),
-    seq([encodeTime(new Date(t.notBefore)), encodeTime(new Date(t.notAfter))]),
-    encodeName(t.subject),
-    spki,
-    asn1.create(CTX, 3, true, [seq(encodeExtensions(t))]),
-  ]);
-  const { der: tbsDer, withSignature } = signedStructure(tbs, t.signatureAlgorithm);
-  return { tbsDer, withSignature };
-}
-
-/** RFC 5280 §4.2.1.2 method 1: SHA-1 of the subjectPublicKey BIT STRING's bytes. */
-export function subjectPublicKeyBits(spkiDer: Buffer): Buffer {
-  const spki = fromDer(bin(spkiDer));
-  const bits = (spki.value as Asn1[])[1]!.value as string;
-  return buf(bits.slice(1));
-}
 
 function decodeName(node: Asn1): Partial<SubjectSpec> {
   const out: Partial<SubjectSpec> = {};
@@ -312,55 +157,6 @@ function crlUrlsOf(points: Asn1): string[] {
   return urls;
 }
 
-/** The subject Name of a certificate as DER, byte for byte (to be copied into what it issues). */
-export function subjectNameDer(certDer: Buffer): Buffer {
-  const tbs = (fromDer(bin(certDer)).value as Asn1[])[0]!.value as Asn1[];
-  const offset = tbs[0]!.tagClass === CTX && tbs[0]!.type === 0 ? 1 : 0;
-  return der(tbs[offset + 4]!);
-}
-
-const REASON_NAMES = new Map<number, string>([...Object.entries(REASON_CODES).map(([name, code]) => [code, name] as [number, string]), [6, "certificateHold"], [8, "removeFromCRL"], [10, "aACompromise"]]);
-const REASON_BY_NAME = new Map<string, number>([...REASON_NAMES].map(([code, name]) => [name, code]));
-
-/** A certificate serial (hex) as the content of a DER INTEGER: minimal, and positive. */
-function serialInteger(hex: string): Asn1 {
-  let bytes = Buffer.from(hex.length % 2 ? `0${hex}` : hex, "hex");
-  while (bytes.length > 1 && bytes[0] === 0 && bytes[1]! < 0x80) bytes = bytes.subarray(1);
-  if (bytes[0]! >= 0x80) bytes = Buffer.concat([Buffer.alloc(1), bytes]);
-  return asn1.create(U, T.INTEGER, false, bin(bytes));
-}
-
-/**
- * Encodes a v2 CRL's TBSCertList (RFC 5280 §5.1): entries sorted by serial, each with a reasonCode unless
- * unspecified (§5.3.1 says to omit it then); the CRL extensions are the AKI and the CRL number. An empty CRL
- * leaves out revokedCertificates, as §5.1.2.6 requires.
- */
-export function encodeTbsCertList(t: CrlTemplate): { tbsDer: Buffer; withSignature: (signature: Buffer) => Buffer } {
-  const entries = [...t.entries].sort((a, b) => (a.serial.length - b.serial.length) || (a.serial < b.serial ? -1 : a.serial > b.serial ? 1 : 0));
-  const revoked = entries.map((e) => {
-    const parts = [serialInteger(e.serial), encodeTime(e.revokedAt)];
-    // Names decoded from an older CRL may be any RFC 5280 reason, or the number of one provision has no name for.
-    const code = REASON_BY_NAME.get(e.reason) ?? (/^\d{1,2}$/.test(e.reason) ? Number(e.reason) : 0);
-    if (code !== 0) parts.push(seq([extension(OID.crlReason, false, asn1.create(U, T.ENUMERATED, false, String.fromCharCode(code)))]));
-    return seq(parts);
-  });
-  const tbs = seq([
-    asn1.create(U, T.INTEGER, false, asn1.integerToDer(1).getBytes()),
-    algorithmIdentifier(t.signatureAlgorithm),
-    fromDer(bin(t.issuerNameDer)),
-    encodeTime(t.thisUpdate),
-    encodeTime(t.nextUpdate),
-    ...(revoked.length ? [seq(revoked)] : []),
-    asn1.create(CTX, 0, true, [
-      seq([
-        extension(OID.authorityKeyId, false, seq([asn1.create(CTX, 0, false, bin(t.authorityKeyId))])),
-        extension(OID.crlNumber, false, asn1.create(U, T.INTEGER, false, asn1.integerToDer(t.number).getBytes())),
-      ]),
-    ]),
-  ]);
-  const { der: tbsDer, withSignature } = signedStructure(tbs, t.signatureAlgorithm);
-  return { tbsDer, withSignature };
-}
 
 /** A CRL as read back: what `inspect` shows and what a run compares, plus the bytes to check its signature. */
 export interface DecodedCrl {
@@ -436,28 +232,6 @@ export function decodeCrl(crlDer: Buffer): DecodedCrl {
   };
 }
 
-const EXTENSION_REQUEST = "1.2.840.113549.1.9.14";
-
-/** PKCS#10 CertificationRequestInfo with the SAN as an extensionRequest; sign `infoDer`, then wrap. */
-export function encodeCertificationRequest(args: { subject: SubjectSpec; spki: Buffer; altNames: AltName[]; signatureAlgorithm: SignatureAlgorithm }): {
-  infoDer: Buffer;
-  withSignature: (signature: Buffer) => Buffer;
-} {
-  const attributes: Asn1[] = [];
-  if (args.altNames.length) {
-    const san = extension(OID.subjectAltName, false, seq(args.altNames.map(encodeGeneralName)));
-    attributes.push(seq([oid(EXTENSION_REQUEST), asn1.create(U, T.SET, true, [seq([san])])]));
-  }
-  const info = seq([
-    asn1.create(U, T.INTEGER, false, asn1.integerToDer(0).getBytes()),
-    encodeName(args.subject),
-    fromDer(bin(args.spki)),
-    asn1.create(CTX, 0, true, attributes),
-  ]);
-  const { der: infoDer, withSignature } = signedStructure(info, args.signatureAlgorithm);
-  return { infoDer, withSignature };
-}
-
 /** What provision needs from a CSR: the signed bytes and signature (to verify), subject, key and SANs. */
 export interface DecodedRequest {
   infoDer: Buffer;
@@ -484,7 +258,7 @@ export function decodeCertificationRequest(requestDer: Buffer): DecodedRequest {
   const altNames: AltName[] = [];
   for (const attribute of (attributes?.value as Asn1[] | undefined) ?? []) {
     const [type, values] = attribute.value as Asn1[];
-    if (asn1.derToOid(type!.value as string) !== EXTENSION_REQUEST) continue;
+    if (asn1.derToOid(type!.value as string) !== OID.extensionRequest) continue;
     for (const ext of ((values!.value as Asn1[])[0]!.value as Asn1[])) {
       const parts = ext.value as Asn1[];
       if (asn1.derToOid(parts[0]!.value as string) !== OID.subjectAltName) continue;

@@ -2,7 +2,7 @@ import { createHash, sign, type KeyObject } from "node:crypto";
 import type { IdentitySpec, KeyType, SubjectSpec } from "../config/types.js";
 
 import { sanFor } from "../config/san.js";
-import { encodeTbsCertificate, subjectNameDer, subjectPublicKeyBits } from "./forge.js";
+import { encodeTbsCertificate, subjectNameDer, subjectPublicKeyBits } from "./encode.js";
 import { pemToDer, toPem } from "./pem.js";
 import { hashFor, profileFor, signatureAlgorithmFor, type CertTemplate } from "./spec.js";
 
@@ -73,7 +73,7 @@ export function templateFor(args: {
   };
 }
 
-/** Encodes the template with forge and signs it with node:crypto; returns the certificate as DER and PEM. */
+/** Encodes the template (encode.ts) and signs it with node:crypto; returns the certificate as DER and PEM. */
 export function signCertificate(template: CertTemplate, signingKey: KeyObject): { der: Buffer; pem: string } {
   const { tbsDer, withSignature } = encodeTbsCertificate(template);
   const der = withSignature(sign(hashFor(template.signatureAlgorithm), tbsDer, signingKey));

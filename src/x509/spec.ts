@@ -43,7 +43,7 @@ export interface CertificateFacts {
 /**
  * CertTemplate is a certificate about to be built: its facts (minus the fingerprint and key type, which follow
  * from the DER and the key) plus what only building needs: the public key, the signature algorithm and the
- * key usages. x509/forge.ts is the only place that turns it into ASN.1.
+ * key usages. x509/encode.ts is the only place that turns it into ASN.1.
  */
 export interface CertTemplate extends Omit<CertificateFacts, "fingerprint" | "keyType" | "subject" | "issuer" | "subjectKeyId" | "extKeyUsage"> {
   subject: SubjectSpec;
@@ -68,7 +68,7 @@ export type DecodedCertificate = Pick<
   "subject" | "issuer" | "altNames" | "isCa" | "pathLength" | "nameConstraints" | "subjectKeyId" | "authorityKeyId" | "extKeyUsage"
 > & { keyUsage: KeyUsageName[]; crlUrls: string[] };
 
-/** CrlTemplate is a v2 CRL as plain data; x509/forge.ts turns it into a TBSCertList. */
+/** CrlTemplate is a v2 CRL as plain data; x509/encode.ts turns it into a TBSCertList. */
 export interface CrlTemplate {
   /** The CA's subject Name exactly as its certificate encodes it: verifiers match CRLs to CAs by these bytes. */
   issuerNameDer: Buffer;

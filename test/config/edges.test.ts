@@ -7,7 +7,7 @@ import { constraintViolation, dnsWithin } from "../../src/config/name-constraint
 import { parseConfig } from "../../src/config/parse.js";
 import { commonNameMeaning, constrainedNamesFor, sanFor } from "../../src/config/san.js";
 import { parseNow, resolveNow } from "../../src/cli/now.js";
-import { encodeTime } from "../../src/x509/forge.js";
+import { encodeTime } from "../../src/x509/encode.js";
 
 const errorsOf = (yaml: string) => parseConfig(yaml, "pki.yaml").diagnostics.filter((d) => d.severity === "error").map((d) => `${d.path}: ${d.message}`);
 const warningsOf = (yaml: string) => parseConfig(yaml, "pki.yaml").diagnostics.filter((d) => d.severity === "warning").map((d) => `${d.path}: ${d.message}`);
@@ -160,8 +160,9 @@ describe("--now", () => {
 
 describe("certificate times (RFC 5280 §4.1.2.5)", () => {
   const encoded = (iso: string) => {
-    const node = encodeTime(new Date(iso));
-    return `${node.type === 23 ? "UTCTime" : "GeneralizedTime"} ${node.value as string}`;
+    const der = encodeTime(new Date(iso));
+    expect(der[1]).toBe(der.length - 2);
+    return `${der[0] === 23 ? "UTCTime" : der[0] === 24 ? "GeneralizedTime" : der[0]} ${der.subarray(2).toString("latin1")}`;
   };
   it.each([
     ["1949-12-31T23:59:59Z", "GeneralizedTime 19491231235959Z"],
