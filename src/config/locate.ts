@@ -1,17 +1,24 @@
 import { readFileSync } from "node:fs";
+import { createRequire } from "node:module";
 import path from "node:path";
-import { isNode, LineCounter, parseDocument, type Document } from "yaml";
+import type { Document, LineCounter } from "yaml";
 import type { SourceLocation } from "../errors.js";
 import { formatPath } from "../errors.js";
 import type { YamlPath } from "./types.js";
 
 export type Locate = (path: YamlPath, options?: { key?: boolean }) => SourceLocation;
 
+// `yaml` is loaded when a location is asked for, not with this module: apply imports locateInFile, and a run
+// whose pki.yaml comes from the cache and has no error never parses YAML (test/cli/start-up.test.ts). On Node,
+// `import "yaml"` and require("yaml") are the same CommonJS module, so this is the instance config/parse.ts uses.
+const yaml = () => createRequire(import.meta.url)("yaml") as typeof import("yaml");
+
 /**
  * Maps a YAML path to line:col in the file. A path that does not exist (a missing key) falls back to the
  * nearest ancestor that does, so the message points at the map the key is missing from.
  */
 export function makeLocator(file: string, doc: Document, lineCounter: LineCounter): Locate {
+  const { isNode } = yaml();
   return (path, options = {}) => {
     for (let depth = path.length; depth >= 0; depth--) {
       const prefix = path.slice(0, depth);
@@ -33,6 +40,7 @@ export function makeLocator(file: string, doc: Document, lineCounter: LineCounte
 }
 
 function keyNodeRange(doc: Document, path: YamlPath): [number, number, number] | undefined {
+  const { isNode } = yaml();
   const parent = path.length === 1 ? doc.contents : doc.getIn(path.slice(0, -1), true);
   const last = path[path.length - 1];
   if (!parent || typeof parent !== "object" || !("items" in parent) || !Array.isArray(parent.items)) return undefined;
@@ -57,6 +65,7 @@ export function locateInFile(config: { file: string; baseDir: string }): Locate 
   return (yamlPath, options) => {
     if (!locate) {
       try {
+        const { LineCounter, parseDocument } = yaml();
         const lineCounter = new LineCounter();
         const text = readFileSync(path.join(config.baseDir, path.basename(config.file)), "utf8");
         locate = makeLocator(config.file, parseDocument(text, { lineCounter, uniqueKeys: false, merge: true }), lineCounter);

@@ -2,7 +2,7 @@ import { generateKeyPairSync, sign } from "node:crypto";
 import path from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { crlSignedBy, readCrl, signCrl } from "../../src/x509/crl.js";
-import { subjectNameDer } from "../../src/x509/forge.js";
+import { subjectNameDer } from "../../src/x509/encode.js";
 import type { CrlTemplate } from "../../src/x509/spec.js";
 import { opensslSync } from "../helpers/openssl.js";
 import { configOf, filesIn, issueOf, removeFiles } from "./fixtures.js";
