@@ -3,7 +3,7 @@ import type { Deps } from "../deps.js";
 import type { Plan } from "../plan/types.js";
 import type { ObservedState } from "../store/read-state.js";
 import { statePath } from "../store/layout.js";
-import { rememberState } from "../store/state-cache.js";
+import { rememberWrittenState } from "../store/state-cache.js";
 import { commitBatch, newCommitLog } from "./commit.js";
 import { applyContext, newProgress, type ApplyContext, type Progress } from "./context.js";
 import { finalChanges, hasFileWork, identityWrites, retiredChanges, type Changes, type ExtraFile } from "./files.js";
@@ -65,7 +65,7 @@ export async function applyPlan(config: Config, plan: Plan, observed: ObservedSt
     for (const id of batch) if (id.kind !== "ca") progress.keys.delete(id.name);
   }
   // The next run reads this state.json: remembered as written, it is not validated again (store/state-cache.ts).
-  if (log.state && log.stateText !== null) rememberState(deps.env, config.outputDir, log.stateText, log.state);
+  if (log.stateWritten && log.stateText !== null) rememberWrittenState(deps.env, config.outputDir, log.stateText);
   return { written: [...log.written, ...(log.stateWritten ? [statePath(config.outputDir)] : [])], deleted: log.deleted };
 }
 

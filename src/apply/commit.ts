@@ -19,8 +19,6 @@ export interface CommitLog {
   /** state.json as last written (or as read at the start). */
   stateText: string | null;
   stateWritten: boolean;
-  /** What state.json was last written from. */
-  state: StateFile | null;
   /** Folders checked in this run (store/guard.ts). */
   checkedDirs: Set<string>;
   /** Folders cleared of stale temp files in this run. */
@@ -31,7 +29,7 @@ export interface CommitLog {
 
 export function newCommitLog(ctx: ApplyContext): CommitLog {
   const identityDirs = new Set(ctx.config.identities.map((id) => ctx.pathsOf(id).dir));
-  return { written: [], deleted: [], records: new Map(), stateText: ctx.observed.stateText, stateWritten: false, state: null, checkedDirs: new Set(), sweptDirs: new Set(), identityDirs };
+  return { written: [], deleted: [], records: new Map(), stateText: ctx.observed.stateText, stateWritten: false, checkedDirs: new Set(), sweptDirs: new Set(), identityDirs };
 }
 
 /**
@@ -79,7 +77,6 @@ export async function commitBatch(
     await writeFilesAtomically([{ path: statePath(outputDir), content: stateText, mode: MODES.cert }]);
     log.stateText = stateText;
     log.stateWritten = true;
-    log.state = state;
   }
 }
 

@@ -39,7 +39,7 @@ export function stateAt(ctx: ApplyContext, progress: Progress, records: Readonly
   for (const id of ctx.config.identities) {
     // External CAs are not provision's to record; an identity still waiting for a usable certificate has none to record.
     if (id.external || ctx.idle(id)) continue;
-    const record = records.get(id.name) ?? (final ? recordFor(id, ctx, progress, ctx.seenOf(id.name).stamps) : ctx.observed.state.identities.get(id.name));
+    const record = records.get(id.name) ?? (final ? keptOrFresh(id, ctx, progress) : ctx.observed.state.identities.get(id.name));
     if (record) identities.set(id.name, record);
   }
   if (!(final && ctx.plan.prune)) {
@@ -51,14 +51,27 @@ export function stateAt(ctx: ApplyContext, progress: Progress, records: Readonly
   return { version: 1, identities, retired: retiredRecords(ctx, progress, final), ...revocationState(ctx, progress, final) };
 }
 
+/**
+ * An uncommitted identity's record at the end of a run: the record read at the start when it says exactly what
+ * recordFor says (the same facts object: read from it), so that it keeps the JSON it was read with (state-file.ts)
+ * and one change among 10,000 does not serialise the other 9,999 again.
+ */
+function keptOrFresh(id: IdentitySpec, ctx: ApplyContext, progress: Progress): StateRecord {
+  const fresh = recordFor(id, ctx, progress, ctx.seenOf(id.name).stamps);
+  const read = ctx.observed.state.identities.get(id.name);
+  return read && read.facts === fresh.facts && sameFiles(fresh, read) ? read : fresh;
+}
+
+function sameFiles(a: StateRecord, b: StateRecord): boolean {
+  return a.kind === b.kind && a.certSha256 === b.certSha256 && a.keySha256 === b.keySha256 && a.issuerFingerprint === b.issuerFingerprint && a.passphraseEnv === b.passphraseEnv && a.keyKdf === b.keyKdf && JSON.stringify(a.stamps) === JSON.stringify(b.stamps);
+}
+
 /** Whether two states record the same files, without serialising either. */
 export function sameRecords(next: StateFile, current: StateFile): boolean {
   if (next.identities.size !== current.identities.size) return false;
   for (const [name, a] of next.identities) {
     const b = current.identities.get(name);
-    if (!b || a.kind !== b.kind || a.certSha256 !== b.certSha256 || a.keySha256 !== b.keySha256 || a.issuerFingerprint !== b.issuerFingerprint || a.passphraseEnv !== b.passphraseEnv || a.keyKdf !== b.keyKdf || JSON.stringify(a.stamps) !== JSON.stringify(b.stamps)) {
-      return false;
-    }
+    if (!b || !sameFiles(a, b)) return false;
   }
   if (JSON.stringify([...next.retired]) !== JSON.stringify([...current.retired].filter(([, list]) => list.length > 0))) return false;
   const ledger = (s: StateFile) => JSON.stringify([[...s.crls].sort(), [...s.revokedNames].sort(), [...s.issued].sort(compareIssued)]);

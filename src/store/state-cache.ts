@@ -3,7 +3,7 @@ import { mkdirSync, readdirSync, readFileSync, renameSync, writeFileSync } from 
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { codeFingerprint, userCacheDir } from "../config/cache.js";
-import { emptyState, type CrlRecord, type IssuedCert, type RetiredCert, type RevokedName, type StateFile, type StateRecord } from "./state-file.js";
+import { emptyState, serializeState, stateFromWrittenText, type CrlRecord, type IssuedCert, type RetiredCert, type RevokedName, type StateFile, type StateRecord } from "./state-file.js";
 
 /**
  * state.json as parsed and validated, remembered per output folder in the user's cache (as the config cache
@@ -12,7 +12,15 @@ import { emptyState, type CrlRecord, type IssuedCert, type RetiredCert, type Rev
  * the validating code (config/ and state-file, state-parse), so any edit to state.json is validated in full. The cache
  * is outside the output folder, which is untrusted. PROVISION_NO_CACHE=1 bypasses it.
  */
-interface StateCacheEntry {
+type StateCacheEntry = { key: string; written: true } | FullEntry;
+
+/**
+ * `written`: the text is what serializeState writes for the state it holds (apply wrote it, or it serialises back
+ * to itself), so that state is read from the text itself (stateFromWrittenText) and the entry holds nothing else:
+ * remembering the state a run wrote costs nothing, and the records keep their lines as their JSON. Otherwise (a
+ * state.json written by hand or by another version) the parsed state itself.
+ */
+interface FullEntry {
   key: string;
   identities: [string, StateRecord][];
   retired: [string, RetiredCert[]][];
@@ -51,7 +59,9 @@ export async function parseStateCached(env: NodeJS.ProcessEnv, outputDir: string
   const key = keyOf(outputDir, text);
   try {
     const entry = JSON.parse(readFileSync(file, "utf8")) as StateCacheEntry;
-    if (entry.key === key && Array.isArray(entry.identities) && Array.isArray(entry.retired) && Array.isArray(entry.crls) && Array.isArray(entry.issued) && Array.isArray(entry.revokedNames)) {
+    const state = entry.key === key && "written" in entry && entry.written === true ? stateFromWrittenText(text) : null;
+    if (state) return { state, problems: [] };
+    if (entry.key === key && !("written" in entry) && Array.isArray(entry.identities) && Array.isArray(entry.retired) && Array.isArray(entry.crls) && Array.isArray(entry.issued) && Array.isArray(entry.revokedNames)) {
       const state = { version: 1 as const, identities: new Map(entry.identities), retired: new Map(entry.retired), crls: new Map(entry.crls), issued: entry.issued, revokedNames: new Map(entry.revokedNames) };
       return { state, problems: [] };
     }
@@ -59,19 +69,24 @@ export async function parseStateCached(env: NodeJS.ProcessEnv, outputDir: string
     // no entry yet, or unreadable: parse
   }
   const parsed = await parseState(text);
-  if (parsed.problems.length === 0) rememberState(env, outputDir, text, parsed.state);
+  if (parsed.problems.length === 0) {
+    if (serializeState(parsed.state) === text) writeEntry(file, { key, written: true });
+    else writeEntry(file, { key, identities: [...parsed.state.identities], retired: [...parsed.state.retired], crls: [...parsed.state.crls], issued: parsed.state.issued, revokedNames: [...parsed.state.revokedNames] });
+  }
   return parsed;
 }
 
 /**
- * Remembers `state` as what `text` parses to: after a parse, or after apply wrote `text` from `state`
- * (serializeState and parseState round-trip; test/store/state-cache.test.ts checks it). Best effort.
+ * Remembers `text` as valid state.json written by serializeState, after apply wrote it (serializeState, parseState
+ * and stateFromWrittenText round-trip; test/store/state-cache.test.ts checks it). Best effort.
  */
-export function rememberState(env: NodeJS.ProcessEnv, outputDir: string, text: string, state: StateFile): void {
+export function rememberWrittenState(env: NodeJS.ProcessEnv, outputDir: string, text: string): void {
   const file = cacheFile(env, outputDir);
-  if (!file) return;
+  if (file) writeEntry(file, { key: keyOf(outputDir, text), written: true });
+}
+
+function writeEntry(file: string, entry: StateCacheEntry): void {
   try {
-    const entry: StateCacheEntry = { key: keyOf(outputDir, text), identities: [...state.identities], retired: [...state.retired], crls: [...state.crls], issued: state.issued, revokedNames: [...state.revokedNames] };
     mkdirSync(path.dirname(file), { recursive: true, mode: 0o700 });
     const temp = `${file}.${process.pid}.tmp`;
     writeFileSync(temp, JSON.stringify(entry), { mode: 0o600 });

@@ -113,6 +113,16 @@ function factsToJson(facts: CertificateFacts): Omit<CertificateFacts, "altNames"
   return { ...facts, altNames: facts.altNames.map(altNameKey), nameConstraints: c && { permitted: c.permitted.map(subtreeKey), excluded: c.excluded.map(subtreeKey) } };
 }
 
+/** CertificateFacts from their state.json form, for a text serializeState wrote (null: not one it could write). */
+function factsFromJson(json: ReturnType<typeof factsToJson>): CertificateFacts | null {
+  const altNames = json.altNames.map(altNameFromText);
+  const c = json.nameConstraints;
+  const permitted = c ? c.permitted.map(subtreeFromText) : [];
+  const excluded = c ? c.excluded.map(subtreeFromText) : [];
+  if (altNames.includes(null) || permitted.includes(null) || excluded.includes(null)) return null;
+  return { ...json, altNames: altNames as AltName[], nameConstraints: c && { permitted: permitted as AltNameConstraint[], excluded: excluded as AltNameConstraint[] } };
+}
+
 export function emptyState(): StateFile {
   return { version: 1, identities: new Map(), retired: new Map(), crls: new Map(), issued: [], revokedNames: new Map() };
 }
@@ -142,6 +152,44 @@ export function serializeState(state: StateFile): string {
   const issued = [...state.issued].sort(compareIssued).map((e) => JSON.stringify(e));
   const identities = byKey(state.identities).map(([name, record]) => `${JSON.stringify(name)}:${recordJson(record)}`);
   return `{"version":1,"identities":{${identities.length ? `\n${identities.join(",\n")}\n` : ""}},"retired":${JSON.stringify(retired)},"crls":${JSON.stringify(Object.fromEntries(byKey(state.crls)))},"issued":[${issued.length ? `\n${issued.join(",\n")}\n` : ""}],"revokedNames":${JSON.stringify(Object.fromEntries(byKey(state.revokedNames)))}}\n`;
+}
+
+const HEAD = '{"version":1,"identities":{';
+
+/**
+ * The state held by a text that serializeState wrote (state-cache.ts knows which texts those are: this code wrote
+ * them, or they serialise back to themselves), without validating it again. Each record remembers its line as
+ * its JSON, so a run that keeps most records (one change among 10,000) does not serialise them again. Null when
+ * the text does not have serializeState's layout.
+ */
+export function stateFromWrittenText(text: string): StateFile | null {
+  let value: { identities: Record<string, StateRecord & { facts: ReturnType<typeof factsToJson> }>; retired: Record<string, RetiredCert[]>; crls: Record<string, CrlRecord>; issued: IssuedCert[]; revokedNames: Record<string, RevokedName> };
+  try {
+    value = JSON.parse(text);
+  } catch {
+    return null;
+  }
+  if (!text.startsWith(HEAD) || typeof value?.identities !== "object") return null;
+  const state = emptyState();
+  // One identity per line, `"name":{record}` and a comma but after the last, in name order, as serializeState writes.
+  const end = text.indexOf("\n}", HEAD.length);
+  const lines = text[HEAD.length] === "\n" && end > 0 ? text.slice(HEAD.length + 1, end).split("\n") : [];
+  for (const [i, line] of lines.entries()) {
+    const colon = line.indexOf('":') + 1;
+    const name = line.slice(1, colon - 1);
+    const raw = Object.hasOwn(value.identities, name) ? value.identities[name]! : undefined;
+    const facts = raw && factsFromJson(raw.facts);
+    if (!raw || !facts || line[0] !== '"' || state.identities.has(name)) return null;
+    const record: StateRecord = { ...raw, facts };
+    recordTexts.set(record, line.slice(colon + 1, i < lines.length - 1 ? -1 : undefined));
+    state.identities.set(name, record);
+  }
+  if (state.identities.size !== Object.keys(value.identities).length) return null;
+  for (const [name, list] of Object.entries(value.retired)) state.retired.set(name, list);
+  for (const [name, crl] of Object.entries(value.crls)) state.crls.set(name, crl);
+  state.issued.push(...value.issued);
+  for (const [name, revoked] of Object.entries(value.revokedNames)) state.revokedNames.set(name, revoked);
+  return state;
 }
 
 /** The ledger's order in state.json: by CA, then serial, so identical ledgers give identical bytes. */
