@@ -2,7 +2,7 @@ import { randomBytes } from "node:crypto";
 import { readdirSync } from "node:fs";
 import path from "node:path";
 import type { JWK } from "jose";
-import { z } from "zod";
+import * as z from "../config/zod.js";
 import { writeFilesAtomically } from "../store/atomic-write.js";
 import { prepareFolder, readOutputFile } from "../store/guard.js";
 import { acmeDir, acmeObjectPath, MODES } from "../store/layout.js";

@@ -1,4 +1,4 @@
-import { z } from "zod";
+import * as z from "./zod.js";
 import { ACME_CHALLENGES, DEFAULT_ACME_LISTEN, DEFAULT_ACME_VALIDITY } from "./acme.js";
 import { DURATION_HINT, durationProblem } from "./duration.js";
 

@@ -1,4 +1,4 @@
-import type { z } from "zod";
+import type * as z from "./zod.js";
 import { constraintViolation, subtreeText, subtreeWithin } from "./name-constraints.js";
 import { indexByName, issuerChain } from "./issuers.js";
 import { constrainedNameAt, constrainedNamesFor } from "./san.js";

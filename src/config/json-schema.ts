@@ -1,4 +1,4 @@
-import { z } from "zod";
+import * as z from "./zod.js";
 import { pkiSchema } from "./schema.js";
 
 /** The JSON Schema of pki.yaml, generated from the zod schema, for editors (yaml-language-server). */

@@ -1,6 +1,6 @@
 import path from "node:path";
 import { isAlias, LineCounter, parseDocument, visit, type Document } from "yaml";
-import type { z } from "zod";
+import type * as z from "./zod.js";
 import { formatPath, type Diagnostic } from "../errors.js";
 import { MAX_EXPANDED_NODES, measureExpansion, type Expansion } from "./expansion.js";
 import { makeLocator, type Locate } from "./locate.js";

@@ -1,4 +1,4 @@
-import { z } from "zod";
+import * as z from "./zod.js";
 import { DURATION_HINT, durationProblem, parseRenewBefore } from "./duration.js";
 import { serveFields } from "./serve-schema.js";
 import { closest } from "../suggest.js";

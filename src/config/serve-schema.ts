@@ -1,4 +1,4 @@
-import { z } from "zod";
+import * as z from "./zod.js";
 import { checkServeApp, checkServeHost, SERVE_DEFAULTS } from "./serve.js";
 
 // The zod fields of `serve`, apart from serve.ts: rendering the launch files (every run) needs its defaults

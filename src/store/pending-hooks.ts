@@ -7,7 +7,7 @@ import { MODES, pendingHooksPath } from "./layout.js";
 // The file only names identities and actions; the command always comes from pki.yaml, so a forged
 // file can at most re-run a hook the user configured. Built when such a file is read: a run without one
 // never loads zod.
-const pendingFile = ({ z }: typeof import("zod")) =>
+const pendingFile = (z: typeof import("../config/zod.js")) =>
   z.strictObject({
     version: z.literal(1),
     pending: z.array(
@@ -28,7 +28,7 @@ export async function readPendingHooks(outputDir: string): Promise<{ pending: Pe
     if ((error as NodeJS.ErrnoException).code === "ENOENT" || (error as NodeJS.ErrnoException).code === "ENOTDIR") return { pending: [], problem: null };
     throw fsError("read", file, error);
   }
-  const schema = pendingFile(await import("zod"));
+  const schema = pendingFile(await import("../config/zod.js"));
   try {
     return { pending: schema.parse(JSON.parse(text)).pending, problem: null };
   } catch {

@@ -1,4 +1,4 @@
-import { z } from "zod";
+import * as z from "../config/zod.js";
 import type { AltName } from "../config/alt-names.js";
 import { isSafeName } from "../config/rules.js";
 import { KEY_TYPES } from "../config/schema.js";

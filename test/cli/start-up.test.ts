@@ -7,7 +7,7 @@ import { BIN, OUTPUT_LOG, project } from "../helpers/cli.js";
 const LOG_MODULES = path.join(import.meta.dirname, "../helpers/log-modules.mjs");
 
 /** The packages (and node-forge's files) a run of the binary loaded, with its output. */
-async function run(dir: string, env: NodeJS.ProcessEnv): Promise<{ packages: Set<string>; forgeFiles: Set<string>; output: string }> {
+async function run(dir: string, env: NodeJS.ProcessEnv): Promise<{ packages: Set<string>; forgeFiles: Set<string>; zodBundle: boolean; output: string }> {
   const log = path.join(dir, "modules.txt");
   const result = await execa("node", ["--import", LOG_MODULES, BIN], { cwd: dir, env: { ...process.env, ...env, LOG_MODULES_FILE: log }, all: true, reject: false });
   appendFileSync(OUTPUT_LOG, `${String(result.all)}\n`);
@@ -15,7 +15,9 @@ async function run(dir: string, env: NodeJS.ProcessEnv): Promise<{ packages: Set
   const files = readFileSync(log, "utf8").split("\n").filter(Boolean);
   const packages = new Set(files.map((f) => /node_modules\/((?:@[^/]+\/)?[^/]+)\//.exec(f)?.[1]).filter((p) => p !== undefined));
   const forgeFiles = new Set(files.filter((f) => f.includes("node_modules/node-forge/")).map((f) => path.basename(f)));
-  return { packages, forgeFiles, output: String(result.all) };
+  // zod is loaded from the build's bundle of it (scripts/bundle-zod.mjs), never from node_modules (its locales).
+  const zodBundle = files.some((f) => f.endsWith("/dist/config/zod.js"));
+  return { packages, forgeFiles, zodBundle, output: String(result.all) };
 }
 
 const yaml = (hook: string) => `version: 1
@@ -30,7 +32,7 @@ servers:
 
 // Start-up is most of a small run (docs/PERFORMANCE.md): a run loads only what its path needs.
 describe("what a run loads", () => {
-  it("a create from a cached pki.yaml loads no package (neither yaml, zod, execa nor node-forge); a parse loads yaml and zod, a hook execa", async () => {
+  it("a create from a cached pki.yaml loads no package (neither yaml, zod, execa nor node-forge); a parse loads yaml and the bundle of zod (not its locales), a hook execa", async () => {
     const p = project(yaml(""));
     const env = { XDG_CACHE_HOME: path.join(p.dir, "cache") };
 
@@ -38,7 +40,8 @@ describe("what a run loads", () => {
     const first = await run(p.dir, env);
     expect(first.output).toMatch(/done: 3 create/);
     expect(first.packages).toContain("yaml");
-    expect(first.packages).toContain("zod");
+    expect(first.zodBundle).toBe(true);
+    expect(first.packages).not.toContain("zod");
 
     // The same pki.yaml, the output folder gone: a cold create that parses nothing and finds no state.json.
     rmSync(p.out, { recursive: true });
@@ -47,6 +50,7 @@ describe("what a run loads", () => {
     // Certificates and CRLs are encoded by x509/encode.ts: forge is for reading back, PKCS#12 and encrypted keys.
     expect([...cold.packages].sort()).toEqual([]);
     expect([...cold.forgeFiles]).toEqual([]);
+    expect(cold.zodBundle).toBe(false);
 
     // A hook to run loads execa (and the edited pki.yaml is parsed again).
     p.write(yaml(", afterChange: 'true'"));

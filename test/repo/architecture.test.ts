@@ -81,6 +81,10 @@ describe("the layers of docs/ARCHITECTURE.md", () => {
     expect(layout).toEqual([]);
   });
 
+  it("config/zod.ts is the only importer of zod (the build bundles it without zod's locales: scripts/bundle-zod.mjs)", () => {
+    expect(new Set(all.filter((i) => i.target === "zod" || i.target.startsWith("zod/")).map((i) => i.file))).toEqual(new Set(["src/config/zod.ts"]));
+  });
+
   it("x509/forge.ts is the only importer of node-forge", () => {
     expect(all.filter((i) => i.target.startsWith("node-forge")).map((i) => i.file)).toEqual(["src/x509/forge.ts"]);
   });
