@@ -3,7 +3,7 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { applyPki, loadPki } from "../../src/api.js";
-import { parseStateCached, rememberState } from "../../src/store/state-cache.js";
+import { parseStateCached, rememberWrittenState } from "../../src/store/state-cache.js";
 import { parseState } from "../../src/store/state-parse.js";
 import { TEST_SECRETS } from "../helpers/secrets.js";
 
@@ -105,7 +105,16 @@ describe("the state.json cache, case by case", () => {
   it("an entry whose lists are not lists, or that is not JSON, is ignored and the text parsed again", async () => {
     const { out, text, env, folder } = await written();
     const file = path.join(folder, readdirOne(folder));
-    const entry = JSON.parse(readFileSync(file, "utf8")) as Record<string, unknown>;
+    // The entry of a state.json not in serializeState's layout (by hand, another version): the state as parsed.
+    const parsed = parseState(text).state;
+    const { key } = JSON.parse(readFileSync(file, "utf8")) as { key: string };
+    const entry = { key, identities: [...parsed.identities], retired: [...parsed.retired], crls: [...parsed.crls], issued: parsed.issued, revokedNames: [...parsed.revokedNames] };
+    // Used when intact (an empty identity list shows) ...
+    writeFileSync(file, JSON.stringify({ ...entry, identities: [] }));
+    expect((await parseStateCached(env, out, text)).state.identities.size).toBe(0);
+    // ... and not when `written` is anything but true.
+    writeFileSync(file, JSON.stringify({ ...entry, identities: [], written: "true" }));
+    expect(await parseStateCached(env, out, text)).toEqual(parseState(text));
     for (const field of ["identities", "retired", "crls", "issued", "revokedNames"]) {
       writeFileSync(file, JSON.stringify({ ...entry, [field]: "x" }));
       const read = await parseStateCached(env, out, text);
@@ -133,6 +142,6 @@ describe("the state.json cache, case by case", () => {
     rmSync(folder, { recursive: true });
     writeFileSync(folder, "a file where the folder should be");
     expect(await parseStateCached(env, out, text)).toEqual(parseState(text));
-    expect(() => rememberState(env, out, text, parseState(text).state)).not.toThrow();
+    expect(() => rememberWrittenState(env, out, text)).not.toThrow();
   });
 });
