@@ -105,7 +105,7 @@ clients:
 
 const run = (f: ExternalCertFacts) => {
   const result = resolveExternalSpecs(config(PKI), new Map([["ext", f]]));
-  return { config: result.config, messages: result.diagnostics.map((d) => `${d.file} ${d.path}: ${d.message}`) };
+  return { config: result.config, messages: result.diagnostics.map((d) => `${d.severity === "error" ? "" : `${d.severity} `}${d.file} ${d.path}: ${d.message}`) };
 };
 
 describe("resolveExternalSpecs: what an external CA's certificate allows", () => {
@@ -166,6 +166,11 @@ describe("resolveExternalSpecs: what an external CA's certificate allows", () =>
       'pki.yaml cas.subsub.issuer: CA "subsub" would stand 2 CA level(s) below external CA ext, whose certificates allow 1 (pathLength in corp/ca.pem and above)',
     ]);
     expect(run(facts({ pathLength: 5, upstream: [upstream(null)] })).messages).toEqual([]);
+    // The tightest limit wins: its own 5, the root's 2 less the one level of ext itself.
+    expect(run(facts({ pathLength: 5, upstream: [upstream(2)] })).messages).toEqual([
+      'pki.yaml cas.subsub.issuer: CA "subsub" would stand 2 CA level(s) below external CA ext, whose certificates allow 1 (pathLength in corp/ca.pem and above)',
+    ]);
+    expect(run(facts({ pathLength: 1, upstream: [upstream(5)] })).messages).toHaveLength(1);
   });
 
   it("name constraints of its certificate and of those above apply to every name below, at the name", () => {
