@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { allowedByRules, identifierName, identifierRefusal, parseAllowRule, resolveOverride, type AllowRule } from "../../src/config/acme.js";
+import { acmeBaseUrl, acmeDirectoryUrl, acmePublicHost, allowedByRules, identifierName, identifierRefusal, parseAllowRule, resolveOverride, type AllowRule } from "../../src/config/acme.js";
 import { parseConfig } from "../../src/config/parse.js";
 
 const base = (acme: string) => `version: 1
@@ -89,5 +89,107 @@ describe("what the endpoint issues for", () => {
     expect(resolveOverride("x.web.test", resolve)).toBe("10.0.0.2");
     expect(resolveOverride("x.test", resolve)).toBe("10.0.0.1");
     expect(resolveOverride("web.test.example", resolve)).toBeNull();
+  });
+});
+
+describe("acme: every field, at its line (config/acme.ts normalizeAcme)", () => {
+  const yaml = (acme: string) => `version: 1\ncas:\n  root: {}\n  int: { issuer: root }\n  ext: { external: { cert: c.pem } }\nservers:\n  web: { issuer: int, altNames: [web.test] }\nacme:\n${acme}\n`;
+  const problems = (acme: string) => parseConfig(yaml(acme), "pki.yaml").diagnostics.map((d) => `${d.severity} ${d.line}:${d.col} ${d.path}: ${d.message}`);
+
+  it("every field set, and where the block is", () => {
+    const { config, diagnostics } = parseConfig(yaml('  ca: int\n  server: web\n  allow: [.Test, a.test]\n  listen: "[::1]:8443"\n  validity: 1d\n  keyTypes: [rsa-2048]\n  challenges: [http-01, http-01]\n  httpPort: 8080\n  tlsPort: 8443\n  resolve: { "*.W.test": "::1", a.test: 10.0.0.1 }\n  externalAccountBinding: { kid1: HMAC_ONE }'), "pki.yaml");
+    expect(diagnostics).toEqual([]);
+    expect(config!.acme).toEqual({
+      ca: "int",
+      listen: { host: "::1", port: 8443 },
+      server: "web",
+      allow: [{ type: "suffix", value: "test" }, { type: "dns", value: "a.test" }],
+      validitySeconds: 86_400,
+      keyTypes: ["rsa-2048"],
+      challenges: ["http-01"],
+      httpPort: 8080,
+      tlsPort: 8443,
+      resolve: [{ pattern: "*.w.test", address: "::1" }, { pattern: "a.test", address: "10.0.0.1" }],
+      eab: [{ keyId: "kid1", hmacEnv: "HMAC_ONE" }],
+      at: { file: "pki.yaml", line: 8, col: 1, path: "acme" },
+    });
+  });
+
+  it("the defaults", () => {
+    const { config } = parseConfig(yaml("  ca: int\n  allow: [.test]"), "pki.yaml");
+    expect(config!.acme).toMatchObject({ listen: { host: "127.0.0.1", port: 14000 }, server: null, validitySeconds: 7 * 86_400, keyTypes: ["ecdsa-p256", "ecdsa-p384", "rsa-2048", "rsa-3072", "rsa-4096"], challenges: ["http-01", "tls-alpn-01"], httpPort: 80, tlsPort: 443, resolve: [], eab: [] });
+  });
+
+  it("the CA: a CA, not a root unless allowed, not keyless", () => {
+    expect(problems("  ca: web\n  allow: [.test]")).toEqual(['error 9:7 acme.ca: acme.ca names no CA: "web" is not under cas']);
+    expect(problems("  ca: ext\n  allow: [.test]")).toEqual(["error 9:7 acme.ca: acme.ca is the root CA ext; name an intermediate, or set allowRoot: true to sign from the root"]);
+    expect(problems("  ca: ext\n  allowRoot: true\n  allow: [.test]")).toEqual(["error 9:7 acme.ca: CA ext is external without a key: it cannot sign ACME orders here"]);
+    expect(problems("  ca: root\n  allowRoot: false\n  allow: [.test]")).toHaveLength(1);
+  });
+
+  it("listen: host:port with a port from 1 to 65535", () => {
+    expect(problems('  ca: int\n  allow: [.test]\n  listen: "127.0.0.1:0"')).toEqual(['error 11:11 acme.listen: listen "127.0.0.1:0" is not host:port (such as 127.0.0.1:14000 or [::1]:14000)']);
+    expect(problems('  ca: int\n  allow: [.test]\n  listen: "127.0.0.1:65536"')).toHaveLength(1);
+    expect(problems('  ca: int\n  allow: [.test]\n  listen: "[::1:1"')).toHaveLength(1);
+    expect(problems('  ca: int\n  allow: [.test]\n  listen: "x:1:2"')).toHaveLength(1);
+    expect(parseConfig(yaml('  ca: int\n  allow: [.test]\n  listen: "0.0.0.0:65535"'), "pki.yaml").config!.acme!.listen).toEqual({ host: "0.0.0.0", port: 65535 });
+    expect(parseConfig(yaml('  ca: int\n  allow: [.test]\n  listen: "localhost:1"'), "pki.yaml").config!.acme!.listen).toEqual({ host: "localhost", port: 1 });
+  });
+
+  it("resolve keys and addresses, EAB variable names, each at its entry", () => {
+    expect(problems('  ca: int\n  allow: [.test]\n  resolve: { "*.-x": 127.0.0.1, "-y.test": 127.0.0.1, ok.test: nope }')).toEqual([
+      'error 11:14 acme.resolve["*.-x"]: resolve key "*.-x" is not a name or *.suffix: "-x" is not a valid DNS name (letters, digits and inner hyphens only, dot-separated)',
+      'error 11:33 acme.resolve["-y.test"]: resolve key "-y.test" is not a name or *.suffix: "-y.test" is not a valid DNS name (letters, digits and inner hyphens only, dot-separated)',
+      'error 11:64 acme.resolve["ok.test"]: resolve "ok.test": "nope" is not an IP address',
+    ]);
+    expect(problems('  ca: int\n  allow: [.test]\n  externalAccountBinding: { kid1: "1BAD", kid2: OK_2, kid3: "A-B" }')).toEqual([
+      'error 11:35 acme.externalAccountBinding.kid1: "1BAD" is not an environment variable name',
+      'error 11:61 acme.externalAccountBinding.kid3: "A-B" is not an environment variable name',
+    ]);
+  });
+});
+
+describe("acme URLs and allow rules", () => {
+  it("an unspecified listen address is reached as localhost; IPv6 in brackets; a bound port replaces the configured one", () => {
+    expect([acmePublicHost("0.0.0.0"), acmePublicHost("::"), acmePublicHost("::1"), acmePublicHost("a.test")]).toEqual(["localhost", "localhost", "::1", "a.test"]);
+    expect(acmeBaseUrl({ listen: { host: "::1", port: 1 } })).toBe("https://[::1]:1");
+    expect(acmeBaseUrl({ listen: { host: "::", port: 1 } })).toBe("https://localhost:1");
+    expect(acmeBaseUrl({ listen: { host: "a.test", port: 2 } }, 3)).toBe("https://a.test:3");
+    expect(acmeDirectoryUrl({ listen: { host: "127.0.0.1", port: 14000 } })).toBe("https://127.0.0.1:14000/directory");
+  });
+
+  it.each([
+    ["10.0.0.0/33", '"10.0.0.0/33" is not an IP range such as 10.0.0.0/8'],
+    ["::/129", '"::/129" is not an IP range such as 10.0.0.0/8'],
+    ["x/8", '"x/8" is not an IP range such as 10.0.0.0/8'],
+    [".-a", '".-a" is not a name, .suffix or IP range: "-a" is not a valid DNS name (letters, digits and inner hyphens only, dot-separated)'],
+    ["::/128", { type: "ip", value: "::", prefix: 128 }],
+    ["10.1.2.3/32", { type: "ip", value: "10.1.2.3", prefix: 32 }],
+    ["10.1.2.3/8", { type: "ip", value: "10.0.0.0", prefix: 8 }],
+    ["::1", { type: "ip", value: "::1", prefix: 128 }],
+    ["1.2.3.4", { type: "ip", value: "1.2.3.4", prefix: 32 }],
+    [".Test", { type: "suffix", value: "test" }],
+  ])("allow %j", (text, expected) => {
+    expect(parseAllowRule(text)).toEqual(expected);
+  });
+
+  it("identifiers that are no names", () => {
+    expect(identifierName({ type: "ip", value: "web.test" })).toBe('"web.test" is not an IP address');
+    expect(identifierName({ type: "dns", value: "-x.test" })).toBe('"-x.test" is not a valid DNS name (letters, digits and inner hyphens only, dot-separated)');
+    expect(identifierName({ type: "dns", value: "*.x.test" })).toBe('"*.x.test": wildcards need dns-01, which this endpoint does not offer');
+    expect(identifierName({ type: "dns", value: "::1" })).toBe('"::1" is an IP address in a dns identifier; use an identifier of type ip (RFC 8738)');
+    expect(identifierName({ type: "email", value: "a@b.test" })).toBe('identifier type "email" is not supported (dns and ip are)');
+  });
+
+  it("an IP is allowed only by an IP rule, a name only by a name rule", () => {
+    const rules = ["10.0.0.0/8", "a.test", ".b.test"].map((t) => parseAllowRule(t) as AllowRule);
+    expect(allowedByRules({ type: "ip", value: "10.1.1.1" }, rules)).toBe(true);
+    expect(allowedByRules({ type: "ip", value: "::1" }, rules)).toBe(false);
+    expect(allowedByRules({ type: "dns", value: "a.test" }, rules)).toBe(true);
+    expect(allowedByRules({ type: "dns", value: "x.a.test" }, rules)).toBe(false);
+    expect(allowedByRules({ type: "dns", value: "x.b.test" }, rules)).toBe(true);
+    expect(allowedByRules({ type: "dns", value: "xb.test" }, rules)).toBe(false);
+    expect(allowedByRules({ type: "email", value: "x@a.test" }, rules)).toBe(false);
+    expect(identifierRefusal({ type: "dns", value: "x.b.test" }, { allow: rules }, [{ name: "free", nameConstraints: null } as never])).toBeNull();
   });
 });
