@@ -1,11 +1,14 @@
 // The alias/merge expansion limit (src/config/expansion.ts) and the other checks of the YAML tree before the
 // schema (duplicate-keys.ts, locate.ts), in process. yaml-aliases.test.ts runs the CLI too and is left out of the
 // mutation run; these are its fast twins, with exact node counts so that each counting rule is pinned.
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import path from "node:path";
 import { describe, expect, it } from "vitest";
 import { LineCounter, parseDocument } from "yaml";
 import { MAX_EXPANDED_NODES, measureExpansion } from "../../src/config/expansion.js";
 import { duplicateKeys } from "../../src/config/duplicate-keys.js";
-import { makeLocator } from "../../src/config/locate.js";
+import { locateInFile, makeLocator } from "../../src/config/locate.js";
 import { parseConfig } from "../../src/config/parse.js";
 
 /** Nine lists of nine aliases of the list before: 9^9 scalars once expanded, from a 10-line file. */
@@ -22,8 +25,11 @@ describe("measureExpansion counts the nodes of the expanded document", () => {
     ["a: 1\n", 3],
     ["[1, 2, 3]\n", 4],
     ["a: [1, {b: 2}]\n", 7],
-    // A key with no value holds a null scalar node.
+    // A key with no value holds a null scalar node; a key alone in a flow map or after `?` holds nothing.
     ["a:\n", 3],
+    ["{ a }\n", 2],
+    ["? a\n", 2],
+    ["", 0],
     // An alias counts as what it names, every time it is used.
     ["a: &x [1, 2]\nb: *x\nc: *x\n", 13],
     // A merge key is a pair like any other: `<<` plus the alias.
@@ -133,6 +139,10 @@ describe("duplicate keys", () => {
     ]);
   });
 
+  it("a map below a key that is a collection: its path leaves that key out", () => {
+    expect(check("? [a]\n: { x: 1, x: 2 }\n")).toEqual(['error pki.yaml 2:11 x: duplicate key "x" (first on line 2); map keys must be unique']);
+  });
+
   it("a key that is itself a collection is compared by its content", () => {
     expect(check("? [a]\n: 1\n? [a]\n: 2\n? [b]\n: 3\n")).toEqual(['error pki.yaml 1:1 ["[\\"a\\"]"]: duplicate key "["a"]" (first on line 1); map keys must be unique']);
   });
@@ -182,6 +192,7 @@ describe("locating a YAML path", () => {
     const lineCounter = new LineCounter();
     const doc = parseDocument("", { lineCounter });
     expect(makeLocator("pki.yaml", doc, lineCounter)(["cas"])).toEqual({ file: "pki.yaml", path: "cas" });
+    expect(makeLocator("pki.yaml", doc, lineCounter)(["cas"], { key: true })).toEqual({ file: "pki.yaml", path: "cas" });
   });
 
   it("a number in a path finds a key written as a number", () => {
@@ -189,5 +200,20 @@ describe("locating a YAML path", () => {
     const doc = parseDocument("cas:\n  1: { issuer: x }\n", { lineCounter });
     const where = makeLocator("pki.yaml", doc, lineCounter)(["cas", "1"], { key: true });
     expect(`${where.line}:${where.col}`).toBe("2:3");
+  });
+
+  it("locateInFile: pki.yaml read again, once, only when asked; a file gone leaves the path alone", () => {
+    const dir = mkdtempSync(path.join(tmpdir(), "provision-locate-"));
+    try {
+      writeFileSync(path.join(dir, "pki.yaml"), "version: 1\ncas:\n  x-a: &a {}\n  root: { <<: *a, validity: 1y }\n  root: {}\n");
+      const locate = locateInFile({ file: "conf/pki.yaml", baseDir: dir });
+      expect(locate(["cas", "root", "validity"])).toEqual({ file: "conf/pki.yaml", line: 4, col: 29, path: "cas.root.validity" });
+      writeFileSync(path.join(dir, "pki.yaml"), "version: 1\n\n\ncas:\n  root: {}\n");
+      expect(locate(["cas", "root"], { key: true })).toEqual({ file: "conf/pki.yaml", line: 4, col: 3, path: "cas.root" });
+      const gone = locateInFile({ file: "pki.yaml", baseDir: path.join(dir, "nowhere") });
+      expect(gone(["cas", "root"])).toEqual({ file: "pki.yaml", path: "cas.root" });
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
