@@ -47,6 +47,7 @@ export const ERROR_CODES = [
   "outside-constraints", // sign: a requested name is outside a CA's name constraints
   "passphrase-missing", // a key is encrypted and its passphrase variable is not set
   "passphrase-wrong", // the passphrase does not decrypt the key
+  "pending-key", // csr/import: the pending key of a renewal request (next-key.pem) is a symlink, readable by others, not a key, or not of pki.yaml's key type
   "revoked-identity", // pki.yaml un-revokes an identity, or reuses the name of one that was revoked
   "serve-bind", // serve: the server cannot listen on its address and port
   "serve-needs-nginx", // serve --engine uwsgi: the server checks client certificates, and nginx (its front) is not installed

@@ -36,6 +36,8 @@ export interface CliOptions {
   namespace: string | null;
   clusterIssuer: boolean;
   includeRootKey: boolean;
+  /** csr: replace a pending renewal key with a fresh one. */
+  newKey: boolean;
   positionals: string[];
   /** Everything after `--` (for exec). */
   rest: string[];
@@ -52,7 +54,7 @@ const ALLOWED: Record<CommandName, readonly string[]> = {
   serve: ["file", "help", "engine"],
   init: ["dir", "help"],
   inspect: ["json", "now", "help"],
-  csr: ["file", "out", "help"],
+  csr: ["file", "out", "new-key", "help"],
   sign: ["file", "csr", "issuer", "profile", "validity", "out", "now", "help"],
   import: ["file", "help"],
   trust: ["file", "json", "ca", "store", "nssdb", "dry-run", "help"],
@@ -86,6 +88,7 @@ const OPTIONS = {
   namespace: { type: "string", short: "n" },
   "cluster-issuer": { type: "boolean" },
   "include-root-key": { type: "boolean" },
+  "new-key": { type: "boolean" },
   help: { type: "boolean", short: "h" },
   version: { type: "boolean", short: "V" },
 } as const satisfies ParseArgsConfig["options"];
@@ -155,6 +158,7 @@ export function parseCliArgs(argv: readonly string[]): CliOptions {
     namespace: values.namespace ?? null,
     clusterIssuer: values["cluster-issuer"] ?? false,
     includeRootKey: values["include-root-key"] ?? false,
+    newKey: values["new-key"] ?? false,
     file: values.file ?? "pki.yaml",
     json: values.json ?? false,
     dryRun: values["dry-run"] ?? false,

@@ -1,3 +1,4 @@
+import path from "node:path";
 import { formatApproxDuration, formatDuration, renewalWindowSeconds } from "../config/duration.js";
 import { signsElsewhere } from "../config/external.js";
 import type { Config, IdentitySpec } from "../config/types.js";
@@ -67,7 +68,9 @@ export function buildPlan(config: Config, observed: ObservedState, now: Date, op
     const issuer = id.issuer === null ? null : byName.get(id.issuer)!;
     const decided = id.revoked ? decideRevoked(id, seen, observed, nowMs) : id.external ? decideExternal(id, seen) : decide(id, seen, issuer, issuer && actions.get(issuer.name), observed, nowMs, rotate.has(id.name), adopt.has(id.name) || ownKey(seen, options.ownCaKeys));
     // Below a keyless external CA, someone else signs: what would be issued is asked for instead (provision csr).
-    const action = signsElsewhere(issuer) && ISSUING.has(decided.action) ? awaitSignature(decided, issuer!, seen) : decided;
+    const awaited = signsElsewhere(issuer) && ISSUING.has(decided.action) ? awaitSignature(decided, issuer!, seen) : decided;
+    // A renewal request made by provision csr: its key waits in next-key.pem until provision import takes in the certificate.
+    const action = seen.pendingKey ? { ...awaited, reasons: [...awaited.reasons, `request pending (its key: ${path.relative(config.outputDir, seen.pendingKey)})`] } : awaited;
     const facts = seen.cert?.facts;
     const external = observed.externals.get(id.name);
     const files = external ? { files: { cert: external.certFile, key: external.keyFile ?? "" } } : describeFiles(config, id);

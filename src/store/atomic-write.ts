@@ -93,16 +93,17 @@ export function wholeFolderOf(folders: readonly WholeFolder[]): (file: string) =
  * folders. A crash leaves each file either old or new; stray temp files are removed by the next run.
  * Writes below one of `wholeFolders` go into a new version of that folder instead, put in place by a
  * folder rename at the position of its first write (store/folder-swap.ts): a crash leaves that folder
- * wholly old or wholly new. At most MAX_OPEN_FILES descriptors are open at any moment.
+ * wholly old or wholly new. `dropped` are files inside those folders that the new version leaves out (the
+ * swap that adds one file removes another with it). At most MAX_OPEN_FILES descriptors are open at any moment.
  */
-export async function writeFilesAtomically(writes: readonly FileWrite[], wholeFolders: readonly WholeFolder[] = []): Promise<void> {
+export async function writeFilesAtomically(writes: readonly FileWrite[], wholeFolders: readonly WholeFolder[] = [], dropped: readonly string[] = []): Promise<void> {
   const temps: { temp: string; target: string }[] = [];
   const builds = new Map<string, FolderBuild>();
   const folderOf = wholeFolderOf(wholeFolders);
   try {
     const checkedDirs = new Set<string>();
     for (const write of writes) checkTarget(write, checkedDirs);
-    const replaced = new Set(writes.filter((w) => folderOf(w.path)).map((w) => w.path));
+    const replaced = new Set([...writes.filter((w) => folderOf(w.path)).map((w) => w.path), ...dropped.filter((file) => folderOf(file))]);
     for (const folder of wholeFolders) builds.set(folder.dir, startFolder(folder.dir, folder.mode, replaced));
     // Where each write's bytes go first: a temp file beside its target, or its place in a new folder.
     const firstPaths = writes.map((write) => {

@@ -20,6 +20,11 @@ export interface IdentityPaths {
   keyDer: string;
   p12: string;
   combined: string;
+  /**
+   * The key of a renewal request made by `provision csr` under a keyless external CA (rotateKey: always): it
+   * waits here, beside the key and certificate still in use, until `provision import` swaps both in.
+   */
+  nextKey: string;
 }
 
 const pathCache = new Map<string, IdentityPaths>();
@@ -41,6 +46,7 @@ export function identityPaths(outputDir: string, kind: IdentityKind, name: strin
     keyDer: `${dir}${path.sep}key.der`,
     p12: `${dir}${path.sep}identity.p12`,
     combined: `${dir}${path.sep}combined.pem`,
+    nextKey: `${dir}${path.sep}next-key.pem`,
   };
   pathCache.set(cacheKey, paths);
   return paths;

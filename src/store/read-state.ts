@@ -6,6 +6,8 @@ import type { Config, IdentityKind, IdentitySpec } from "../config/types.js";
 import { isSafeName } from "../config/rules.js";
 import { fsError, InternalError, ProvisionError } from "../errors.js";
 import { observeExternal, type ExternalCas } from "./external.js";
+import { signsElsewhere } from "../config/external.js";
+import { hasPendingKey } from "./pending-key.js";
 import { inspectCertificate } from "../x509/inspect.js";
 import type { CertificateFacts } from "../x509/spec.js";
 import { decodePrivateKeyWithAny, isEncryptedKeyPem, keyEncryptionIsStrong, KEY_KDF, spkiOf } from "../x509/keys.js";
@@ -49,6 +51,8 @@ export interface ObservedIdentity {
   loosePrivateFiles: { file: string; mode: number }[];
   /** Every file is exactly as provision last wrote and checked it (stamps match state.json). */
   trusted: boolean;
+  /** Below a keyless external CA: the pending key of a renewal request (next-key.pem) when one stands there. */
+  pendingKey?: string | null;
   stamps: FileStamps;
 }
 
@@ -171,6 +175,7 @@ export async function readObservedState(config: Config, env: NodeJS.ProcessEnv, 
     return cert;
   };
 
+  const specs = identitiesByName(config);
   for (const id of config.identities) {
     if (id.external) {
       const external = externals.get(id.name);
@@ -221,6 +226,9 @@ export async function readObservedState(config: Config, env: NodeJS.ProcessEnv, 
     } else {
       inspectFiles(observed, id, paths, record, env, readOutputFile(paths.cert), readOutputFile(paths.key), x509Of);
     }
+    // Only identities that wait for another's signature can have a renewal request pending (provision csr).
+    const issuerSpec = id.issuer === null ? undefined : specs.get(id.issuer);
+    if (signsElsewhere(issuerSpec) && hasPendingKey(paths.nextKey)) observed.pendingKey = paths.nextKey;
     identities.set(id.name, observed);
   }
 

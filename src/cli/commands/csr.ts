@@ -4,6 +4,8 @@ import { loadConfig } from "../../config/load.js";
 import { durationProblem, parseDuration } from "../../config/duration.js";
 import { ProvisionError, withFs } from "../../errors.js";
 import { signsElsewhere } from "../../config/external.js";
+import { locateInFile } from "../../config/locate.js";
+import { loadExternalCas } from "../../store/external.js";
 import { requestCertificate } from "../../sign/request.js";
 import { signRequestFile } from "../../sign/sign-request-file.js";
 import { serialFrom } from "../../x509/issue.js";
@@ -25,9 +27,16 @@ function writeOut(options: CliOptions, io: Io, pem: string, what: string): void 
 export async function runCsr(options: CliOptions, io: Io): Promise<number> {
   const name = options.positionals[0];
   if (!name) throw new ProvisionError("usage", "missing identity name", { hint: "usage: provision csr <identity> [--out req.pem]" });
-  const { config } = await loadConfig(options.file, { cwd: io.cwd, env: io.env });
-  const { pem, generatedKey } = await requestCertificate(config, name, depsOf(io));
-  if (generatedKey) io.stderr(`generated a new ${generatedKey.keyType} key in ${path.relative(io.cwd, generatedKey.file)} (keep it; it never leaves this machine)\n`);
+  const { config: declared } = await loadConfig(options.file, { cwd: io.cwd, env: io.env });
+  // What an external CA's certificate forbids (its name constraints, say) is an error before any key is made.
+  const { config } = loadExternalCas(declared);
+  const { pem, key } = await requestCertificate(config, name, depsOf(io), { newKey: options.newKey, locate: locateInFile(config) });
+  const where = path.relative(io.cwd, key.file);
+  if (key.pending) {
+    io.stderr(key.made
+      ? `generated a new ${key.keyType} key for this renewal in ${where} (0600; it never leaves this machine): the key and certificate in use stay until provision import ${name} takes in the certificate signed for it\n`
+      : `reused the pending ${key.keyType} key in ${where} (made by an earlier provision csr; --new-key replaces it)\n`);
+  } else if (key.made) io.stderr(`generated a new ${key.keyType} key in ${where} (keep it; it never leaves this machine)\n`);
   writeOut(options, io, pem, "the certificate request");
   const id = config.identities.find((i) => i.name === name)!;
   const issuer = config.identities.find((i) => i.name === id.issuer);

@@ -64,7 +64,7 @@ export async function runStatus(options: CliOptions, io: Io): Promise<number> {
       ...rows.map((r) => [r.name, r.kind, r.issuer ?? "-", r.key ?? "-", minute(r.notAfter), r.daysLeft === null ? "-" : String(r.daysLeft), minute(r.renewAt), r.state + (r.due && r.state === "ok" ? " (due)" : ""), r.names.join(",")]),
     ]);
     io.stdout(`${table.join("\n")}\n`);
-    for (const row of rows.filter((r) => r.state === "waiting")) io.stdout(`${waitingHint(row, config.file)}\n`);
+    for (const row of rows.filter((r) => r.state === "waiting" || r.reasons.some(isPendingRequest))) io.stdout(`${waitingHint(row, config.file)}\n`);
     if (crls.length) {
       const crlTable = formatTable([
         ["CRL", "NUMBER", "NEXT UPDATE", "REFRESH FROM", "REVOKED", "STATE"],
@@ -101,9 +101,14 @@ export function crlRows(plan: Plan, withinSeconds: number | null): CrlRow[] {
   });
 }
 
+const isPendingRequest = (reason: string) => reason.startsWith("request pending");
+
 /** What a member does about an identity waiting for a certificate from an external CA's holder. */
 function waitingHint(row: StatusRow, file: string): string {
   const flag = file === "pki.yaml" ? "" : ` -f ${file}`;
+  if (row.reasons.some(isPendingRequest)) {
+    return `${row.name}: ${row.reasons.join("; ")}: have the holder of ${row.issuer}'s key sign the request (\`provision${flag} csr ${row.name} --out ${row.name}.csr\` writes it again, from the same pending key), then \`provision${flag} import ${row.name} <cert.pem>\` swaps key and certificate in together`;
+  }
   return `${row.name}: ${row.reasons.join("; ")}: run \`provision${flag} csr ${row.name} --out ${row.name}.csr\`, have the holder of ${row.issuer}'s key sign it (\`provision sign\`), then \`provision${flag} import ${row.name} <cert.pem>\``;
 }
 
