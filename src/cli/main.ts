@@ -114,10 +114,13 @@ pki.yaml is never overwritten.
 `,
   csr: `provision csr: a certificate request for an identity, signed with its own key
 
-Usage: provision csr <identity> [-f pki.yaml] [--out req.pem]
+Usage: provision csr <identity> [-f pki.yaml] [--out req.pem] [--new-key]
 
 Uses the identity's key under the output folder, generating it (0600) if it does not exist yet. The subject
 and alt names come from pki.yaml. Send the request to whoever holds the CA; the key never leaves this machine.
+A renewal under an external CA without its key (rotateKey: always, the default) gets a fresh key in
+next-key.pem beside the key and certificate in use, which stay until provision import takes in the signed
+certificate; csr again reuses that pending key, --new-key replaces it.
 `,
   sign: `provision sign: issue a certificate for someone else's request
 
@@ -135,8 +138,9 @@ Example:
 Usage: provision import <identity> <cert.pem> [-f pki.yaml]
 
 For an identity whose issuer is an external CA without a key (pki.yaml \`external:\` with no key). The
-certificate must belong to the key provision csr made and be signed by that CA; otherwise it is refused and
-nothing is written. Then provision runs, writing chain.pem, fullchain.pem and the bundle. Copying the file to
+certificate must belong to the key provision csr made (key.pem, or the pending next-key.pem of a renewal)
+and be signed by that CA; otherwise it is refused and nothing is written. For the pending key, key and
+certificate are swapped in together (one folder rename). Then provision runs, writing chain.pem, fullchain.pem and the bundle. Copying the file to
 the identity's cert.pem and running provision works too: the same checks decide whether it is used.
 
 Example:

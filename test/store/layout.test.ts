@@ -48,6 +48,7 @@ describe("the output tree's layout", () => {
       keyDer: "/srv/pki/servers/web/key.der",
       p12: "/srv/pki/servers/web/identity.p12",
       combined: "/srv/pki/servers/web/combined.pem",
+      nextKey: "/srv/pki/servers/web/next-key.pem",
     });
     expect(identityPaths(OUT, "server", "web")).toEqual(web);
     // The cache key holds all three parts: none of them may be dropped.
