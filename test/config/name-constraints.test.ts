@@ -134,3 +134,27 @@ describe("constraintViolation: URI names against URI subtrees", () => {
     expect(constraintViolation(dns("evil.example"), uriTrees([".svc.test"]))).toBeNull();
   });
 });
+
+describe("name constraints: cases the re-run's survivors pointed at", () => {
+  const sub = (type: "dns" | "email" | "uri", value: string) => ({ type, value });
+  it("a mailbox base matches that mailbox at that host only", () => {
+    expect(constraintViolation({ type: "email", value: "bob@y.test" }, { permitted: [sub("email", "bob@x.test")], excluded: [] })).toBe("not within the permitted email domains (bob@x.test)");
+    expect(constraintViolation({ type: "email", value: "bob@X.test" }, { permitted: [sub("email", "bob@x.test")], excluded: [] })).toBeNull();
+  });
+
+  it("a URI without a host is refused under any URI subtree, even beside subtrees of other types", () => {
+    expect(constraintViolation({ type: "uri", value: "urn:x:y" }, { permitted: [sub("dns", ".test"), sub("uri", ".x.test")], excluded: [] })).toBe(
+      "a URI without a host name (or with an IP address) under URI constraints, which OpenSSL and Go refuse",
+    );
+  });
+
+  it("an excluded URI subtree refuses URIs only, not DNS names", () => {
+    expect(constraintViolation({ type: "dns", value: "a.x.test" }, { permitted: [], excluded: [sub("uri", ".x.test")] })).toBeNull();
+  });
+
+  it("a subtree of one type is never within one of another: a DNS subtree under an excluded email domain narrows", () => {
+    expect(subtreeWithin(sub("dns", ".x.a.test"), sub("email", "a.test"))).toBe(false);
+    expect(subtreeWithin(sub("email", ".test"), sub("email", ".test"))).toBe(true);
+    expect(subtreeWithin(sub("email", ".a.test"), sub("email", ".test"))).toBe(true);
+  });
+});
