@@ -9,6 +9,7 @@ import { ProvisionError } from "../../src/errors.js";
 import { nothingObserved, readCertificatePem, readDerivedFile, readKeyPem, readObservedState, unseen } from "../../src/store/read-state.js";
 import { stampOf } from "../../src/store/stamp.js";
 import { parseState } from "../../src/store/state-parse.js";
+import { provisionBin } from "../helpers/cli.js";
 import { TEST_SECRETS } from "../helpers/secrets.js";
 
 /**
@@ -38,8 +39,9 @@ beforeAll(async () => {
   template = path.join(base, "template");
   mkdirSync(template);
   writeFileSync(path.join(template, "pki.yaml"), YAML);
-  const env = { ...process.env, ...ENV, XDG_CACHE_HOME: path.join(template, "cache") };
-  await applyPki((await loadPki("pki.yaml", { cwd: template, env })).config, { env });
+  // The built binary in a child process: what beforeAll runs in the test process is static to Stryker.
+  const run = await provisionBin([], { cwd: template, env: { ...process.env, ...ENV, XDG_CACHE_HOME: path.join(template, "cache") } });
+  expect(run.code, run.stderr).toBe(0);
 }, 60_000);
 afterAll(() => rmSync(base, { recursive: true, force: true }));
 

@@ -3,10 +3,11 @@ import { chmodSync, cpSync, mkdirSync, mkdtempSync, readFileSync, realpathSync, 
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { applyPki, loadPki } from "../../src/api.js";
+import { loadPki } from "../../src/api.js";
 import type { Config } from "../../src/config/types.js";
 import { ProvisionError } from "../../src/errors.js";
 import { readObservedState } from "../../src/store/read-state.js";
+import { provisionBin } from "../helpers/cli.js";
 
 /**
  * readObservedState in process, against a real output tree that one run wrote and each case copies and then
@@ -29,11 +30,15 @@ let template: string;
 let other: string;
 const copies: string[] = [];
 
+/**
+ * The trees are written by the built binary in a child process: code the test process runs in beforeAll is
+ * "static" to Stryker (docs/MUTATION.md), and its mutants of read-state.ts would not be measured.
+ */
 async function provisionInto(dir: string, yaml: string): Promise<void> {
   mkdirSync(dir, { recursive: true });
   writeFileSync(path.join(dir, "pki.yaml"), yaml);
-  const env = { ...process.env, XDG_CACHE_HOME: path.join(dir, "cache") };
-  await applyPki((await loadPki("pki.yaml", { cwd: dir, env })).config, { env });
+  const run = await provisionBin([], { cwd: dir, env: { ...process.env, XDG_CACHE_HOME: path.join(dir, "cache") } });
+  expect(run.code, run.stderr).toBe(0);
 }
 
 beforeAll(async () => {
