@@ -14,7 +14,7 @@ export default defineConfig({
     ...base.test,
     // MUTATE_TESTS narrows a scoped run to the fast files that cover its module (docs/MUTATION.md):
     // MUTATE_TESTS=test/config/edges.test.ts npx stryker run --mutate src/config/duration.ts
-    include: process.env.MUTATE_TESTS?.split(",") ?? ["test/config/**/*.test.ts", "test/x509/x509.test.ts", "test/x509/forge.test.ts", "test/x509/crl.test.ts", "test/x509/csr.test.ts", "test/x509/pem.test.ts", "test/x509/pkcs12.test.ts", "test/x509/keys.test.ts", "test/x509/issue.test.ts", "test/store/guard.test.ts", "test/store/state-file.test.ts", "test/sign/**/*.test.ts", "test/plan/**/*.test.ts"],
+    include: process.env.MUTATE_TESTS?.split(",") ?? ["test/config/**/*.test.ts", "test/x509/x509.test.ts", "test/x509/forge.test.ts", "test/x509/crl.test.ts", "test/x509/csr.test.ts", "test/x509/pem.test.ts", "test/x509/pkcs12.test.ts", "test/x509/keys.test.ts", "test/x509/issue.test.ts", "test/store/guard.test.ts", "test/store/state-file.test.ts", "test/store/read-state.test.ts", "test/store/read-state-trust.test.ts", "test/store/folder-swap.test.ts", "test/store/atomic-write.test.ts", "test/store/layout.test.ts", "test/store/own-keys.test.ts", "test/store/read-crls.test.ts", "test/store/stamp.test.ts", "test/store/state-cache.test.ts", "test/store/lock.test.ts", "test/store/passphrase.test.ts", "test/store/pending-hooks.test.ts", "test/store/external.test.ts", "test/sign/**/*.test.ts", "test/plan/**/*.test.ts"],
     exclude: [
       ...configDefaults.exclude,
       "test/config/bad-input.test.ts",

@@ -67,6 +67,7 @@ describe("writeFilesAtomically", () => {
     ]));
     expect(error.code).toBe("unsafe-path");
     expect(error.message).toBe(`refusing to write ${path.join(dir, "cert.pem")}: it is a symlink`);
+    expect(error.hint).toBe("provision never writes through symlinks; remove the link and run again");
     expect(readFileSync(path.join(outside, "precious.txt"), "utf8")).toBe("keep");
     expect(readdirSync(dir)).toEqual(["cert.pem"]);
     // A dangling link too.
@@ -82,6 +83,7 @@ describe("writeFilesAtomically", () => {
     mkdirSync(open);
     chmodSync(open, 0o777);
     const error = await refusal(writeFilesAtomically([{ path: path.join(open, "key.pem"), content: "k", mode: 0o600 }]));
+    expect(error.code).toBe("unsafe-path");
     expect(error.message).toBe(`refusing to write a private key into ${open}: others can write to that folder`);
     expect(error.hint).toBe(`run chmod o-w ${open}`);
     // Checked for every private file's folder, not only the first one's.
@@ -169,6 +171,21 @@ describe("writeFilesAtomically", () => {
       [{ dir: db, mode: 0o700 }],
     ));
     expect(readdirSync(dir)).toEqual(["api"]);
+  });
+});
+
+describe("writeFilesAtomically's descriptors", () => {
+  it("closes every file it opened, after a success and after a failure", async () => {
+    const { dir } = folder();
+    const open = () => readdirSync("/proc/self/fd").length;
+    const before = open();
+    await writeFilesAtomically(Array.from({ length: 20 }, (_, i) => ({ path: path.join(dir, `f${i}.pem`), content: "x", mode: 0o644 })));
+    expect(open()).toBe(before);
+    await refusal(writeFilesAtomically([
+      { path: path.join(dir, "a.pem"), content: "a", mode: 0o644 },
+      { path: path.join(dir, "missing", "b.pem"), content: "b", mode: 0o644 },
+    ]));
+    expect(open()).toBe(before);
   });
 });
 

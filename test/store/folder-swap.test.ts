@@ -82,7 +82,16 @@ describe("folder swap", () => {
     const dir = path.join(servers, "web");
     mkdirSync(dir);
     execFileSync("mkfifo", [path.join(dir, "pipe")]);
-    expect(() => startFolder(dir, 0o700, new Set())).toThrow(/refusing to replace .*web: .*pipe is not a file, a folder or a symlink/);
+    let error: unknown;
+    try {
+      startFolder(dir, 0o700, new Set());
+    } catch (e) {
+      error = e;
+    }
+    expect(error).toBeInstanceOf(ProvisionError);
+    expect((error as ProvisionError).message).toMatch(/^refusing to replace .*web: .*pipe is not a file, a folder or a symlink$/);
+    expect((error as ProvisionError).code).toBe("unsafe-path");
+    expect((error as ProvisionError).hint).toBe("remove it and run again");
     expect(readdirSync(servers)).toEqual(["web"]);
   });
 
@@ -173,7 +182,21 @@ describe("folder swap", () => {
     }
     expect(error).toBeInstanceOf(ProvisionError);
     expect((error as ProvisionError).message).toBe(`refusing to write into ${path.join(dir, "cert.pem")}: it is not a folder`);
+    expect((error as ProvisionError).code).toBe("unsafe-path");
+    let outside: unknown;
+    try {
+      placeIn(build, path.join(servers, "web2", "x.pem"));
+    } catch (e) {
+      outside = e;
+    }
+    expect((outside as ProvisionError).code).toBe("unsafe-path");
     expect((error as ProvisionError).hint).toMatch(/^provision never follows a symlink/);
+  });
+
+  it("a new folder whose parent is missing cannot be started: an fs error naming it", () => {
+    const { servers } = tree();
+    const dir = path.join(servers, "missing", "web");
+    expect(() => startFolder(dir, 0o700, new Set())).toThrow(new RegExp(`^cannot create ${path.join(servers, "missing")}/\\.web\\.[0-9a-f]{12}\\.new: `));
   });
 
   it("a second rename that fails puts the old folder back; a first that fails changes nothing", () => {
