@@ -22,6 +22,7 @@ cas:
   p256: { key: ecdsa-p256, commonName: P-256 Root, nameConstraints: { permitted: [.test] } }
   p384: { key: ecdsa-p384, commonName: P-384 Root, pathLength: 1, nameConstraints: { permitted: [], excluded: [] } }
   rsa: { key: rsa-2048, subject: { country: DE, organization: Acme }, commonName: RSA Root }
+  ex: { key: ecdsa-p256, commonName: Excluding Root, nameConstraints: { excluded: [bad.test] } }
 servers:
   ecweb: { issuer: p256, altNames: [ecweb.test] }
   rsaweb: { issuer: p384, key: rsa-3072, altNames: [rsaweb.test] }
@@ -91,6 +92,7 @@ describe("templateFor and signCertificate", () => {
     expect(t).not.toContain("Name Constraints");
     expect(t).not.toContain("Authority Key Identifier");
     expect(text(issue("p256").pem)).toMatch(/X509v3 Name Constraints: critical\n\s+Permitted:\n\s+DNS:\.test\n/);
+    expect(text(issue("ex").pem)).toMatch(/X509v3 Name Constraints: critical\n\s+Excluded:\n\s+DNS:bad\.test\n/);
   });
 
   it("a leaf: CA:FALSE without a path length, its issuer's key id and CRL URL, the times to the whole second", () => {
