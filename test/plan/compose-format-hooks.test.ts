@@ -1,11 +1,11 @@
 import path from "node:path";
-import { describe, expect, it } from "vitest";
+import { afterAll, describe, expect, it } from "vitest";
 import { composeBundle, composeChain, composeFullchain, issuerPath, type UpstreamOf } from "../../src/plan/compose.js";
 import { formatPlan, formatTable, summarize } from "../../src/plan/format.js";
 import { plannedHooks } from "../../src/plan/hooks.js";
 import type { CrlAction, IdentityAction, Plan } from "../../src/plan/types.js";
 import { opensslSync } from "../helpers/openssl.js";
-import { configOf, filesIn, issueOf } from "../x509/fixtures.js";
+import { configOf, filesIn, issueOf, removeFiles } from "../x509/fixtures.js";
 import { config } from "./builders.js";
 
 /**
@@ -28,6 +28,7 @@ clients:
 `);
 const id = (name: string) => cfg.identities.find((i) => i.name === name)!;
 const pem = (name: string) => `PEM(${name})\n`;
+afterAll(removeFiles);
 
 describe("compose", () => {
   it("issuerPath: nearest first, up to the root; a root has none; the same array object for the same config", () => {
