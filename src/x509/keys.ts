@@ -1,5 +1,4 @@
 import { createCipheriv, createPrivateKey, createPublicKey, generateKeyPair, pbkdf2Sync, randomBytes, type KeyObject } from "node:crypto";
-import { promisify } from "node:util";
 import type { KeyType } from "../config/types.js";
 import { ProvisionError } from "../errors.js";
 import { decodeKeyEncryption, encodeEncryptedPrivateKeyInfo } from "./forge.js";
@@ -7,7 +6,14 @@ import { isEncryptedKeyPem, pemToDer, toPem } from "./pem.js";
 
 export { isEncryptedKeyPem } from "./pem.js";
 
-const generate = promisify(generateKeyPair);
+// node:crypto returns the private key as a KeyObject and the public key encoded when only publicKeyEncoding is
+// given; @types/node has no overload for that mix.
+const generateWithSpki = (type: "ec" | "rsa", options: object) =>
+  new Promise<{ privateKey: KeyObject; publicKey: Buffer }>((resolve, reject) =>
+    (generateKeyPair as unknown as (t: string, o: object, done: (error: Error | null, publicKey: Buffer, privateKey: KeyObject) => void) => void)(type, options, (error, publicKey, privateKey) =>
+      error ? reject(error) : resolve({ privateKey, publicKey }),
+    ),
+  );
 
 /** A private key and what is derived from it. */
 export interface KeyMaterial {
@@ -17,16 +23,21 @@ export interface KeyMaterial {
   spki: Buffer;
 }
 
-/** Generates a key on libuv's thread pool, so several generate in parallel. */
-export async function generateKey(type: KeyType): Promise<KeyMaterial> {
-  const { privateKey } =
-    type === "ecdsa-p256" || type === "ecdsa-p384"
-      ? await generate("ec", { namedCurve: type === "ecdsa-p256" ? "P-256" : "P-384" })
-      : await generate("rsa", { modulusLength: Number(type.slice(4)), publicExponent: 0x10001 });
-  return { type, privateKey, spki: spkiOf(privateKey) };
-}
-
 const spkiCache = new WeakMap<KeyObject, Buffer>();
+
+/**
+ * Generates a key on libuv's thread pool, so several generate in parallel. The public key comes back already
+ * encoded as SubjectPublicKeyInfo DER (encoded on the pool too, not on the main thread) and is remembered for spkiOf.
+ */
+export async function generateKey(type: KeyType): Promise<KeyMaterial> {
+  const publicKeyEncoding = { type: "spki", format: "der" } as const;
+  const { privateKey, publicKey } =
+    type === "ecdsa-p256" || type === "ecdsa-p384"
+      ? await generateWithSpki("ec", { namedCurve: type === "ecdsa-p256" ? "P-256" : "P-384", publicKeyEncoding })
+      : await generateWithSpki("rsa", { modulusLength: Number(type.slice(4)), publicExponent: 0x10001, publicKeyEncoding });
+  spkiCache.set(privateKey, publicKey);
+  return { type, privateKey, spki: publicKey };
+}
 
 /** SubjectPublicKeyInfo DER of a key; remembered, since an issuer's is needed for every certificate it signs. */
 export function spkiOf(key: KeyObject): Buffer {
