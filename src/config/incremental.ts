@@ -7,6 +7,7 @@ import { RULES, runRules, sortByIssuer } from "./rules.js";
 import { EXTERNAL_RULES } from "./external.js";
 import { pkiSchema, type PkiInput } from "./schema.js";
 import { duplicateKeys } from "./duplicate-keys.js";
+import { loneSurrogate } from "./unicode.js";
 import type { Config, IdentitySpec, LintSpec } from "./types.js";
 
 /**
@@ -201,7 +202,8 @@ function readFragment(text: string, start: number, end: number, indent: number, 
   let plain = true;
   visit(doc, {
     Node(_key, node) {
-      if (isAlias(node) || node.anchor || node.tag) plain = false;
+      // A lone surrogate is an error: the full parse reports it, located.
+      if (isAlias(node) || node.anchor || node.tag || loneSurrogate(node)) plain = false;
     },
   });
   if (!plain || duplicateKeys(doc, lineCounter, file).length) return null;

@@ -13,6 +13,7 @@ import { declaredEffects, pkiSchema } from "./schema.js";
 import { closest } from "../suggest.js";
 import { yamlSyntaxDiagnostics } from "./yaml-errors.js";
 import { duplicateKeys } from "./duplicate-keys.js";
+import { loneSurrogate } from "./unicode.js";
 import { sourceLayout, type SourceLayout } from "./incremental.js";
 import type { Config } from "./types.js";
 
@@ -36,7 +37,7 @@ export function parseConfig(text: string, file: string, options: { cwd?: string 
   const doc = parseDocument(text, { lineCounter, uniqueKeys: false, prettyErrors: false, merge: true });
   diagnostics.push(...yamlSyntaxDiagnostics(doc.errors, text, lineCounter, file));
   if (diagnostics.length) return { diagnostics };
-  diagnostics.push(...unresolvedAliases(doc, lineCounter, file));
+  diagnostics.push(...nodeProblems(doc, lineCounter, file));
   if (diagnostics.length) return { diagnostics };
   diagnostics.push(...duplicateKeys(doc, lineCounter, file));
   if (diagnostics.length) return { diagnostics };
@@ -84,9 +85,10 @@ export function parseConfig(text: string, file: string, options: { cwd?: string 
 
 /**
  * `*name` with no `&name` before it. YAML reads an unquoted wildcard (`[*.example.test]`) as such an alias, and
- * the library throws when converting it, so it is found here first.
+ * the library throws when converting it, so it is found here first. In the same walk: a string holding a lone
+ * UTF-16 surrogate (config/unicode.ts), which nothing downstream could encode.
  */
-function unresolvedAliases(doc: Document, lineCounter: LineCounter, file: string): Diagnostic[] {
+function nodeProblems(doc: Document, lineCounter: LineCounter, file: string): Diagnostic[] {
   const found: Diagnostic[] = [];
   // An alias refers to the last anchor of its name before it in document order, the order visit() walks.
   // One walk: yaml's alias.resolve(doc) walks the whole document for each alias (10,000 merges took minutes).
@@ -95,6 +97,11 @@ function unresolvedAliases(doc: Document, lineCounter: LineCounter, file: string
     Node(_key, node) {
       if (!isAlias(node)) {
         if (node.anchor) anchors.add(node.anchor);
+        const surrogate = loneSurrogate(node);
+        if (surrogate) {
+          const { line, col } = lineCounter.linePos(node.range?.[0] ?? 0);
+          found.push({ severity: "error", file, line, col, message: `this string holds ${surrogate}, half of a UTF-16 surrogate pair, which is not a character; write the character itself (or its pair of escapes, e.g. "\\ud83d\\ude00")` });
+        }
         return;
       }
       const alias = node;
