@@ -208,6 +208,8 @@ function issuesToDiagnostics(issues: readonly z.core.$ZodIssue[], input: unknown
       message = `${expectedPart(issue)}, got ${describeValue(value)}`;
       // `key:rsa-2048` is one string to YAML: a map entry needs a space after its colon.
       if (typeof value === "string" && /^[\w-]+:\S/.test(value) && issue.expected === "object") message += `; put a space after the colon (${value.replace(":", ": ")})`;
+    } else if ((issue.code === "too_small" || issue.code === "too_big") && /^Too (small|big)/.test(issue.message)) {
+      message = sizeMessage(issue, value);
     } else if (issue.code === "invalid_value" && typeof value === "string") {
       const guess = closest(value, issue.values.map(String));
       const expected = /^Invalid option/.test(issue.message) ? `expected one of ${issue.values.map(String).join(", ")}` : issue.message;
@@ -216,6 +218,20 @@ function issuesToDiagnostics(issues: readonly z.core.$ZodIssue[], input: unknown
     out.push({ severity: "error", ...locate(path), message });
   }
   return out;
+}
+
+/** zod's "Too small: expected string to have >=1 characters" in the user's terms, with what was found. */
+function sizeMessage(issue: z.core.$ZodIssueTooSmall | z.core.$ZodIssueTooBig, value: unknown): string {
+  const bound = Number("minimum" in issue ? issue.minimum : issue.maximum);
+  const small = issue.code === "too_small";
+  if (typeof value === "string") {
+    if (small && bound === 1) return "must not be empty: write a value";
+    // zod counts code points (an emoji is one character), and so does this message.
+    const chars = [...value].length;
+    return small ? `${chars} characters, fewer than the ${bound} required` : `${chars} characters, more than the ${bound} allowed here`;
+  }
+  if (Array.isArray(value)) return small ? `the list needs at least ${bound} item${bound === 1 ? "" : "s"}` : `the list has ${value.length} items, more than the ${bound} allowed`;
+  return `${small ? "must be at least" : "must be at most"} ${bound}, got ${describeValue(value)}`;
 }
 
 /** "expected a list of names" from the schema's own message, or zod's generic "Invalid input: expected array". */

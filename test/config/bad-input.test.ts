@@ -79,7 +79,7 @@ const CASES: Case[] = [
   { name: "commonName over 64 characters", yaml: edit("    validity: 1y", `    validity: 1y\n    commonName: ${"x".repeat(65)}`), expect: [5, "cas.root.commonName", /64/] },
   { name: "an empty server entry", yaml: "version: 1\ncas:\n  root: {}\nservers:\n  web:\n", expect: [5, "servers.web", /expected a map, got nothing/] },
   { name: "passphraseEnv not a variable name", yaml: edit("    validity: 1y", "    validity: 1y\n    passphraseEnv: my-var"), expect: [5, "cas.root.passphraseEnv", /environment variable name/] },
-  { name: "empty output", yaml: BASE.replace("cas:\n", "output: ''\ncas:\n"), expect: [2, "output", /too small|at least|>=1/i] },
+  { name: "empty output", yaml: BASE.replace("cas:\n", "output: ''\ncas:\n"), expect: [2, "output", /must not be empty: write a value$/m] },
   // durations
   { name: "malformed duration", yaml: edit("    validity: 30d", "    validity: 90days"), expect: [13, "servers.web.validity", /malformed duration "90days"/] },
   { name: "zero duration", yaml: edit("    validity: 30d", "    validity: 0d"), expect: [13, "servers.web.validity", /malformed duration "0d"/] },

@@ -33,6 +33,20 @@ describe("the file as a whole", () => {
 });
 
 describe("schema problems in the user's terms", () => {
+  it("sizes: an empty string, a string, a list or a number out of bounds, with what was found (not zod's 'Too small')", () => {
+    const long = "o".repeat(65);
+    expect(errors(`version: 1\ncas:\n  root: { commonName: "", pathLength: 17 }\nservers:\n  web: { issuer: root, altNames: [a.test], subject: { organization: ${long} }, afterChange: [] }\n`)).toEqual([
+      "3:23 must not be empty: write a value",
+      "3:39 must be at most 16, got a number (17)",
+      "5:69 65 characters, more than the 64 allowed here",
+      "5:151 the list needs at least 1 item",
+    ]);
+    expect(errors("version: 1\ncas:\n  root: { pathLength: -1 }\n")).toEqual(["3:23 must be at least 0, got a number (-1)"]);
+    // zod counts code points, and so does the message: 65 emoji are 130 UTF-16 code units but 65 characters.
+    expect(errors(`version: 1\ncas:\n  root: { commonName: "${"\u{1F600}".repeat(65)}" }\n`)).toEqual(["3:23 65 characters, more than the 64 allowed here"]);
+    expect(errors(`version: 1\ncas:\n  root: { commonName: "${"\u{1F600}".repeat(64)}" }\n`)).toEqual([]);
+  });
+
   it("unknown fields: the closest allowed one, or the list of what is allowed here", () => {
     expect(errors("version: 1\ncolour: red\ncas:\n  root: {}\n")).toEqual(['2:1 unknown field "colour"; top-level fields: version, output, defaults, lint, cas, servers, clients, acme']);
     expect(errors("version: 1\ncas:\n  root: {}\nservers:\n  web: { issuer: root, altNames: [a.test], serve: { colour: 1 } }\n")).toEqual([
