@@ -80,8 +80,8 @@ servers:
       p.write(yaml(ca, uri));
       const run = await provision([], { cwd: p.dir });
       expect(run.code, uri).toBe(1);
-      // (Errors found against an external CA's certificate name the path in pki.yaml, not yet its line.)
-      expect(run.stderr).toMatch(new RegExp(`^pki\\.yaml servers\\.web\\.altNames\\[1\\]: ".*" is outside the name constraints of external CA ${ca} \\(.*\\): `, "m"));
+      // Errors found against an external CA's certificate point at the alt name's line and column.
+      expect(run.stderr).toMatch(new RegExp(`^pki\\.yaml:\\d+:\\d+ servers\\.web\\.altNames\\[1\\]: ".*" is outside the name constraints of external CA ${ca} \\(.*\\): `, "m"));
       expect(run.stderr).toMatch(why);
 
       const root = path.join(p.dir, `ca/${ca}.pem`);

@@ -61,7 +61,11 @@ describe("the README's way in", () => {
     const cache = mkdtempSync(path.join(tmpdir(), "npx-cache-"));
     try {
       for (const cwd of [ROOT, path.join(ROOT, "examples/secret-squirrels")]) {
-        const result = await execaLogged("npx", ["--no-install", "provision", "--version"], { cwd, reject: false, env: { ...process.env, npm_config_cache: cache } });
+        // From a folder without node_modules, npx installs this checkout into its cache as a file: dependency,
+        // and npm runs its `prepare` script there: a rebuild of dist/ in the middle of the suite, which other
+        // tests were running (a CI run saw dist/config/zod.js unbundled for a moment). The build is done already.
+        const env = { ...process.env, npm_config_cache: cache, npm_config_ignore_scripts: "true" };
+        const result = await execaLogged("npx", ["--no-install", "provision", "--version"], { cwd, reject: false, env });
         expect(result.stdout.trim(), `${cwd}: ${result.stderr}`).toBe(version);
       }
     } finally {
