@@ -221,6 +221,9 @@ describe("der.ts primitives", () => {
     expect(oid("2.999.3").toString("hex")).toBe("0603883703");
     expect(() => oid("1.40")).toThrow(RangeError);
     expect(() => oid("3.1")).toThrow(RangeError);
+    // Every arc a non-negative safe integer, at least two of them.
+    for (const bad of ["1", "1.2.x", "1.2.-3", "1.2.3.9007199254740993"]) expect(() => oid(bad), bad).toThrow(/invalid OID/);
+    expect(oid("1.39").toString("hex")).toBe("06014f"); // 40 × 1 + 39 = 79
   });
 
   it("the reader walks what the writer wrote, and refuses truncated or indefinite lengths", () => {
@@ -232,6 +235,12 @@ describe("der.ts primitives", () => {
     expect(() => readElement(Buffer.from("3080", "hex"), 0)).toThrow(/unsupported length/);
     expect(() => readElement(Buffer.from("30", "hex"), 0)).toThrow(/truncated/);
     expect(() => readElement(Buffer.from("1f0100", "hex"), 0)).toThrow(/tag numbers/);
+    // Long-form lengths: up to four length bytes are read, a fifth is refused, and length bytes cut off by the
+    // end of the buffer (a hostile file read back) are refused rather than read as undefined.
+    expect(readElement(Buffer.from("308400000001ff", "hex"), 0)).toMatchObject({ tag: 0x30 });
+    expect(() => readElement(Buffer.from("30850000000001ff", "hex"), 0)).toThrow(/unsupported length/);
+    expect(() => readElement(Buffer.from("308201", "hex"), 0)).toThrow(/unsupported length/);
+    expect(() => readElement(Buffer.from("3081", "hex"), 0)).toThrow(/unsupported length/);
   });
 });
 
