@@ -1,11 +1,11 @@
 import { describe, expect, it } from "vitest";
 import type { Config, IdentitySpec } from "../../src/config/types.js";
-import { ProvisionError } from "../../src/errors.js";
 import { buildPlan, renewalWindow, usableCertificate, type PlanOptions } from "../../src/plan/build.js";
 import type { Plan } from "../../src/plan/types.js";
 import type { ObservedIdentity, ObservedState } from "../../src/store/read-state.js";
 import { nothingObserved } from "../../src/store/read-state.js";
 import { at, config, DAY, factsOf, observedAfterRun, T0 } from "./builders.js";
+import { refusal } from "../helpers/refusal.js";
 
 /**
  * plan/build.ts's per-identity decision (decide, assertCaKeyUsable, ensureIssuersOutliveChildren, setValidity):
@@ -36,15 +36,6 @@ const plan = (o: ObservedState, now = at(DAY), options: PlanOptions = {}, c: Con
 const action = (p: Plan, name: string) => p.actions.find((a) => a.name === name)!;
 const summary = (p: Plan, name: string) => `${action(p, name).action}/${action(p, name).key}`;
 
-function refusal(f: () => unknown): ProvisionError {
-  try {
-    f();
-  } catch (error) {
-    expect(error).toBeInstanceOf(ProvisionError);
-    return error as ProvisionError;
-  }
-  throw new Error("no error");
-}
 
 describe("flags naming CAs", () => {
   it("--rotate-ca-key and --adopt-ca-key refuse a name that is no CA (a server, or unknown)", () => {

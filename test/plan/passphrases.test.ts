@@ -1,11 +1,11 @@
 import { describe, expect, it } from "vitest";
 import type { Config } from "../../src/config/types.js";
-import { ProvisionError } from "../../src/errors.js";
 import { buildPlan, type PlanOptions } from "../../src/plan/build.js";
 import type { Plan } from "../../src/plan/types.js";
 import type { ObservedIdentity, ObservedState } from "../../src/store/read-state.js";
 import { nothingObserved } from "../../src/store/read-state.js";
 import { at, config, DAY, observedAfterRun, T0 } from "./builders.js";
+import { refusal } from "../helpers/refusal.js";
 
 /**
  * plan/build.ts's passphrase checks (checkSignersAreUsable, keysToReencrypt, checkPassphrasesSet): which runs
@@ -38,15 +38,6 @@ function observed(c: Config, edits: Record<string, Edit> = {}): ObservedState {
 const env = (...names: string[]) => new Set(names);
 const plan = (o: ObservedState, options: PlanOptions = {}, c: Config = cfg, now = at(DAY)): Plan => buildPlan(c, o, now, options);
 
-function refusal(f: () => unknown): ProvisionError {
-  try {
-    f();
-  } catch (error) {
-    expect(error).toBeInstanceOf(ProvisionError);
-    return error as ProvisionError;
-  }
-  throw new Error("no error");
-}
 
 describe("signing needs the issuer's key (checkSignersAreUsable)", () => {
   it("a quiet run needs no passphrase at all", () => {

@@ -1,11 +1,11 @@
 import { createPrivateKey, createPublicKey, generateKeyPairSync, type KeyObject } from "node:crypto";
 import { describe, expect, it } from "vitest";
-import { ProvisionError } from "../../src/errors.js";
 import { encodeEncryptedPrivateKeyInfo } from "../../src/x509/forge.js";
 import { decodePrivateKey, decodePrivateKeyWithAny, encodePrivateKey, encodePrivateKeyDer, encryptPkcs8Der, generateKey, keyEncryptionIsStrong, keyTypeOf, KEY_KDF, spkiOf } from "../../src/x509/keys.js";
 import { toPem } from "../../src/x509/pem.js";
 import { opensslSync } from "../helpers/openssl.js";
 import { keyOf } from "./fixtures.js";
+import { refusal } from "../helpers/refusal.js";
 
 /**
  * x509/keys.ts: keys of each type as openssl describes them, their encryption as openssl reads and decrypts it,
@@ -16,15 +16,6 @@ const ec = keyOf("ecdsa-p256");
 const publicDer = (key: KeyObject) => createPublicKey(key).export({ type: "spki", format: "der" });
 const describeAs = { file: "cas/root/key.pem", passphraseEnv: "ROOT_PASS" };
 
-function thrown(f: () => unknown): ProvisionError {
-  try {
-    f();
-  } catch (error) {
-    expect(error).toBeInstanceOf(ProvisionError);
-    return error as ProvisionError;
-  }
-  throw new Error("no error");
-}
 
 describe("generateKey and keyTypeOf", () => {
   it("each type provision issues is what openssl says it is, and its spki is the key's", async () => {
@@ -131,27 +122,27 @@ describe("decodePrivateKey and decodePrivateKeyWithAny", () => {
   });
 
   it("an encrypted key without a passphrase, with a wrong one, and a file that is no key: three errors", () => {
-    const missing = thrown(() => decodePrivateKey(encrypted, null, describeAs));
+    const missing = refusal(() => decodePrivateKey(encrypted, null, describeAs));
     expect(missing).toMatchObject({ code: "passphrase-missing", message: "cas/root/key.pem is encrypted and no passphrase is available", hint: "set the environment variable ROOT_PASS to the key's passphrase" });
-    expect(thrown(() => decodePrivateKey(encrypted, null, { file: "k.pem", passphraseEnv: null })).hint).toBe("add passphraseEnv: <VARIABLE> to this identity in pki.yaml and set that variable");
-    expect(thrown(() => decodePrivateKey(encrypted, "wrong", describeAs))).toMatchObject({
+    expect(refusal(() => decodePrivateKey(encrypted, null, { file: "k.pem", passphraseEnv: null })).hint).toBe("add passphraseEnv: <VARIABLE> to this identity in pki.yaml and set that variable");
+    expect(refusal(() => decodePrivateKey(encrypted, "wrong", describeAs))).toMatchObject({
       code: "passphrase-wrong",
       message: "cannot decrypt cas/root/key.pem: wrong passphrase in ROOT_PASS",
       hint: "set ROOT_PASS to the passphrase the key was written with",
     });
-    expect(thrown(() => decodePrivateKey(encrypted, "", { file: "k.pem", passphraseEnv: null }))).toMatchObject({
+    expect(refusal(() => decodePrivateKey(encrypted, "", { file: "k.pem", passphraseEnv: null }))).toMatchObject({
       message: "cannot decrypt k.pem: wrong passphrase in the environment",
       hint: "set the passphrase variable to the passphrase the key was written with",
     });
-    expect(thrown(() => decodePrivateKey("-----BEGIN PRIVATE KEY-----\nMAMCAQA=\n-----END PRIVATE KEY-----\n", null, describeAs))).toMatchObject({ code: "key-unreadable", message: "cas/root/key.pem is not a readable private key" });
+    expect(refusal(() => decodePrivateKey("-----BEGIN PRIVATE KEY-----\nMAMCAQA=\n-----END PRIVATE KEY-----\n", null, describeAs))).toMatchObject({ code: "key-unreadable", message: "cas/root/key.pem is not a readable private key" });
   });
 
   it("tries each candidate in turn: the first that decrypts wins; when none does, the error is about the last", () => {
     expect(publicDer(decodePrivateKeyWithAny(encrypted, ["wrong", "right"], describeAs)).equals(spkiOf(ec))).toBe(true);
     expect(publicDer(decodePrivateKeyWithAny(encrypted, ["right", "wrong"], describeAs)).equals(spkiOf(ec))).toBe(true);
     expect(publicDer(decodePrivateKeyWithAny(encrypted, ["a", "b", "right"], describeAs)).equals(spkiOf(ec))).toBe(true);
-    expect(thrown(() => decodePrivateKeyWithAny(encrypted, ["a", "b"], describeAs)).code).toBe("passphrase-wrong");
-    expect(thrown(() => decodePrivateKeyWithAny(encrypted, [], describeAs)).code).toBe("passphrase-missing");
+    expect(refusal(() => decodePrivateKeyWithAny(encrypted, ["a", "b"], describeAs)).code).toBe("passphrase-wrong");
+    expect(refusal(() => decodePrivateKeyWithAny(encrypted, [], describeAs)).code).toBe("passphrase-missing");
     expect(publicDer(decodePrivateKeyWithAny(plain, ["a", "b"], describeAs)).equals(spkiOf(ec))).toBe(true);
     expect(publicDer(decodePrivateKeyWithAny(plain, [], describeAs)).equals(spkiOf(ec))).toBe(true);
   });
