@@ -1,5 +1,5 @@
 import { createHash } from "node:crypto";
-import { mkdirSync, readFileSync, renameSync, writeFileSync } from "node:fs";
+import { mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { userCacheDir } from "../config/cache.js";
 
@@ -32,13 +32,18 @@ export function readOwnCaKeys(env: NodeJS.ProcessEnv, outputDir: string): Set<st
 export function recordOwnCaKeys(env: NodeJS.ProcessEnv, outputDir: string, sha256s: readonly string[]): void {
   if (sha256s.length === 0) return;
   const file = journalFile(env, outputDir);
+  const temp = `${file}.${process.pid}.tmp`;
   try {
     const next = [...readOwnCaKeys(env, outputDir), ...sha256s].slice(-KEEP);
     mkdirSync(path.dirname(file), { recursive: true, mode: 0o700 });
-    const temp = `${file}.${process.pid}.tmp`;
     writeFileSync(temp, `${JSON.stringify([...new Set(next)])}\n`, { mode: 0o600 });
     renameSync(temp, file);
   } catch {
-    // best effort (see above)
+    // best effort (see above); a temp file written before a failed rename is not left in the user's cache
+    try {
+      rmSync(temp, { force: true });
+    } catch {
+      // the cache folder itself is unusable: nothing was written there
+    }
   }
 }

@@ -78,5 +78,7 @@ describe("own CA keys", () => {
     chmodSync(folder, 0o700);
     expect(() => recordOwnCaKeys(env, "/srv/pki", [hash(1)])).not.toThrow();
     expect(readOwnCaKeys(env, "/srv/pki")).toEqual(new Set());
+    // The rename onto the folder failed: the temp file written before it is not left in the user's cache.
+    expect(readdirSync(folder)).toEqual([journalName("/srv/pki")]);
   });
 });
