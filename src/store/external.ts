@@ -62,6 +62,11 @@ const pemOf = (cert: X509Certificate) => cert.toString().replace(/\r\n/g, "\n").
 const selfSigned = (cert: X509Certificate) => cert.checkIssued(cert) && cert.verify(cert.publicKey);
 const fingerprint = (cert: X509Certificate) => cert.fingerprint256;
 const oneLine = (name: string) => name.split("\n").join(", ");
+/** Whether a CA certificate may sign certificates: no keyUsage, or one with keyCertSign (RFC 5280 §4.2.1.3). */
+const signsCertificates = (cert: X509Certificate) => {
+  const { keyUsage } = inspectCertificate(pemOf(cert));
+  return keyUsage.length === 0 || keyUsage.includes("keyCertSign");
+};
 
 /** Reads every external CA of the config; a file that is missing, unreadable or not what it should be stops the run. */
 export function readExternalCas(config: Config): Map<string, ExternalCa> {
@@ -77,6 +82,15 @@ export function readExternalCas(config: Config): Map<string, ExternalCa> {
     const upstream: X509Certificate[] = [];
     for (let current = cert!; !selfSigned(current); ) {
       const parent = candidates.find((c) => !upstream.includes(c) && c !== current && current.checkIssued(c) && current.verify(c.publicKey));
+      // Node's checkIssued, like OpenSSL's, refuses an issuer whose keyUsage lacks keyCertSign: a certificate
+      // named and signed by such a CA (itself, for a root) is not missing, it is one no verifier will accept.
+      const unusable = parent ? undefined : [current, ...candidates].find((c) => current.issuer === c.subject && current.verify(c.publicKey) && !signsCertificates(c));
+      if (unusable) {
+        const file = unusable === cert || extra.includes(unusable) ? id.external.cert : id.external.chain!;
+        throw new ProvisionError("external-ca", `external CA ${id.name}: ${oneLine(unusable.subject)} (in ${file}) ${unusable === current ? "is self-signed" : `signs ${oneLine(current.subject)}`}, but its keyUsage lacks keyCertSign, so verifiers will not accept it as a CA`, {
+          hint: "make that certificate again with keyCertSign in its keyUsage (openssl: -addext keyUsage=critical,keyCertSign,cRLSign), with the same key",
+        });
+      }
       if (!parent || upstream.length > 8) {
         throw new ProvisionError("external-ca", `external CA ${id.name}: the issuer of ${oneLine(current.subject)} (${oneLine(current.issuer)}) is not in ${[id.external.cert, id.external.chain].filter(Boolean).join(" or ")}`, {
           hint: "give the certificates above it, up to the self-signed root, with external.chain (for a provision admin's intermediate: their ca-bundle.pem)",
@@ -107,7 +121,7 @@ export function readExternalCas(config: Config): Map<string, ExternalCa> {
         keyType: inspected.facts.keyType,
         lifetimeSeconds: Math.round((Date.parse(inspected.facts.notAfter) - Date.parse(inspected.facts.notBefore)) / 1000),
         isCa: inspected.facts.isCa,
-        canSign: inspected.keyUsage.length === 0 || inspected.keyUsage.includes("keyCertSign"),
+        canSign: signsCertificates(inspected.x509),
         pathLength: inspected.facts.pathLength,
         nameConstraints: inspected.facts.nameConstraints,
         upstream: upstream.map((u) => {

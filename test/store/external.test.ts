@@ -1,5 +1,4 @@
 import { mkdtempSync, readFileSync, realpathSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { loadPki } from "../../src/api.js";
@@ -8,7 +7,9 @@ import { ProvisionError } from "../../src/errors.js";
 import { loadExternalCas, observeExternal, readExternalCas } from "../../src/store/external.js";
 import { requireTool } from "../helpers/require-tool.js";
 import { TEST_SECRETS } from "../helpers/secrets.js";
+import { fixtureFolder } from "../helpers/fixtures.js";
 import { execaLogged } from "../helpers/spawn.js";
+import { execa } from "execa";
 
 /**
  * External CAs in process (store/external.ts), against certificates and keys openssl made: the walk up to a
@@ -24,33 +25,56 @@ async function openssl(...args: string[]): Promise<void> {
 
 const ec = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes"];
 
+let fixtures: { dir: string; drop: () => void } | undefined;
+
 beforeAll(async () => {
   requireTool("openssl", "openssl");
-  dir = realpathSync(mkdtempSync(path.join(tmpdir(), "provision-external-")));
-  // root (pathlen 1, constrained to .test) → int, and → a CA certificate without keyCertSign; another root.
-  await openssl("req", "-x509", ...ec, "-keyout", "root-key.pem", "-out", "root.pem", "-days", "30", "-subj", "/CN=Ext Root/O=Ext", "-addext", "basicConstraints=critical,CA:TRUE,pathlen:1", "-addext", "keyUsage=critical,keyCertSign,cRLSign", "-addext", "nameConstraints=critical,permitted;DNS:.test");
-  await openssl("req", "-x509", ...ec, "-keyout", "other-key.pem", "-out", "other.pem", "-days", "30", "-subj", "/CN=Other Root", "-addext", "basicConstraints=critical,CA:TRUE", "-addext", "keyUsage=critical,keyCertSign,cRLSign");
-  await openssl("req", "-x509", ...ec, "-keyout", "nousage-key.pem", "-out", "nousage.pem", "-days", "30", "-subj", "/CN=No Usage", "-addext", "basicConstraints=critical,CA:TRUE");
-  await openssl("req", "-new", ...ec, "-keyout", "int-key.pem", "-out", "int.csr", "-subj", "/CN=Ext Int");
-  writeFileSync(path.join(dir, "int.ext"), "basicConstraints=critical,CA:TRUE,pathlen:0\nkeyUsage=critical,keyCertSign,cRLSign\n");
-  await openssl("x509", "-req", "-in", "int.csr", "-CA", "root.pem", "-CAkey", "root-key.pem", "-CAcreateserial", "-days", "20", "-extfile", "int.ext", "-out", "int.pem");
-  await openssl("req", "-new", ...ec, "-keyout", "nosign-key.pem", "-out", "nosign.csr", "-subj", "/CN=No Sign");
-  writeFileSync(path.join(dir, "nosign.ext"), "basicConstraints=critical,CA:TRUE\nkeyUsage=critical,digitalSignature\n");
-  await openssl("x509", "-req", "-in", "nosign.csr", "-CA", "root.pem", "-CAkey", "root-key.pem", "-CAcreateserial", "-days", "20", "-extfile", "nosign.ext", "-out", "nosign.pem");
-  await openssl("pkcs8", "-topk8", "-in", "root-key.pem", "-out", "root-key-encrypted.pem", "-v2", "aes-256-cbc", "-passout", "env:PASS");
-  const read = (name: string) => readFileSync(path.join(dir, name), "utf8");
-  // The intermediate with the root in the same file, in CRLF; a bundle holding both roots (one twice) and a CA that is no root.
-  writeFileSync(path.join(dir, "int-and-root.pem"), `${read("int.pem")}${read("root.pem")}`.replace(/\n/g, "\r\n"));
-  writeFileSync(path.join(dir, "bundle.pem"), `${read("other.pem")}${read("nosign.pem")}${read("root.pem")}${read("root.pem")}`);
-  writeFileSync(path.join(dir, "empty.pem"), "no certificate here\n");
-  writeFileSync(path.join(dir, "broken.pem"), "-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n");
-  writeFileSync(path.join(dir, "garbage-key.pem"), "-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----\n");
+  fixtures = await fixtureFolder("provision-external-", "external.test.ts", async (building) => {
+    dir = building;
+    // root (pathlen 1, constrained to .test) → int, and → a CA certificate without keyCertSign; another root.
+    await openssl("req", "-x509", ...ec, "-keyout", "root-key.pem", "-out", "root.pem", "-days", "30", "-subj", "/CN=Ext Root/O=Ext", "-addext", "basicConstraints=critical,CA:TRUE,pathlen:1", "-addext", "keyUsage=critical,keyCertSign,cRLSign", "-addext", "nameConstraints=critical,permitted;DNS:.test");
+    await openssl("req", "-x509", ...ec, "-keyout", "other-key.pem", "-out", "other.pem", "-days", "30", "-subj", "/CN=Other Root", "-addext", "basicConstraints=critical,CA:TRUE", "-addext", "keyUsage=critical,keyCertSign,cRLSign");
+    await openssl("req", "-x509", ...ec, "-keyout", "nousage-key.pem", "-out", "nousage.pem", "-days", "30", "-subj", "/CN=No Usage", "-addext", "basicConstraints=critical,CA:TRUE");
+    await openssl("req", "-new", ...ec, "-keyout", "int-key.pem", "-out", "int.csr", "-subj", "/CN=Ext Int");
+    writeFileSync(path.join(dir, "int.ext"), "basicConstraints=critical,CA:TRUE,pathlen:0\nkeyUsage=critical,keyCertSign,cRLSign\n");
+    await openssl("x509", "-req", "-in", "int.csr", "-CA", "root.pem", "-CAkey", "root-key.pem", "-CAcreateserial", "-days", "20", "-extfile", "int.ext", "-out", "int.pem");
+    await openssl("req", "-new", ...ec, "-keyout", "nosign-key.pem", "-out", "nosign.csr", "-subj", "/CN=No Sign");
+    writeFileSync(path.join(dir, "nosign.ext"), "basicConstraints=critical,CA:TRUE\nkeyUsage=critical,digitalSignature\n");
+    await openssl("x509", "-req", "-in", "nosign.csr", "-CA", "root.pem", "-CAkey", "root-key.pem", "-CAcreateserial", "-days", "20", "-extfile", "nosign.ext", "-out", "nosign.pem");
+    // A self-signed CA whose keyUsage lacks keyCertSign, its twin (same key and name) with it, and a leaf signed by
+    // each; a root without keyCertSign that signed an intermediate anyway.
+    await openssl("req", "-x509", ...ec, "-keyout", "selfnosign-key.pem", "-out", "selfnosign.pem", "-days", "30", "-subj", "/CN=Self/O=Ext", "-addext", "basicConstraints=critical,CA:TRUE", "-addext", "keyUsage=critical,digitalSignature,cRLSign");
+    await openssl("req", "-x509", "-key", "selfnosign-key.pem", "-out", "selftwin.pem", "-days", "30", "-subj", "/CN=Self/O=Ext", "-addext", "basicConstraints=critical,CA:TRUE", "-addext", "keyUsage=critical,keyCertSign,cRLSign");
+    await openssl("req", "-new", ...ec, "-keyout", "leaf-key.pem", "-out", "leaf.csr", "-subj", "/CN=leaf.test");
+    writeFileSync(path.join(dir, "leaf.ext"), "basicConstraints=critical,CA:FALSE\nkeyUsage=critical,digitalSignature\nextendedKeyUsage=serverAuth\nsubjectAltName=DNS:leaf.test\n");
+    for (const ca of ["selfnosign", "selftwin"]) {
+      await openssl("x509", "-req", "-in", "leaf.csr", "-CA", `${ca}.pem`, "-CAkey", "selfnosign-key.pem", "-CAcreateserial", "-days", "5", "-extfile", "leaf.ext", "-out", `leaf-of-${ca}.pem`);
+    }
+    await openssl("req", "-new", "-key", "int-key.pem", "-out", "int2.csr", "-subj", "/CN=Under Self");
+    await openssl("x509", "-req", "-in", "int2.csr", "-CA", "selfnosign.pem", "-CAkey", "selfnosign-key.pem", "-CAcreateserial", "-days", "20", "-extfile", "int.ext", "-out", "under-selfnosign.pem");
+    await openssl("req", "-x509", ...ec, "-keyout", "selftwin-other-key.pem", "-out", "selftwin-other.pem", "-days", "30", "-subj", "/CN=Self/O=Ext", "-addext", "basicConstraints=critical,CA:TRUE", "-addext", "keyUsage=critical,digitalSignature,cRLSign");
+    await openssl("pkcs8", "-topk8", "-in", "root-key.pem", "-out", "root-key-encrypted.pem", "-v2", "aes-256-cbc", "-passout", "env:PASS");
+    const read = (name: string) => readFileSync(path.join(dir, name), "utf8");
+    // The intermediate with the root in the same file, in CRLF; a bundle holding both roots (one twice) and a CA that is no root.
+    writeFileSync(path.join(dir, "int-and-root.pem"), `${read("int.pem")}${read("root.pem")}`.replace(/\n/g, "\r\n"));
+    writeFileSync(path.join(dir, "bundle.pem"), `${read("other.pem")}${read("nosign.pem")}${read("root.pem")}${read("root.pem")}`);
+    writeFileSync(path.join(dir, "empty.pem"), "no certificate here\n");
+    writeFileSync(path.join(dir, "broken.pem"), "-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n");
+    writeFileSync(path.join(dir, "garbage-key.pem"), "-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----\n");
+  });
+  dir = fixtures.dir;
 }, 60_000);
-afterAll(() => rmSync(dir, { recursive: true, force: true }));
+// The cases are removed one by one: the fixture folder they sit in may be shared (test/helpers/fixtures.ts).
+const cases: string[] = [];
+afterAll(() => {
+  for (const dir of cases) rmSync(dir, { recursive: true, force: true });
+  fixtures?.drop();
+});
 
 /** A config with one external CA `ext` (its external block as YAML), and optionally more below. */
 async function configWith(external: string, more = "", passphraseEnv = ""): Promise<Config> {
   const sub = realpathSync(mkdtempSync(path.join(dir, "case-")));
+  cases.push(sub);
   writeFileSync(path.join(sub, "pki.yaml"), `version: 1\ncas:\n  ext:\n    external: ${external}\n${passphraseEnv}${more}`);
   return (await loadPki("pki.yaml", { cwd: sub, env: { ...process.env, XDG_CACHE_HOME: path.join(sub, "cache") } })).config;
 }
@@ -115,6 +139,35 @@ describe("readExternalCas", () => {
     expect(wrongChain.message).toBe("external CA ext: the issuer of CN=Ext Int (CN=Ext Root, O=Ext) is not in ../int.pem or ../other.pem");
   });
 
+  it("a self-signed CA whose keyUsage lacks keyCertSign: refused for that (as openssl verify refuses what it signs), not as an issuer missing; its twin with keyCertSign is read", async () => {
+    const nosign = await refusal(async () => readExternalCas(await configWith("{ cert: ../selfnosign.pem, key: ../selfnosign-key.pem }")));
+    expect(nosign.code).toBe("external-ca");
+    expect(nosign.message).toBe("external CA ext: CN=Self, O=Ext (in ../selfnosign.pem) is self-signed, but its keyUsage lacks keyCertSign, so verifiers will not accept it as a CA");
+    expect(nosign.hint).toBe("make that certificate again with keyCertSign in its keyUsage (openssl: -addext keyUsage=critical,keyCertSign,cRLSign), with the same key");
+    const twin = readExternalCas(await configWith("{ cert: ../selftwin.pem, key: ../selfnosign-key.pem }")).get("ext")!;
+    expect(twin.upstream).toEqual([]);
+    expect(twin.roots).toEqual([text("selftwin.pem")]);
+    expect(twin.limits.canSign).toBe(true);
+    // What verifiers say of a leaf each signed: the refusal above is theirs.
+    const verify = (ca: string) => execa("openssl", ["verify", "-x509_strict", "-CAfile", path.join(dir, `${ca}.pem`), path.join(dir, `leaf-of-${ca}.pem`)], { reject: false });
+    const refused = await verify("selfnosign");
+    expect(refused.exitCode).not.toBe(0);
+    expect(refused.stdout + refused.stderr).toMatch(/key usage does not include certificate signing/);
+    expect((await verify("selftwin")).exitCode).toBe(0);
+  });
+
+  it("an intermediate signed by a root whose keyUsage lacks keyCertSign: refused naming that root and the file it is in", async () => {
+    const inChain = await refusal(async () => readExternalCas(await configWith("{ cert: ../under-selfnosign.pem, chain: ../selfnosign.pem }")));
+    expect(inChain.code).toBe("external-ca");
+    expect(inChain.message).toBe("external CA ext: CN=Self, O=Ext (in ../selfnosign.pem) signs CN=Under Self, but its keyUsage lacks keyCertSign, so verifiers will not accept it as a CA");
+    writeFileSync(path.join(dir, "under-and-root.pem"), `${text("under-selfnosign.pem")}${text("selfnosign.pem")}`);
+    const inCert = await refusal(async () => readExternalCas(await configWith("{ cert: ../under-and-root.pem, chain: ../other.pem }")));
+    expect(inCert.message).toBe("external CA ext: CN=Self, O=Ext (in ../under-and-root.pem) signs CN=Under Self, but its keyUsage lacks keyCertSign, so verifiers will not accept it as a CA");
+    // Another CA of the same name, whose key did not sign it, is no such issuer: the issuer is missing.
+    const stranger = await refusal(async () => readExternalCas(await configWith("{ cert: ../under-selfnosign.pem, chain: ../selftwin-other.pem }")));
+    expect(stranger.message).toBe("external CA ext: the issuer of CN=Under Self (CN=Self, O=Ext) is not in ../under-selfnosign.pem or ../selftwin-other.pem");
+  });
+
   it("files that are missing, hold no certificate, or a certificate that does not parse: refused with the file named", async () => {
     const missing = await refusal(async () => readExternalCas(await configWith("{ cert: ../nope.pem }")));
     expect(missing.code).toBe("external-ca");
@@ -137,6 +190,7 @@ describe("readExternalCas", () => {
 describe("loadExternalCas", () => {
   it("a config without external CAs is returned as is", async () => {
     const sub = realpathSync(mkdtempSync(path.join(dir, "case-")));
+    cases.push(sub);
     writeFileSync(path.join(sub, "pki.yaml"), "version: 1\ncas:\n  root: {}\n");
     const config = (await loadPki("pki.yaml", { cwd: sub })).config;
     const loaded = loadExternalCas(config);
