@@ -1,3 +1,6 @@
+import { rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import path from "node:path";
 import { configDefaults, defineConfig } from "vitest/config";
 import base from "./vitest.config.js";
 
@@ -7,6 +10,13 @@ import base from "./vitest.config.js";
 // Stryker's vitest runner uses worker threads, which cannot set a umask; test/store/guard.test.ts needs one that
 // takes bits the guard wants (so the chmod after mkdir is what gives a folder its mode). umask is per process.
 process.umask(0o077);
+// Stryker re-runs each test file's beforeAll for every mutant; fixtures built there (real runs of the binary,
+// openssl) are built once per runner process instead (test/helpers/fixtures.ts), and removed when it exits.
+if (!process.env.PROVISION_TEST_FIXTURES) {
+  const fixtures = path.join(tmpdir(), `provision-mutate-fixtures-${process.pid}`);
+  process.env.PROVISION_TEST_FIXTURES = fixtures;
+  process.on("exit", () => rmSync(fixtures, { recursive: true, force: true }));
+}
 
 export default defineConfig({
   ...base,

@@ -1,7 +1,6 @@
 import { createPrivateKey, sign, X509Certificate } from "node:crypto";
 import forge from "node-forge";
 import { cpSync, mkdirSync, mkdtempSync, readFileSync, realpathSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { loadPki } from "../../src/api.js";
@@ -10,6 +9,7 @@ import { caCertReader, readObservedCrls } from "../../src/store/read-crls.js";
 import { parseState } from "../../src/store/state-parse.js";
 import { emptyState } from "../../src/store/state-file.js";
 import { provisionBin } from "../helpers/cli.js";
+import { fixtureFolder } from "../helpers/fixtures.js";
 
 /**
  * readObservedCrls against the CRLs a real run signed, copied per case and then damaged: a CRL is believed
@@ -47,17 +47,28 @@ async function provisionInto(dir: string): Promise<string> {
   return serial;
 }
 
+let fixtures: { dir: string; drop: () => void } | undefined;
+
 beforeAll(async () => {
-  base = realpathSync(mkdtempSync(path.join(tmpdir(), "provision-read-crls-")));
+  fixtures = await fixtureFolder("provision-read-crls-", YAML + REVOKED, async (dir) => {
+    writeFileSync(path.join(dir, "revoked-serial"), await provisionInto(path.join(dir, "template")));
+    await provisionInto(path.join(dir, "other"));
+  });
+  base = fixtures.dir;
   template = path.join(base, "template");
   other = path.join(base, "other");
-  revokedSerial = await provisionInto(template);
-  await provisionInto(other);
+  revokedSerial = readFileSync(path.join(base, "revoked-serial"), "utf8");
 }, 60_000);
-afterAll(() => rmSync(base, { recursive: true, force: true }));
+// The cases are removed one by one: the fixture folder they sit in may be shared (test/helpers/fixtures.ts).
+const cases: string[] = [];
+afterAll(() => {
+  for (const dir of cases) rmSync(dir, { recursive: true, force: true });
+  fixtures?.drop();
+});
 
 async function fresh(): Promise<{ out: string; config: Config; stateText: string }> {
   const dir = realpathSync(mkdtempSync(path.join(base, "case-")));
+  cases.push(dir);
   cpSync(template, dir, { recursive: true });
   const env = { ...process.env, XDG_CACHE_HOME: path.join(dir, "cache") };
   const out = path.join(dir, "pki");

@@ -1,6 +1,5 @@
 import { createPrivateKey, X509Certificate } from "node:crypto";
 import { chmodSync, cpSync, mkdirSync, mkdtempSync, readFileSync, realpathSync, renameSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { applyPki, loadPki } from "../../src/api.js";
@@ -10,6 +9,7 @@ import { nothingObserved, readCertificatePem, readDerivedFile, readKeyPem, readO
 import { stampOf } from "../../src/store/stamp.js";
 import { parseState } from "../../src/store/state-parse.js";
 import { provisionBin } from "../helpers/cli.js";
+import { fixtureFolder } from "../helpers/fixtures.js";
 import { TEST_SECRETS } from "../helpers/secrets.js";
 
 /**
@@ -34,16 +34,26 @@ let base: string;
 let template: string;
 const ENV = { INT_PASS: TEST_SECRETS.primary, P12_PASS: TEST_SECRETS.p12 };
 
+let fixtures: { dir: string; drop: () => void } | undefined;
+
 beforeAll(async () => {
-  base = realpathSync(mkdtempSync(path.join(tmpdir(), "provision-read-trust-")));
+  fixtures = await fixtureFolder("provision-read-trust-", YAML, async (dir) => {
+    const at = path.join(dir, "template");
+    mkdirSync(at);
+    writeFileSync(path.join(at, "pki.yaml"), YAML);
+    // The built binary in a child process: what beforeAll runs in the test process is static to Stryker.
+    const run = await provisionBin([], { cwd: at, env: { ...process.env, ...ENV, XDG_CACHE_HOME: path.join(at, "cache") } });
+    expect(run.code, run.stderr).toBe(0);
+  });
+  base = fixtures.dir;
   template = path.join(base, "template");
-  mkdirSync(template);
-  writeFileSync(path.join(template, "pki.yaml"), YAML);
-  // The built binary in a child process: what beforeAll runs in the test process is static to Stryker.
-  const run = await provisionBin([], { cwd: template, env: { ...process.env, ...ENV, XDG_CACHE_HOME: path.join(template, "cache") } });
-  expect(run.code, run.stderr).toBe(0);
 }, 60_000);
-afterAll(() => rmSync(base, { recursive: true, force: true }));
+// The cases are removed one by one: the fixture folder they sit in may be shared (test/helpers/fixtures.ts).
+const cases: string[] = [];
+afterAll(() => {
+  for (const dir of cases) rmSync(dir, { recursive: true, force: true });
+  fixtures?.drop();
+});
 
 interface Tree {
   out: string;
@@ -56,6 +66,7 @@ interface Tree {
 /** A copy of the template run; `restamp` runs provision over it once so that state.json's stamps are the copy's. */
 async function fresh(restamp: boolean): Promise<Tree> {
   const dir = realpathSync(mkdtempSync(path.join(base, "case-")));
+  cases.push(dir);
   cpSync(template, dir, { recursive: true });
   rmSync(path.join(dir, "cache"), { recursive: true, force: true });
   const env = { ...process.env, ...ENV, XDG_CACHE_HOME: path.join(dir, "cache") };

@@ -8,6 +8,7 @@ import type { Config } from "../../src/config/types.js";
 import { ProvisionError } from "../../src/errors.js";
 import { readObservedState } from "../../src/store/read-state.js";
 import { provisionBin } from "../helpers/cli.js";
+import { fixtureFolder } from "../helpers/fixtures.js";
 
 /**
  * readObservedState in process, against a real output tree that one run wrote and each case copies and then
@@ -41,15 +42,18 @@ async function provisionInto(dir: string, yaml: string): Promise<void> {
   expect(run.code, run.stderr).toBe(0);
 }
 
+let fixtures: { dir: string; drop: () => void } | undefined;
+
 beforeAll(async () => {
-  const base = realpathSync(mkdtempSync(path.join(tmpdir(), "provision-read-state-")));
-  copies.push(base);
-  template = path.join(base, "template");
-  other = path.join(base, "other");
-  await provisionInto(template, YAML);
-  await provisionInto(other, YAML);
+  fixtures = await fixtureFolder("provision-read-state-", YAML, async (dir) => {
+    await provisionInto(path.join(dir, "template"), YAML);
+    await provisionInto(path.join(dir, "other"), YAML);
+  });
+  template = path.join(fixtures.dir, "template");
+  other = path.join(fixtures.dir, "other");
 }, 60_000);
 afterAll(() => {
+  fixtures?.drop();
   for (const dir of copies) rmSync(dir, { recursive: true, force: true });
 });
 
