@@ -53,6 +53,10 @@ describe("compose", () => {
     // root is not a root here (something is above it): it is sent, like UP1.
     expect(composeFullchain(id("web"), issuers, pem, upstream)).toBe("PEM(web)\nPEM(sub)\nPEM(int)\nPEM(root)\nUP1\n");
     expect(composeBundle(cfg, pem, [], upstream)).toBe("PEM(other)\nUPROOT\n");
+    // Two certificates between it and the upstream root: both are sent, in order, the root is not.
+    const twoUp: UpstreamOf = (ca) => (ca === "root" ? { upstream: ["UP2\n", "UP1\n", "UPROOT\n"], roots: ["UPROOT\n"] } : undefined);
+    expect(composeFullchain(id("web"), issuers, pem, twoUp)).toBe("PEM(web)\nPEM(sub)\nPEM(int)\nPEM(root)\nUP2\nUP1\n");
+    expect(composeChain(issuers, pem, twoUp)).toBe("PEM(sub)\nPEM(int)\nPEM(root)\nUP2\nUP1\nUPROOT\n");
     // A self-signed external root brings no upstream: it is a root as usual.
     const selfSigned: UpstreamOf = (ca) => (ca === "root" ? { upstream: [], roots: ["EXTROOT\n"] } : undefined);
     expect(composeFullchain(id("web"), issuers, pem, selfSigned)).toBe("PEM(web)\nPEM(sub)\nPEM(int)\n");
