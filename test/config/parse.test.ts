@@ -143,3 +143,64 @@ describe("the Config of a valid file", () => {
     ]);
   });
 });
+
+// Each stage stops the parse when it finds a problem: what a later stage would add (a Config, schema messages about
+// a half-read file) must not reach the user. Whole results are compared, so a Config or layout slipping through fails.
+describe("each stage's refusal is the whole answer", () => {
+  const only = (line: number, col: number, message: string, path?: string) => ({
+    diagnostics: [{ severity: "error", file: "pki.yaml", line, col, ...(path === undefined ? {} : { path }), message }],
+  });
+
+  it("a YAML syntax error: no schema messages about what the parser half-read", () => {
+    // The alias before its anchor would be a second message, the unknown field a third.
+    expect(parseConfig("version: 1\ncas:\n  sub: *nope\n  root: { colour: [1, 2 }\n", "pki.yaml")).toEqual(only(4, 19, 'this "[" is not closed: end the list with "]"\n    root: { colour: [1, 2 }'));
+  });
+
+  it("an alias before its anchor, and a lone surrogate: refused at the node, nothing parsed further", () => {
+    // The duplicate key below would be a second message.
+    expect(parseConfig("version: 1\ncas:\n  root: *later\n  root: {}\nx-later: &later {}\n", "pki.yaml")).toEqual(
+      only(3, 9, 'no anchor &later is defined before this *later; define it first, or quote the value ("*later")'),
+    );
+    expect(parseConfig('version: 1\ncas:\n  root: { commonName: "r\\ud800x" }\n', "pki.yaml")).toEqual(
+      only(3, 23, 'this string holds \\ud800, half of a UTF-16 surrogate pair, which is not a character; write the character itself (or its pair of escapes, e.g. "\\ud83d\\ude00")'),
+    );
+    // The valid pair of the same escapes is one character, accepted.
+    expect(parseConfig('version: 1\ncas:\n  root: { commonName: "r\\ud83d\\ude00x" }\n', "pki.yaml").diagnostics).toEqual([]);
+  });
+
+  it("a duplicate key: provision's own message (yaml's uniqueKeys is off), and nothing else", () => {
+    // The unknown field would be a second message.
+    const result = parseConfig("version: 1\ncolour: red\ncas:\n  root: {}\n  root: { pathLength: 1 }\n", "pki.yaml");
+    expect(result).toEqual(only(5, 3, 'duplicate key "root" (first on line 4); map keys must be unique', "cas.root"));
+  });
+
+  it("aliases that never end or expand too far: refused at the alias", () => {
+    expect(parseConfig("version: 1\nx-a: &a [1, *a]\ncas:\n  root: {}\n", "pki.yaml")).toEqual(only(2, 13, "alias *a refers to a node that contains it, so it never ends"));
+    let laughs = 'version: 1\nx-a: &a ["lol","lol","lol","lol","lol","lol","lol","lol","lol"]\n';
+    for (const [name, prev] of [["b", "a"], ["c", "b"], ["d", "c"], ["e", "d"], ["f", "e"], ["g", "f"]]) laughs += `x-${name}: &${name} [*${prev},*${prev},*${prev},*${prev},*${prev},*${prev},*${prev},*${prev},*${prev}]\n`;
+    laughs += "cas:\n  root: { commonName: *g }\n";
+    expect(parseConfig(laughs, "pki.yaml")).toEqual(only(10, 23, "aliases such as *g here expand this file past 2,000,000 YAML nodes; refusing it as a resource-exhaustion attack"));
+  });
+
+  it("more than yaml's 100 aliases (its default limit) are read when they expand to little", () => {
+    let text = "version: 1\nx-names: &names [a.test]\ncas:\n  root: {}\nservers:\n";
+    for (let i = 0; i < 101; i++) text += `  s${i}: { issuer: root, altNames: *names }\n`;
+    const { config, diagnostics } = parseConfig(text, "pki.yaml");
+    expect(diagnostics).toEqual([]);
+    expect(config!.identities).toHaveLength(102);
+  });
+
+  it("no identities: the one error, at the top, and no Config", () => {
+    expect(parseConfig("version: 1\n", "pki.yaml")).toEqual(only(1, 1, "no identities: add at least one CA under cas", ""));
+  });
+
+  it("an error from the rules: no Config and no layout, whatever warnings came too", () => {
+    const result = parseConfig("version: 1\ncas:\n  root: {}\nservers:\n  web: { issuer: nope, altNames: [a.test] }\n", "pki.yaml");
+    expect(Object.keys(result)).toEqual(["diagnostics"]);
+    expect(result.diagnostics.map((d) => `${d.severity} ${d.line}:${d.col}`)).toEqual(["error 5:18"]);
+  });
+
+  it("a list where a map is expected is named a list, even when its item looks like key:value", () => {
+    expect(errors("version: 1\ncas:\n  root: { subject: [organization:Acme] }\n")).toEqual(["3:20 expected a map, got a list"]);
+  });
+});
