@@ -1,11 +1,12 @@
-import { X509Certificate } from "node:crypto";
-import { writeFileSync } from "node:fs";
+import { verify, X509Certificate } from "node:crypto";
+import { readFileSync, writeFileSync } from "node:fs";
 import path from "node:path";
-import { afterAll, describe, expect, it } from "vitest";
-import { acmeIdentifierOf, decodeCertificate, decodeKeyEncryption, encodeEncryptedPrivateKeyInfo } from "../../src/x509/forge.js";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { subjectNameDer } from "../../src/x509/encode.js";
+import { acmeIdentifierOf, decodeCertificate, decodeCrl, decodeKeyEncryption, encodeEncryptedPrivateKeyInfo } from "../../src/x509/forge.js";
 import { pemToDer } from "../../src/x509/pem.js";
 import { opensslSync } from "../helpers/openssl.js";
-import { filesIn, keyOf, removeFiles } from "./fixtures.js";
+import { fixtureFolder } from "../helpers/fixtures.js";
 
 /**
  * The readers of x509/forge.ts on what others made: certificates openssl wrote with the forms provision never
@@ -14,36 +15,144 @@ import { filesIn, keyOf, removeFiles } from "./fixtures.js";
  * keys of every scheme openssl offers. openssl -text says what each certificate holds; the decoder must agree.
  */
 
-const key = keyOf("ecdsa-p256");
-const dir = filesIn({ "k.pem": key.export({ type: "pkcs8", format: "pem" }) as string });
-afterAll(removeFiles);
-
 /**
- * openssl's outputs are the scenery, not what is under test: each is made once per run of the file and
- * remembered (a certificate is read by -text and decoded from the same PEM).
+ * Everything openssl makes here (the scenery, not what is under test) is made once in beforeAll, into a fixture
+ * folder that Stryker's runner keeps across mutants (test/helpers/fixtures.ts): a mutant's run only decodes.
  */
-const memo = new Map<string, { ok: boolean; out: string; stdout: Buffer }>();
-function openssl(args: string[], input?: string | Buffer) {
-  const id = JSON.stringify([args, input?.toString("base64")]);
-  if (!memo.has(id)) memo.set(id, opensslSync(args, input));
-  return memo.get(id)!;
-}
+const CERTS: Record<string, { ext: string[]; subject?: string; utf8?: true }> = {
+  ca: { ext: ["basicConstraints=critical,CA:TRUE"], subject: "/CN=Issuer CA" },
+  "explicit-false": { ext: ["basicConstraints=critical,DER:3003010100"] },
+  pathlen0: { ext: ["basicConstraints=critical,CA:TRUE,pathlen:0"] },
+  "aki-issuer": { ext: ["authorityKeyIdentifier=issuer:always"] },
+  "aki-both": { ext: ["authorityKeyIdentifier=keyid:always,issuer:always"] },
+  "ku-digitalSignature": { ext: ["keyUsage=critical,digitalSignature"] },
+  "ku-keyEncipherment": { ext: ["keyUsage=critical,keyEncipherment"] },
+  "ku-keyCertSign": { ext: ["keyUsage=critical,keyCertSign"] },
+  "ku-cRLSign": { ext: ["keyUsage=critical,cRLSign"] },
+  "ku-unmodelled": { ext: ["keyUsage=critical,nonRepudiation,dataEncipherment,keyAgreement,encipherOnly,decipherOnly"] },
+  "ku-mixed": { ext: ["keyUsage=critical,keyAgreement,decipherOnly,cRLSign"] },
+  "nc-permitted": { ext: ["nameConstraints=critical,permitted;DNS:.a.test"] },
+  "nc-excluded": { ext: ["nameConstraints=critical,excluded;IP:192.168.0.0/255.255.0.0,excluded;URI:.b.test"] },
+  "nc-unmodelled": { ext: ["nameConstraints=critical,permitted;RID:1.2.3.4,excluded;otherName:1.2.3.4;UTF8:x", "subjectAltName=RID:1.2.3.4,DNS:x.test,otherName:1.2.3.4;UTF8:x"] },
+  "dp-mixed": { ext: ["crlDistributionPoints=URI:http://a.test/a.crl,DNS:crl.test,URI:ldap://b.test/b"] },
+  // A point naming only its CRL issuer ([2] cRLIssuer, no [0] distributionPoint): SEQUENCE { [2] { [6] "http://i.test" } }.
+  "dp-issuer-only": { ext: [`crlDistributionPoints=DER:30133011a20f860d${Buffer.from("http://i.test").toString("hex")}`] },
+  // A point with reasons and a CRL issuer but no distributionPoint: SEQUENCE { [1] reasons, [2] { [6] "http://i.test" } }.
+  "dp-reasons-only": { ext: [`crlDistributionPoints=DER:30173015810205 60a20f860d${Buffer.from("http://i.test").toString("hex")}`.replace(" ", "")] },
+  // Subject attributes provision does not model, and extensions it does not read.
+  "unmodelled-subject": { subject: "/CN=o/emailAddress=a@a.test/serialNumber=5/DC=test", ext: ["certificatePolicies=1.2.3.4", "nsComment=x", "subjectAltName=DNS:a.test"] },
+  "acme-critical": { ext: [`1.3.6.1.5.5.7.1.31=critical,DER:0420${"5a".repeat(32)}`] },
+  "acme-plain": { ext: [`1.3.6.1.5.5.7.1.31=DER:0420${"5a".repeat(32)}`] },
+  "acme-later": { ext: ["subjectAltName=DNS:a.test", "basicConstraints=critical,CA:FALSE", `1.3.6.1.5.5.7.1.31=critical,DER:0420${"5a".repeat(32)}`] },
+  "acme-utf8": { ext: ["1.3.6.1.5.5.7.1.31=critical,DER:0c03616263"] },
+  "acme-sequence": { ext: ["1.3.6.1.5.5.7.1.31=critical,DER:3000"] },
+  "san-only": { ext: ["subjectAltName=DNS:a.test"] },
+  // Every extension provision reads, in the forms openssl writes them, and a subject with every field.
+  every: {
+    utf8: true,
+    subject: "/C=US/ST=California/L=San Francisco/O=Acme \u00dc/OU=Ops/CN=Other CA",
+    ext: [
+      "basicConstraints=critical,CA:TRUE,pathlen:2",
+      "keyUsage=critical,digitalSignature,keyEncipherment,keyCertSign,cRLSign",
+      "extendedKeyUsage=serverAuth,clientAuth,codeSigning",
+      "subjectAltName=DNS:a.test,IP:10.1.2.3,IP:::1,email:a@a.test,URI:https://a.test/x,otherName:1.2.3.4;UTF8:x",
+      "nameConstraints=critical,permitted;DNS:.test,permitted;IP:10.0.0.0/255.0.0.0,permitted;IP:2001:db8::/ffff:ffff::,excluded;email:bad.test,excluded;URI:.evil.test,excluded;RID:1.2.3.4",
+      "crlDistributionPoints=URI:http://crl.test/o.crl,URI:ldap://crl.test/o",
+      "authorityKeyIdentifier=keyid:always",
+    ],
+  },
+};
+/** ec's key encrypted by `openssl pkcs8 -topk8` with these options (DER). */
+const KEYS: Record<string, string[]> = {
+  sha512: ["-v2", "aes-256-cbc", "-v2prf", "hmacWithSHA512", "-iter", "1000"],
+  sha1: ["-v2", "aes-256-cbc", "-v2prf", "hmacWithSHA1", "-iter", "70000"],
+  aes128: ["-v2", "aes-128-cbc", "-v2prf", "hmacWithSHA256", "-iter", "1"],
+  sha224: ["-v2", "aes-256-cbc", "-v2prf", "hmacWithSHA224", "-iter", "1000"],
+  pbes1: ["-v1", "PBE-SHA1-3DES", "-iter", "1000"],
+  scrypt: ["-scrypt", "-scrypt_N", "1024", "-scrypt_r", "8", "-scrypt_p", "1"],
+};
 
-/** A self-signed certificate openssl makes with these -addext values; returns its PEM. */
-function opensslCert(extensions: string[], subject = "/CN=o"): string {
-  const made = openssl(["req", "-x509", "-new", "-key", path.join(dir, "k.pem"), "-subj", subject, "-days", "1", ...extensions.flatMap((e) => ["-addext", e])]);
-  if (!made.ok) throw new Error(made.out);
-  return made.stdout.toString();
-}
-const text = (pem: string) => openssl(["x509", "-noout", "-text"], pem).out;
-const decode = (pem: string) => decodeCertificate(new X509Certificate(pem).raw);
+let fixtures: { dir: string; drop: () => void };
+beforeAll(async () => {
+  fixtures = await fixtureFolder("provision-forge-decode-", JSON.stringify({ CERTS, KEYS }), async (dir) => {
+    const run = (args: string[], input?: string | Buffer) => {
+      const made = opensslSync(args, input);
+      if (!made.ok) throw new Error(`openssl ${args.join(" ")}: ${made.out}`);
+      return made.stdout;
+    };
+    const k = path.join(dir, "k.pem");
+    run(["genpkey", "-algorithm", "EC", "-pkeyopt", "ec_paramgen_curve:P-256", "-out", k]);
+    const save = (name: string, pem: Buffer) => {
+      writeFileSync(path.join(dir, `${name}.pem`), pem);
+      writeFileSync(path.join(dir, `${name}.txt`), run(["x509", "-noout", "-text"], pem));
+    };
+    for (const [name, c] of Object.entries(CERTS)) {
+      save(name, run(["req", "-x509", "-new", "-key", k, "-subj", c.subject ?? "/CN=o", "-days", "1", ...(c.utf8 ? ["-utf8"] : []), ...c.ext.flatMap((e) => ["-addext", e])]));
+    }
+    // Subject strings as BMPString (UTF-16), which some Windows CAs write.
+    writeFileSync(path.join(dir, "bmp.cnf"), "[req]\ndistinguished_name = dn\nstring_mask = MASK:0x800\n[dn]\n");
+    save("bmp", run(["req", "-x509", "-new", "-key", k, "-config", path.join(dir, "bmp.cnf"), "-utf8", "-subj", "/O=Gr\u00fc\u00dfe/CN=Bmp CA", "-days", "1"]));
+    // Version 1 (x509 -req adds no extension), self-signed and under "ca".
+    save("v1", run(["x509", "-req", "-key", k, "-days", "1"], run(["req", "-new", "-key", k, "-subj", "/O=Org/CN=v1 leaf"])));
+    save("leaf", run(["x509", "-req", "-CA", path.join(dir, "ca.pem"), "-CAkey", k, "-days", "1"], run(["req", "-new", "-key", k, "-subj", "/CN=Subject"])));
+    // CRLs `openssl ca -gencrl` signs with "ca": version 1 (no extensions at all) and version 2 (a CRL number,
+    // an authority key id, entries with and without a reason, one with an invalidity date after its reason).
+    const crl = (name: string, index: string, extensions: string) => {
+      writeFileSync(path.join(dir, "index.txt"), index);
+      writeFileSync(path.join(dir, "crlnumber"), "1000\n");
+      const cnf = `[ca]\ndefault_ca = d\n[d]\ndatabase = ${path.join(dir, "index.txt")}\ndefault_md = sha256\ndefault_crl_days = 7\n${extensions}`;
+      writeFileSync(path.join(dir, "ca.cnf"), cnf);
+      run(["ca", "-gencrl", "-batch", "-config", path.join(dir, "ca.cnf"), "-keyfile", k, "-cert", path.join(dir, "ca.pem"), "-out", path.join(dir, `${name}.pem`)]);
+      writeFileSync(path.join(dir, `${name}.txt`), run(["crl", "-in", path.join(dir, `${name}.pem`), "-noout", "-text"]));
+    };
+    const revoked = (serial: string, at: string, reason = "") => `R\t301231000000Z\t${at}${reason}\t${serial}\tunknown\t/CN=x\n`;
+    crl("crl-v1", revoked("FF", "270102030405Z"), "");
+    crl(
+      "crl-v2",
+      revoked("01", "270104000000Z", ",superseded") + revoked("0A", "270101000000Z", ",keyTime,20261231000000Z") + revoked("FF", "270102030405Z") + revoked("0100", "270103000000Z", ",certificateHold,holdInstructionReject") + revoked("0C", "270105000000Z", ",removeFromCRL"),
+      `crlnumber = ${path.join(dir, "crlnumber")}\ncrl_extensions = crlext\n[crlext]\nauthorityKeyIdentifier = keyid:always\n`,
+    );
+    for (const [name, args] of Object.entries(KEYS)) {
+      const der = run(["pkcs8", "-topk8", "-in", k, "-passout", "pass:fixture", "-outform", "DER", ...args]);
+      writeFileSync(path.join(dir, `${name}.der`), der);
+      writeFileSync(path.join(dir, `${name}.asn1`), run(["asn1parse", "-inform", "DER"], der));
+    }
+  });
+}, 120_000);
+afterAll(() => fixtures.drop());
+
+const read = (file: string) => readFileSync(path.join(fixtures.dir, file));
+const pemOf = (name: string) => read(`${name}.pem`).toString();
+const text = (name: string) => read(`${name}.txt`).toString();
+const decode = (name: string) => decodeCertificate(new X509Certificate(pemOf(name)).raw);
 
 describe("decodeCertificate on certificates openssl made", () => {
+  it("every extension provision reads, and a subject with every field (UTF-8 too), as openssl -text shows them", () => {
+    const t = text("every");
+    const ski = /Subject Key Identifier:\s*\n\s*([0-9A-F:]+)/.exec(t)![1]!.replaceAll(":", "").toLowerCase();
+    const subject = { country: "US", state: "California", locality: "San Francisco", organization: "Acme \u00dc", organizationalUnit: "Ops", commonName: "Other CA" };
+    expect(decode("every")).toEqual({
+      subject,
+      issuer: subject,
+      altNames: [{ type: "dns", value: "a.test" }, { type: "ip", value: "10.1.2.3" }, { type: "ip", value: "::1" }, { type: "email", value: "a@a.test" }, { type: "uri", value: "https://a.test/x" }],
+      isCa: true,
+      pathLength: 2,
+      keyUsage: ["digitalSignature", "keyEncipherment", "keyCertSign", "cRLSign"],
+      extKeyUsage: ["serverAuth", "clientAuth", "1.3.6.1.5.5.7.3.3"],
+      subjectKeyId: ski,
+      authorityKeyId: ski,
+      nameConstraints: {
+        permitted: [{ type: "dns", value: ".test" }, { type: "ip", value: "10.0.0.0", prefix: 8 }, { type: "ip", value: "2001:db8::", prefix: 32 }],
+        excluded: [{ type: "email", value: "bad.test" }, { type: "uri", value: ".evil.test" }],
+      },
+      crlUrls: ["http://crl.test/o.crl", "ldap://crl.test/o"],
+    });
+    expect(t).toContain("Subject: C = US, ST = California, L = San Francisco, O = Acme \\C3\\9C, OU = Ops, CN = Other CA");
+  });
+
   it("a version 1 certificate (no version field, no extensions): subject and issuer in their places, every extension absent", () => {
-    const csr = openssl(["req", "-new", "-key", path.join(dir, "k.pem"), "-subj", "/O=Org/CN=v1 leaf"]);
-    const v1 = openssl(["x509", "-req", "-key", path.join(dir, "k.pem"), "-days", "1"], csr.stdout);
-    expect(text(v1.stdout.toString())).toContain("Version: 1 (0x0)");
-    expect(decode(v1.stdout.toString())).toEqual({
+    expect(text("v1")).toContain("Version: 1 (0x0)");
+    expect(decode("v1")).toEqual({
       subject: { organization: "Org", commonName: "v1 leaf" },
       issuer: { organization: "Org", commonName: "v1 leaf" },
       altNames: [],
@@ -59,118 +168,146 @@ describe("decodeCertificate on certificates openssl made", () => {
   });
 
   it("subject and issuer differ: each read from its own field", () => {
-    writeFileSync(path.join(dir, "ca.pem"), opensslCert(["basicConstraints=critical,CA:TRUE"], "/CN=Issuer CA"));
-    const csr = openssl(["req", "-new", "-key", path.join(dir, "k.pem"), "-subj", "/CN=Subject"]);
-    const leaf = openssl(["x509", "-req", "-CA", path.join(dir, "ca.pem"), "-CAkey", path.join(dir, "k.pem"), "-days", "1"], csr.stdout);
-    expect(leaf.ok, leaf.out).toBe(true);
-    expect(decode(leaf.stdout.toString())).toMatchObject({ subject: { commonName: "Subject" }, issuer: { commonName: "Issuer CA" } });
+    expect(text("leaf")).toMatch(/Issuer: CN = Issuer CA\n[\s\S]*Subject: CN = Subject\n/);
+    expect(decode("leaf")).toMatchObject({ subject: { commonName: "Subject" }, issuer: { commonName: "Issuer CA" } });
   });
 
   it("an explicit cA FALSE is no CA; a CA without a path length has none", () => {
-    const explicitFalse = opensslCert(["basicConstraints=critical,DER:3003010100"]);
-    expect(text(explicitFalse)).toMatch(/Basic Constraints: critical\n\s+CA:FALSE\n/);
-    expect(decode(explicitFalse)).toMatchObject({ isCa: false, pathLength: null });
-    const ca = opensslCert(["basicConstraints=critical,CA:TRUE"]);
-    expect(text(ca)).toMatch(/CA:TRUE\n/);
-    expect(decode(ca)).toMatchObject({ isCa: true, pathLength: null });
-    expect(decode(opensslCert(["basicConstraints=critical,CA:TRUE,pathlen:0"]))).toMatchObject({ isCa: true, pathLength: 0 });
+    expect(text("explicit-false")).toMatch(/Basic Constraints: critical\n\s+CA:FALSE\n/);
+    expect(decode("explicit-false")).toMatchObject({ isCa: false, pathLength: null });
+    expect(text("ca")).toMatch(/CA:TRUE\n/);
+    expect(decode("ca")).toMatchObject({ isCa: true, pathLength: null });
+    expect(decode("pathlen0")).toMatchObject({ isCa: true, pathLength: 0 });
   });
 
   it("an authority key id by issuer and serial only is no key id; with a key id too, the key id", () => {
-    const byIssuer = opensslCert(["authorityKeyIdentifier=issuer:always"]);
-    expect(text(byIssuer)).toMatch(/Authority Key Identifier: \n\s+DirName:\/CN=o\n\s+serial:/);
-    expect(decode(byIssuer).authorityKeyId).toBeNull();
-    const both = opensslCert(["authorityKeyIdentifier=keyid:always,issuer:always"]);
-    const keyId = /Authority Key Identifier: \n\s+(?:keyid:)?([0-9A-F:]{59})\n\s+DirName/.exec(text(both))![1]!.replaceAll(":", "").toLowerCase();
-    expect(decode(both).authorityKeyId).toBe(keyId);
+    expect(text("aki-issuer")).toMatch(/Authority Key Identifier: \n\s+DirName:\/CN=o\n\s+serial:/);
+    expect(decode("aki-issuer").authorityKeyId).toBeNull();
+    const keyId = /Authority Key Identifier: \n\s+(?:keyid:)?([0-9A-F:]{59})\n\s+DirName/.exec(text("aki-both"))![1]!.replaceAll(":", "").toLowerCase();
+    expect(decode("aki-both").authorityKeyId).toBe(keyId);
   });
 
   it("key usages one at a time, and bits provision does not model (decipherOnly, in the second byte)", () => {
-    for (const [usage, name] of [["digitalSignature", "digitalSignature"], ["keyEncipherment", "keyEncipherment"], ["keyCertSign", "keyCertSign"], ["cRLSign", "cRLSign"]] as const) {
-      expect(decode(opensslCert([`keyUsage=critical,${usage}`])).keyUsage, usage).toEqual([name]);
-    }
-    expect(decode(opensslCert(["keyUsage=critical,nonRepudiation,dataEncipherment,keyAgreement,encipherOnly,decipherOnly"])).keyUsage).toEqual([]);
-    expect(decode(opensslCert(["keyUsage=critical,keyAgreement,decipherOnly,cRLSign"])).keyUsage).toEqual(["cRLSign"]);
+    for (const usage of ["digitalSignature", "keyEncipherment", "keyCertSign", "cRLSign"]) expect(decode(`ku-${usage}`).keyUsage, usage).toEqual([usage]);
+    expect(text("ku-unmodelled")).toContain("Non Repudiation, Data Encipherment, Key Agreement, Encipher Only, Decipher Only");
+    expect(decode("ku-unmodelled").keyUsage).toEqual([]);
+    expect(decode("ku-mixed").keyUsage).toEqual(["cRLSign"]);
   });
 
   it("name constraints: only permitted, only excluded, none of a type provision models (null), an alt name of an unmodelled type skipped", () => {
-    expect(decode(opensslCert(["nameConstraints=critical,permitted;DNS:.a.test"])).nameConstraints).toEqual({ permitted: [{ type: "dns", value: ".a.test" }], excluded: [] });
-    expect(decode(opensslCert(["nameConstraints=critical,excluded;IP:192.168.0.0/255.255.0.0,excluded;URI:.b.test"])).nameConstraints).toEqual({
-      permitted: [],
-      excluded: [{ type: "ip", value: "192.168.0.0", prefix: 16 }, { type: "uri", value: ".b.test" }],
+    expect(decode("nc-permitted").nameConstraints).toEqual({ permitted: [{ type: "dns", value: ".a.test" }], excluded: [] });
+    expect(decode("nc-excluded").nameConstraints).toEqual({ permitted: [], excluded: [{ type: "ip", value: "192.168.0.0", prefix: 16 }, { type: "uri", value: ".b.test" }] });
+    expect(text("nc-unmodelled")).toMatch(/X509v3 Name Constraints: critical\n\s+Permitted:\n\s+Registered ID:1\.2\.3\.4\n\s+Excluded:\n\s+othername:/);
+    expect(decode("nc-unmodelled")).toMatchObject({ nameConstraints: null, altNames: [{ type: "dns", value: "x.test" }] });
+  });
+
+  it("subject attributes and extensions provision does not model are left out; BMPString text is read as the text it is", () => {
+    expect(text("unmodelled-subject")).toMatch(/Subject: CN = o, emailAddress = a@a.test, serialNumber = 5, DC = test\n/);
+    expect(decode("unmodelled-subject")).toEqual({
+      subject: { commonName: "o" },
+      issuer: { commonName: "o" },
+      altNames: [{ type: "dns", value: "a.test" }],
+      isCa: true,
+      pathLength: null,
+      keyUsage: [],
+      extKeyUsage: [],
+      subjectKeyId: expect.stringMatching(/^[0-9a-f]{40}$/),
+      authorityKeyId: expect.stringMatching(/^[0-9a-f]{40}$/),
+      nameConstraints: null,
+      crlUrls: [],
     });
-    const unmodelled = opensslCert(["nameConstraints=critical,permitted;RID:1.2.3.4,excluded;otherName:1.2.3.4;UTF8:x", "subjectAltName=RID:1.2.3.4,DNS:x.test,otherName:1.2.3.4;UTF8:x"]);
-    expect(text(unmodelled)).toContain("X509v3 Name Constraints: critical");
-    expect(decode(unmodelled)).toMatchObject({ nameConstraints: null, altNames: [{ type: "dns", value: "x.test" }] });
+    expect(decode("acme-critical").crlUrls).toEqual([]);
+    expect(read("bmp.pem").toString()).toMatch(/BEGIN CERTIFICATE/);
+    expect(opensslSync(["asn1parse"], pemOf("bmp")).out).toMatch(/BMPSTRING/);
+    expect(decode("bmp").subject).toEqual({ organization: "Gr\u00fc\u00dfe", commonName: "Bmp CA" });
   });
 
   it("CRL distribution points: the URIs of each full name, in order; DNS names and points without a full name are not URLs", () => {
-    const pem = opensslCert(["crlDistributionPoints=URI:http://a.test/a.crl,DNS:crl.test,URI:ldap://b.test/b"]);
-    expect(text(pem)).toMatch(/Full Name:\n\s+URI:http:\/\/a\.test\/a\.crl\n\s+Full Name:\n\s+DNS:crl\.test\n/);
-    expect(decode(pem).crlUrls).toEqual(["http://a.test/a.crl", "ldap://b.test/b"]);
-    // A point naming only its CRL issuer ([2] cRLIssuer, no [0] distributionPoint): SEQUENCE { [2] { [6] "http://i.test" } }.
-    const issuerOnly = opensslCert([`crlDistributionPoints=DER:${seqHex(`a20f860d${Buffer.from("http://i.test").toString("hex")}`)}`]);
-    expect(text(issuerOnly)).toContain("CRL Issuer:");
-    expect(decode(issuerOnly).crlUrls).toEqual([]);
+    expect(text("dp-mixed")).toMatch(/Full Name:\n\s+URI:http:\/\/a\.test\/a\.crl\n\s+Full Name:\n\s+DNS:crl\.test\n/);
+    expect(decode("dp-mixed").crlUrls).toEqual(["http://a.test/a.crl", "ldap://b.test/b"]);
+    expect(text("dp-issuer-only")).toContain("CRL Issuer:");
+    expect(decode("dp-issuer-only").crlUrls).toEqual([]);
+    expect(text("dp-reasons-only")).toMatch(/Reasons:\n\s+Key Compromise, CA Compromise\n\s+CRL Issuer:/);
+    expect(decode("dp-reasons-only").crlUrls).toEqual([]);
   });
 });
 
-/** The DER of a SEQUENCE OF one SEQUENCE holding `inner` (hex), short lengths only. */
-function seqHex(inner: string): string {
-  const len = (hex: string) => (hex.length / 2).toString(16).padStart(2, "0");
-  const point = `30${len(inner)}${inner}`;
-  return `30${len(point)}${point}`;
-}
+describe("decodeCrl on CRLs openssl signed", () => {
+  const decodeCrlOf = (name: string) => decodeCrl(pemToDer(pemOf(name), "X509 CRL")!);
+  const iso = (text: string, label: string) => new Date(`${new RegExp(`${label}: (.*GMT)`).exec(text)![1]}`).toISOString();
+
+  it("version 2: number, authority key id, times, and each entry (in openssl's order) with its serial (no leading zero byte), date and reason", () => {
+    const t = text("crl-v2");
+    expect(t).toContain("Version 2 (0x1)");
+    const decoded = decodeCrlOf("crl-v2");
+    expect(decoded).toMatchObject({
+      signatureHash: "sha256",
+      issuer: { commonName: "Issuer CA" },
+      thisUpdate: iso(t, "Last Update"),
+      nextUpdate: iso(t, "Next Update"),
+      number: 0x1000,
+      authorityKeyId: /Authority Key Identifier: \n\s+(?:keyid:)?([0-9A-F:]+)\n/.exec(t)![1]!.replaceAll(":", "").toLowerCase(),
+      entries: [
+        { serial: "01", revokedAt: "2027-01-04T00:00:00.000Z", reason: "superseded" },
+        { serial: "0a", revokedAt: "2027-01-01T00:00:00.000Z", reason: "keyCompromise" },
+        { serial: "0c", revokedAt: "2027-01-05T00:00:00.000Z", reason: "removeFromCRL" },
+        { serial: "ff", revokedAt: "2027-01-02T03:04:05.000Z", reason: "unspecified" },
+        { serial: "0100", revokedAt: "2027-01-03T00:00:00.000Z", reason: "certificateHold" },
+      ],
+    });
+    expect(t).toMatch(/Serial Number: 0A\n.*\n.*\n.*\n\s+Key Compromise\n\s+Invalidity Date:/);
+    // What is signed and by what: openssl's signature verifies over tbsDer with the CA's key.
+    const ca = new X509Certificate(pemOf("ca"));
+    expect(verify(decoded.signatureHash, decoded.tbsDer, ca.publicKey, decoded.signature)).toBe(true);
+    expect(decoded.issuerNameDer.equals(subjectNameDer(ca.raw))).toBe(true);
+  });
+
+  it("version 1: no version field, no extensions: no number, no key id, entries without a reason are unspecified", () => {
+    const t = text("crl-v1");
+    expect(t).toContain("Version 1 (0x0)");
+    const decoded = decodeCrlOf("crl-v1");
+    expect(decoded).toMatchObject({ issuer: { commonName: "Issuer CA" }, thisUpdate: iso(t, "Last Update"), number: null, authorityKeyId: null, entries: [{ serial: "ff", revokedAt: "2027-01-02T03:04:05.000Z", reason: "unspecified" }] });
+    expect(verify(decoded.signatureHash, decoded.tbsDer, new X509Certificate(pemOf("ca")).publicKey, decoded.signature)).toBe(true);
+  });
+});
 
 describe("acmeIdentifierOf (a tls-alpn-01 answer, from the network)", () => {
   const digest = Buffer.alloc(32, 0x5a);
-  const acme = (value: string) => `1.3.6.1.5.5.7.1.31=${value}`;
+  const raw = (name: string) => new X509Certificate(pemOf(name)).raw;
 
-  it("reads the critical extension's OCTET STRING; a non-critical one says so", () => {
-    const critical = opensslCert([acme(`critical,DER:0420${digest.toString("hex")}`)]);
-    expect(text(critical)).toContain("1.3.6.1.5.5.7.1.31: critical");
-    const read = acmeIdentifierOf(new X509Certificate(critical).raw);
-    expect(read?.critical).toBe(true);
-    expect(read?.value.equals(digest)).toBe(true);
-    expect(acmeIdentifierOf(new X509Certificate(opensslCert([acme(`DER:0420${digest.toString("hex")}`)])).raw)).toEqual({ critical: false, value: digest });
-    // After other extensions, which are skipped.
-    const later = opensslCert(["subjectAltName=DNS:a.test", "basicConstraints=critical,CA:FALSE", acme(`critical,DER:0420${digest.toString("hex")}`)]);
-    expect(acmeIdentifierOf(new X509Certificate(later).raw)).toEqual({ critical: true, value: digest });
+  it("reads the critical extension's OCTET STRING; a non-critical one says so; other extensions before it are skipped", () => {
+    expect(text("acme-critical")).toContain("1.3.6.1.5.5.7.1.31: critical");
+    expect(acmeIdentifierOf(raw("acme-critical"))).toEqual({ critical: true, value: digest });
+    expect(acmeIdentifierOf(raw("acme-plain"))).toEqual({ critical: false, value: digest });
+    expect(acmeIdentifierOf(raw("acme-later"))).toEqual({ critical: true, value: digest });
   });
 
   it("null without the extension, when it wraps something other than an OCTET STRING, and for bytes that are no certificate", () => {
-    expect(acmeIdentifierOf(new X509Certificate(opensslCert(["subjectAltName=DNS:a.test"])).raw)).toBeNull();
-    const v1 = openssl(["x509", "-req", "-key", path.join(dir, "k.pem"), "-days", "1"], openssl(["req", "-new", "-key", path.join(dir, "k.pem"), "-subj", "/CN=v1"]).stdout);
-    expect(acmeIdentifierOf(new X509Certificate(v1.stdout).raw)).toBeNull();
-    expect(acmeIdentifierOf(new X509Certificate(opensslCert([acme(`critical,DER:0c03616263`)])).raw)).toBeNull();
-    expect(acmeIdentifierOf(new X509Certificate(opensslCert([acme(`critical,DER:3000`)])).raw)).toBeNull();
+    expect(acmeIdentifierOf(raw("san-only"))).toBeNull();
+    expect(acmeIdentifierOf(raw("v1"))).toBeNull();
+    expect(acmeIdentifierOf(raw("acme-utf8"))).toBeNull();
+    expect(acmeIdentifierOf(raw("acme-sequence"))).toBeNull();
     expect(acmeIdentifierOf(Buffer.from("3003020101", "hex"))).toBeNull();
     expect(acmeIdentifierOf(Buffer.alloc(0))).toBeNull();
   });
 });
 
 describe("decodeKeyEncryption (how a key file on disk is protected)", () => {
-  /** ec's key encrypted by `openssl pkcs8 -topk8` with these options, as DER. */
-  const topk8 = (args: string[]) => {
-    const made = openssl(["pkcs8", "-topk8", "-in", path.join(dir, "k.pem"), "-passout", "pass:fixture", "-outform", "DER", ...args]);
-    if (!made.ok) throw new Error(made.out);
-    return made.stdout;
-  };
-
   it("PBES2 with PBKDF2: the PRF (SHA-1 when the field is left out), the iterations, the salt's length, the cipher", () => {
-    expect(decodeKeyEncryption(topk8(["-v2", "aes-256-cbc", "-v2prf", "hmacWithSHA512", "-iter", "1000"]))).toEqual({ prf: "sha512", iterations: 1000, saltLength: 8, cipher: "aes-256-cbc" });
-    const sha1 = topk8(["-v2", "aes-256-cbc", "-v2prf", "hmacWithSHA1", "-iter", "70000"]);
-    expect(openssl(["asn1parse", "-inform", "DER"], sha1).out).not.toContain("hmacWithSHA1");
-    expect(decodeKeyEncryption(sha1)).toEqual({ prf: "sha1", iterations: 70000, saltLength: 8, cipher: "aes-256-cbc" });
-    expect(decodeKeyEncryption(topk8(["-v2", "aes-128-cbc", "-v2prf", "hmacWithSHA256", "-iter", "1"]))).toEqual({ prf: "sha256", iterations: 1, saltLength: 8, cipher: "2.16.840.1.101.3.4.1.2" });
-    expect(decodeKeyEncryption(topk8(["-v2", "aes-256-cbc", "-v2prf", "hmacWithSHA224", "-iter", "1000"]))?.prf).toBe("1.2.840.113549.2.8");
+    expect(decodeKeyEncryption(read("sha512.der"))).toEqual({ prf: "sha512", iterations: 1000, saltLength: 8, cipher: "aes-256-cbc" });
+    expect(read("sha1.asn1").toString()).not.toContain("hmacWithSHA1");
+    expect(decodeKeyEncryption(read("sha1.der"))).toEqual({ prf: "sha1", iterations: 70000, saltLength: 8, cipher: "aes-256-cbc" });
+    expect(decodeKeyEncryption(read("aes128.der"))).toEqual({ prf: "sha256", iterations: 1, saltLength: 8, cipher: "2.16.840.1.101.3.4.1.2" });
+    expect(decodeKeyEncryption(read("sha224.der"))?.prf).toBe("1.2.840.113549.2.8");
     expect(decodeKeyEncryption(encodeEncryptedPrivateKeyInfo({ salt: Buffer.alloc(20, 1), iterations: 0x1234567, iv: Buffer.alloc(16), ciphertext: Buffer.alloc(16) }))).toEqual({ prf: "sha256", iterations: 0x1234567, saltLength: 20, cipher: "aes-256-cbc" });
   });
 
   it("null for PBES1, for scrypt, for a plain key and for bytes that are no key", () => {
-    expect(decodeKeyEncryption(topk8(["-v1", "PBE-SHA1-3DES", "-iter", "1000"]))).toBeNull();
-    expect(decodeKeyEncryption(topk8(["-scrypt", "-scrypt_N", "1024", "-scrypt_r", "8", "-scrypt_p", "1"]))).toBeNull();
-    expect(decodeKeyEncryption(pemToDer(key.export({ type: "pkcs8", format: "pem" }) as string, "PRIVATE KEY")!)).toBeNull();
+    expect(read("pbes1.asn1").toString()).toContain("pbeWithSHA1And3-KeyTripleDES-CBC");
+    expect(decodeKeyEncryption(read("pbes1.der"))).toBeNull();
+    expect(read("scrypt.asn1").toString()).toContain(":scrypt\n");
+    expect(decodeKeyEncryption(read("scrypt.der"))).toBeNull();
+    expect(decodeKeyEncryption(pemToDer(read("k.pem").toString(), "PRIVATE KEY")!)).toBeNull();
     expect(decodeKeyEncryption(Buffer.from("3003020101", "hex"))).toBeNull();
     expect(decodeKeyEncryption(Buffer.alloc(0))).toBeNull();
   });

@@ -1,4 +1,5 @@
 import { createPrivateKey, createPublicKey, generateKeyPairSync, type KeyObject } from "node:crypto";
+import { readFileSync } from "node:fs";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { KeyType } from "../../src/config/types.js";
@@ -7,7 +8,8 @@ import { decodePrivateKey, decodePrivateKeyWithAny, encodePrivateKey, encodePriv
 import { toPem } from "../../src/x509/pem.js";
 import { opensslSync } from "../helpers/openssl.js";
 import { refusal } from "../helpers/refusal.js";
-import { filesIn, keyOf, removeFiles } from "./fixtures.js";
+import { fixtureFolder } from "../helpers/fixtures.js";
+import { keyOf } from "./fixtures.js";
 
 /**
  * What x509/keys.ts decides, fast enough for Stryker (docs/MUTATION.md): which key types it recognises, which
@@ -20,7 +22,6 @@ import { filesIn, keyOf, removeFiles } from "./fixtures.js";
 const ec = keyOf("ecdsa-p256");
 const spki = (key: KeyObject) => createPublicKey(key).export({ type: "spki", format: "der" });
 const describeAs = { file: "cas/root/key.pem", passphraseEnv: "ROOT_PASS" };
-afterAll(removeFiles);
 
 /** An RSA public key whose modulus has exactly `bits` bits (all ones below the top bit). */
 function rsaPublicOfBits(bits: number): KeyObject {
@@ -31,21 +32,30 @@ function rsaPublicOfBits(bits: number): KeyObject {
 }
 
 // Encrypted with a low iteration count so each decryption is quick: Node's own export (PBKDF2-HMAC-SHA256,
-// 2048 iterations, 8-byte salt) and openssl's (made here, before the tests: openssl is scenery, not under test).
+// 2048 iterations, 8-byte salt) and openssl's, made once before the tests into a fixture folder Stryker's runner
+// keeps across mutants (test/helpers/fixtures.ts; openssl is scenery, not under test).
 const nodeEncrypted = (passphrase: string) => ec.export({ type: "pkcs8", format: "pem", cipher: "aes-256-cbc", passphrase }) as string;
-const opensslMade = new Map<string, string>();
-beforeAll(() => {
-  const dir = filesIn({ "k.pem": ec.export({ type: "pkcs8", format: "pem" }) as string });
-  const topk8 = (name: string, args: string[]) => {
-    const made = opensslSync(["pkcs8", "-topk8", "-in", path.join(dir, "k.pem"), "-passout", "pass:fixture", ...args]);
-    if (!made.ok) throw new Error(made.out);
-    opensslMade.set(name, made.stdout.toString());
-  };
-  topk8("sha512-8byte-salt", ["-v2", "aes-256-cbc", "-v2prf", "hmacWithSHA512", "-iter", "1000"]);
-  topk8("sha1-default-prf", ["-v2", "aes-256-cbc", "-v2prf", "hmacWithSHA1", "-iter", "1000"]);
-  topk8("pbes1", ["-v1", "PBE-SHA1-3DES", "-iter", "1000"]);
-  topk8("scrypt", ["-scrypt", "-scrypt_N", "1024", "-scrypt_r", "8", "-scrypt_p", "1"]);
-});
+const OPENSSL_KEYS: Record<string, string[]> = {
+  "sha512-8byte-salt": ["-v2", "aes-256-cbc", "-v2prf", "hmacWithSHA512", "-iter", "1000"],
+  "sha1-default-prf": ["-v2", "aes-256-cbc", "-v2prf", "hmacWithSHA1", "-iter", "1000"],
+  pbes1: ["-v1", "PBE-SHA1-3DES", "-iter", "1000"],
+  scrypt: ["-scrypt", "-scrypt_N", "1024", "-scrypt_r", "8", "-scrypt_p", "1"],
+};
+let fixtures: { dir: string; drop: () => void };
+beforeAll(async () => {
+  fixtures = await fixtureFolder("provision-key-decisions-", JSON.stringify(OPENSSL_KEYS), async (dir) => {
+    const k = path.join(dir, "k.pem");
+    opensslSync(["genpkey", "-algorithm", "EC", "-pkeyopt", "ec_paramgen_curve:P-256", "-out", k]);
+    for (const [name, args] of Object.entries(OPENSSL_KEYS)) {
+      const made = opensslSync(["pkcs8", "-topk8", "-in", k, "-passout", "pass:fixture", "-out", path.join(dir, `${name}.pem`), ...args]);
+      if (!made.ok) throw new Error(made.out);
+    }
+  });
+}, 60_000);
+afterAll(() => fixtures.drop());
+const opensslMade = (name: string) => readFileSync(path.join(fixtures.dir, `${name}.pem`), "utf8");
+/** The public key of the fixture folder's k.pem, for the keys openssl encrypted. */
+const opensslSpki = () => spki(createPrivateKey(readFileSync(path.join(fixtures.dir, "k.pem"))));
 
 describe("generateKey, spkiOf and keyTypeOf", () => {
   it("generateKey makes each type asked for (read back by openssl), its spki the key's and remembered", async () => {
@@ -142,7 +152,7 @@ describe("keyEncryptionIsStrong", () => {
 
   it("keys encrypted by Node's and openssl's defaults, by PBES1 or scrypt, and texts that are no encrypted key are weak", () => {
     expect(keyEncryptionIsStrong(nodeEncrypted("pw"))).toBe(false);
-    for (const name of ["sha512-8byte-salt", "sha1-default-prf", "pbes1", "scrypt"]) expect(keyEncryptionIsStrong(opensslMade.get(name)!), name).toBe(false);
+    for (const name of ["sha512-8byte-salt", "sha1-default-prf", "pbes1", "scrypt"]) expect(keyEncryptionIsStrong(opensslMade(name)), name).toBe(false);
     // The same bytes under another label are not an encrypted key.
     expect(keyEncryptionIsStrong(header().replaceAll("ENCRYPTED PRIVATE KEY", "PRIVATE KEY"))).toBe(false);
     expect(keyEncryptionIsStrong(encodePrivateKey(ec, null))).toBe(false);
@@ -157,7 +167,7 @@ describe("decodePrivateKey", () => {
     expect(spki(decodePrivateKey(plain, null, describeAs)).equals(spkiOf(ec))).toBe(true);
     expect(spki(decodePrivateKey(plain, "ignored", describeAs)).equals(spkiOf(ec))).toBe(true);
     expect(spki(decodePrivateKey(nodeEncrypted("right"), "right", describeAs)).equals(spkiOf(ec))).toBe(true);
-    expect(spki(decodePrivateKey(opensslMade.get("sha512-8byte-salt")!, "fixture", describeAs)).equals(spkiOf(ec))).toBe(true);
+    expect(spki(decodePrivateKey(opensslMade("sha512-8byte-salt"), "fixture", describeAs)).equals(opensslSpki())).toBe(true);
     expect(decodePrivateKey(plain, null, describeAs).type).toBe("private");
   });
 
