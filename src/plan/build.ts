@@ -90,7 +90,7 @@ export function buildPlan(config: Config, observed: ObservedState, now: Date, op
 
   const orphanActions: IdentityAction[] = observed.orphans.map((orphan) => {
     const moved = byName.get(orphan.name);
-    const why = moved ? `moved to ${moved.kind === "ca" ? "cas" : `${moved.kind}s`} in pki.yaml: old ${orphan.kind} files` : "not in pki.yaml: files";
+    const why = moved ? `moved to ${moved.kind}s in pki.yaml: old ${orphan.kind} files` : "not in pki.yaml: files";
     return {
       name: orphan.name,
       kind: orphan.kind,
@@ -167,12 +167,12 @@ function planRetired(config: Config, actions: Map<string, IdentityAction>, obser
 
 /**
  * The last notAfter among the certificates on disk that chain to `root` under its old key (read before
- * this run replaces them): until then a client may still be shown one of them. Never past the root's own.
+ * this run replaces them): until then a client may still be shown one of them. Never past the root's own (not counted itself: it is on no issuer path of its own).
  */
 function lastExpiryUnder(config: Config, observed: ObservedState, root: string, rootNotAfter: string): string {
   let last = 0;
   for (const id of config.identities) {
-    if (id.name === root || !issuerPath(config, id).some((issuer) => issuer.name === root)) continue;
+    if (!issuerPath(config, id).some((issuer) => issuer.name === root)) continue;
     const notAfter = observed.identities.get(id.name)?.cert?.facts.notAfter;
     if (notAfter) last = Math.max(last, Date.parse(notAfter));
   }
