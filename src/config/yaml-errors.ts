@@ -8,12 +8,9 @@ import type { Diagnostic } from "../errors.js";
  */
 export function yamlSyntaxDiagnostics(errors: readonly YAMLError[], text: string, lineCounter: LineCounter, file: string): Diagnostic[] {
   const lines = text.split(/\r?\n/);
+  // One diagnostic at most: the tab report, or the first error reworded.
   const out: Diagnostic[] = [];
-  const seen = new Set<string>();
   const push = (line: number, col: number, message: string) => {
-    const key = `${line}:${message}`;
-    if (seen.has(key)) return;
-    seen.add(key);
     const excerpt = lines[line - 1]?.trim();
     out.push({ severity: "error", file, line, col, message: excerpt ? `${message}\n    ${excerpt}` : message });
   };
