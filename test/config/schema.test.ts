@@ -52,6 +52,12 @@ describe("serve (serve.ts, serve-schema.ts)", () => {
     ["[127.0.0.1]", 'expected a host name, an IPv4/IPv6 address or localhost: "[127.0.0.1]" is not a valid DNS name (letters, digits and inner hyphens only, dot-separated)'],
     ["[::1", 'expected a host name, an IPv4/IPv6 address or localhost: "[::1" is not a valid DNS name (letters, digits and inner hyphens only, dot-separated)'],
     ["1.2.3", '"1.2.3" is not a valid IP address'],
+    // Digits and dots with a letter at the end are a host name (its last label is not numeric), not a bad IPv4.
+    ["1.2.3.4x", null],
+    // Hex digits around a colon, more than one on each side: a bad IPv6, not a host name with a colon.
+    ["ab:cd", '"ab:cd" is not a valid IP address'],
+    // A closing bracket without the opening one is no bracketed IPv6.
+    ["1::1]", 'expected a host name, an IPv4/IPv6 address or localhost: "1::1]" is not a valid DNS name (letters, digits and inner hyphens only, dot-separated)'],
     ["::g", 'expected a host name, an IPv4/IPv6 address or localhost: "::g" is not a valid DNS name (letters, digits and inner hyphens only, dot-separated)'],
     ["1::2::3", '"1::2::3" is not a valid IP address'],
     ["a:b", '"a:b" is not a valid IP address'],
