@@ -312,19 +312,20 @@ export function encodePkcs12(args: {
 }): Buffer {
   const iterations = args.iterations ?? 10_000;
   const localKeyId = octets(args.salt.subarray(0, 8));
-  const attributes = (withName: boolean) =>
+  // The leaf's certificate bag and the key bag carry the same local key id and friendly name (that pairs them).
+  const attributes = () =>
     asn1.create(U, T.SET, true, [
       seq([oid(P12.localKeyId), asn1.create(U, T.SET, true, [localKeyId])]),
-      ...(withName ? [seq([oid(P12.friendlyName), asn1.create(U, T.SET, true, [asn1.create(U, 30, false, args.friendlyName) /* BMPString: forge's toDer writes 16 bits per character */])])] : []),
+      seq([oid(P12.friendlyName), asn1.create(U, T.SET, true, [asn1.create(U, 30, false, args.friendlyName) /* BMPString: forge's toDer writes 16 bits per character */])]),
     ]);
   const certBags = args.certDers.map((certDer, index) =>
     seq([
       oid(P12.certBag),
       asn1.create(CTX, 0, true, [seq([oid(P12.x509Certificate), asn1.create(CTX, 0, true, [octets(certDer)])])]),
-      ...(index === 0 ? [attributes(true)] : []),
+      ...(index === 0 ? [attributes()] : []),
     ]),
   );
-  const keyBag = seq([oid(P12.shroudedKeyBag), asn1.create(CTX, 0, true, [fromDer(bin(args.encryptedKeyDer))]), attributes(true)]);
+  const keyBag = seq([oid(P12.shroudedKeyBag), asn1.create(CTX, 0, true, [fromDer(bin(args.encryptedKeyDer))]), attributes()]);
   const authSafe = der(seq([dataContentInfo(der(seq(certBags))), dataContentInfo(der(seq([keyBag])))]));
   const macSalt = args.salt.subarray(8, 24);
   const macKey = buf(forge.pkcs12.generateKey(args.password, forge.util.createBuffer(bin(macSalt)), 3, iterations, 32, forge.md.sha256.create()).getBytes());

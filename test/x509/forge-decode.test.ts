@@ -1,10 +1,11 @@
-import { verify, X509Certificate } from "node:crypto";
+import { createCipheriv, createPrivateKey, createPublicKey, pbkdf2Sync, sign, verify, X509Certificate } from "node:crypto";
 import { readFileSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { bitString, explicit, integer, NULL, octetString, oid, sequence, TAG, tlv } from "../../src/x509/der.js";
 import { subjectNameDer } from "../../src/x509/encode.js";
-import { acmeIdentifierOf, decodeCertificate, decodeCrl, decodeKeyEncryption, encodeEncryptedPrivateKeyInfo } from "../../src/x509/forge.js";
-import { pemToDer } from "../../src/x509/pem.js";
+import { acmeIdentifierOf, decodeCertificate, decodeCertificationRequest, decodeCrl, decodeKeyEncryption, encodeEncryptedPrivateKeyInfo } from "../../src/x509/forge.js";
+import { pemToDer, toPem } from "../../src/x509/pem.js";
 import { opensslSync } from "../helpers/openssl.js";
 import { fixtureFolder } from "../helpers/fixtures.js";
 
@@ -97,12 +98,12 @@ beforeAll(async () => {
     save("leaf", run(["x509", "-req", "-CA", path.join(dir, "ca.pem"), "-CAkey", k, "-days", "1"], run(["req", "-new", "-key", k, "-subj", "/CN=Subject"])));
     // CRLs `openssl ca -gencrl` signs with "ca": version 1 (no extensions at all) and version 2 (a CRL number,
     // an authority key id, entries with and without a reason, one with an invalidity date after its reason).
-    const crl = (name: string, index: string, extensions: string) => {
+    const crl = (name: string, index: string, extensions: string, args: string[] = []) => {
       writeFileSync(path.join(dir, "index.txt"), index);
       writeFileSync(path.join(dir, "crlnumber"), "1000\n");
       const cnf = `[ca]\ndefault_ca = d\n[d]\ndatabase = ${path.join(dir, "index.txt")}\ndefault_md = sha256\ndefault_crl_days = 7\n${extensions}`;
       writeFileSync(path.join(dir, "ca.cnf"), cnf);
-      run(["ca", "-gencrl", "-batch", "-config", path.join(dir, "ca.cnf"), "-keyfile", k, "-cert", path.join(dir, "ca.pem"), "-out", path.join(dir, `${name}.pem`)]);
+      run(["ca", "-gencrl", "-batch", "-config", path.join(dir, "ca.cnf"), "-keyfile", k, "-cert", path.join(dir, "ca.pem"), "-out", path.join(dir, `${name}.pem`), ...args]);
       writeFileSync(path.join(dir, `${name}.txt`), run(["crl", "-in", path.join(dir, `${name}.pem`), "-noout", "-text"]));
     };
     const revoked = (serial: string, at: string, reason = "") => `R\t301231000000Z\t${at}${reason}\t${serial}\tunknown\t/CN=x\n`;
@@ -112,6 +113,46 @@ beforeAll(async () => {
       revoked("01", "270104000000Z", ",superseded") + revoked("0A", "270101000000Z", ",keyTime,20261231000000Z") + revoked("FF", "270102030405Z") + revoked("0100", "270103000000Z", ",certificateHold,holdInstructionReject") + revoked("0C", "270105000000Z", ",removeFromCRL"),
       `crlnumber = ${path.join(dir, "crlnumber")}\ncrl_extensions = crlext\n[crlext]\nauthorityKeyIdentifier = keyid:always\n`,
     );
+    const v2 = (aki: string) => `crlnumber = ${path.join(dir, "crlnumber")}\ncrl_extensions = crlext\n[crlext]\nauthorityKeyIdentifier = ${aki}\n`;
+    crl("crl-2050", revoked("0B", "270101000000Z"), v2("keyid:always"), ["-crl_lastupdate", "20500102030405Z", "-crl_nextupdate", "20510102030405Z"]);
+    crl("crl-v2-empty", "", v2("keyid:always"));
+    crl("crl-v1-empty", "", "");
+    crl("crl-aki-issuer", revoked("0B", "270101000000Z"), v2("issuer:always"));
+    // CRLs openssl ca does not write, signed here with the CA's key: no nextUpdate (RFC 5280 lets it out), the
+    // extensions in another order, a CRL number of no bytes, a serial with redundant leading zero bytes.
+    const caKey = createPrivateKey(readFileSync(k));
+    const caName = subjectNameDer(new X509Certificate(readFileSync(path.join(dir, "ca.pem"))).raw);
+    const ecdsaSha256 = sequence([oid("1.2.840.10045.4.3.2")]);
+    const utc = (t: string) => tlv(TAG.UTCTIME, Buffer.from(t, "latin1"));
+    const ext = (id: string, value: Buffer) => sequence([oid(id), octetString(value)]);
+    const entry = (serialHex: string, at: string) => sequence([tlv(TAG.INTEGER, Buffer.from(serialHex, "hex")), utc(at)]);
+    const signed = (name: string, tbsItems: Buffer[], label = "X509 CRL") => {
+      const tbs = sequence(tbsItems);
+      writeFileSync(path.join(dir, `${name}.pem`), toPem(label, sequence([tbs, ecdsaSha256, bitString(sign("sha256", tbs, caKey))])));
+    };
+    const numberExt = ext("2.5.29.20", tlv(TAG.INTEGER, Buffer.from([5])));
+    const akiExt = ext("2.5.29.35", sequence([tlv(0x80, Buffer.from("0102030405", "hex"))]));
+    signed("crl-no-next", [tlv(TAG.INTEGER, Buffer.from([1])), ecdsaSha256, caName, utc("270101000000Z"), sequence([entry("010005", "270101000000Z")]), explicit(0, [sequence([numberExt, akiExt])])]);
+    writeFileSync(path.join(dir, "crl-no-next.txt"), run(["crl", "-in", path.join(dir, "crl-no-next.pem"), "-noout", "-text"]));
+    signed("crl-minimal", [ecdsaSha256, caName, utc("270101000000Z")]);
+    writeFileSync(path.join(dir, "crl-minimal.txt"), run(["crl", "-in", path.join(dir, "crl-minimal.pem"), "-noout", "-text"]));
+    signed("crl-hostile", [tlv(TAG.INTEGER, Buffer.from([1])), ecdsaSha256, caName, utc("270101000000Z"), utc("270201000000Z"), sequence([entry("0000ff", "270101000000Z")]), explicit(0, [sequence([ext("2.5.29.20", tlv(TAG.INTEGER, Buffer.alloc(0)))])])]);
+    // Requests: an attribute besides the extension request, extensions besides subjectAltName, and (made here)
+    // none of the attributes field at all, which PKCS#10 requires and some encoders leave out.
+    writeFileSync(path.join(dir, "challenge.cnf"), "[req]\ndistinguished_name = dn\nattributes = attrs\nprompt = no\n[dn]\nCN = c\n[attrs]\nchallengePassword = fixture-challenge\n");
+    writeFileSync(path.join(dir, "csr-challenge.pem"), run(["req", "-new", "-key", k, "-config", path.join(dir, "challenge.cnf"), "-addext", "subjectAltName=DNS:c.test"]));
+    writeFileSync(path.join(dir, "csr-eku.pem"), run(["req", "-new", "-key", k, "-subj", "/CN=e", "-addext", "extendedKeyUsage=serverAuth", "-addext", "basicConstraints=CA:FALSE", "-addext", "subjectAltName=DNS:e.test,IP:10.0.0.1"]));
+    for (const name of ["csr-challenge", "csr-eku"]) writeFileSync(path.join(dir, `${name}.txt`), run(["req", "-in", path.join(dir, `${name}.pem`), "-noout", "-text"]));
+    signed("csr-no-attributes", [tlv(TAG.INTEGER, Buffer.from([0])), caName, createPublicKey(caKey).export({ type: "spki", format: "der" })], "CERTIFICATE REQUEST");
+    // PBKDF2 parameters with the optional keyLength before the PRF (RFC 8018 A.2), made here; openssl decrypts it.
+    const salt = Buffer.alloc(16, 7);
+    const iv = Buffer.alloc(16, 9);
+    const cipher = createCipheriv("aes-256-cbc", pbkdf2Sync("fixture", salt, 1000, 32, "sha256"), iv);
+    const ciphertext = Buffer.concat([cipher.update(caKey.export({ type: "pkcs8", format: "der" })), cipher.final()]);
+    const kdf = sequence([oid("1.2.840.113549.1.5.12"), sequence([octetString(salt), integer(1000), integer(32), sequence([oid("1.2.840.113549.2.9"), NULL])])]);
+    const keyLength = sequence([sequence([oid("1.2.840.113549.1.5.13"), sequence([kdf, sequence([oid("2.16.840.1.101.3.4.1.42"), octetString(iv)])])]), octetString(ciphertext)]);
+    writeFileSync(path.join(dir, "keylength.der"), keyLength);
+    run(["pkey", "-inform", "DER", "-in", path.join(dir, "keylength.der"), "-passin", "pass:fixture", "-noout"]);
     for (const [name, args] of Object.entries(KEYS)) {
       const der = run(["pkcs8", "-topk8", "-in", k, "-passout", "pass:fixture", "-outform", "DER", ...args]);
       writeFileSync(path.join(dir, `${name}.der`), der);
@@ -271,6 +312,61 @@ describe("decodeCrl on CRLs openssl signed", () => {
   });
 });
 
+describe("decodeCrl on CRLs in the forms openssl ca does not write", () => {
+  const decodeCrlOf = (name: string) => decodeCrl(pemToDer(pemOf(name), "X509 CRL")!);
+  const caKey = () => new X509Certificate(pemOf("ca")).publicKey;
+
+  it("times from 2050 are GeneralizedTime, read as such", () => {
+    expect(text("crl-2050")).toMatch(/Last Update: Jan  2 03:04:05 2050 GMT\n\s+Next Update: Jan  2 03:04:05 2051 GMT\n/);
+    expect(decodeCrlOf("crl-2050")).toMatchObject({ thisUpdate: "2050-01-02T03:04:05.000Z", nextUpdate: "2051-01-02T03:04:05.000Z", number: 0x1000, entries: [{ serial: "0b", revokedAt: "2027-01-01T00:00:00.000Z" }] });
+  });
+
+  it("no entries: none read, the extensions after the times still read (v2); nothing at all after the times (v1)", () => {
+    expect(text("crl-v2-empty")).toContain("No Revoked Certificates.");
+    expect(decodeCrlOf("crl-v2-empty")).toMatchObject({ number: 0x1000, authorityKeyId: expect.stringMatching(/^[0-9a-f]{40}$/), entries: [] });
+    expect(text("crl-v1-empty")).toMatch(/Version 1 \(0x0\)[\s\S]*No Revoked Certificates\./);
+    expect(decodeCrlOf("crl-v1-empty")).toMatchObject({ nextUpdate: expect.any(String), number: null, authorityKeyId: null, entries: [] });
+  });
+
+  it("an authority key id by issuer and serial only is no key id", () => {
+    expect(text("crl-aki-issuer")).toMatch(/Authority Key Identifier: \n\s+DirName:\/CN=Issuer CA\n/);
+    expect(decodeCrlOf("crl-aki-issuer")).toMatchObject({ authorityKeyId: null, number: 0x1000 });
+  });
+
+  it("without nextUpdate: null, and what follows read in its place; the CRL number before the key id", () => {
+    expect(text("crl-no-next")).toMatch(/Next Update: NONE\n/);
+    const decoded = decodeCrlOf("crl-no-next");
+    expect(decoded).toMatchObject({ thisUpdate: "2027-01-01T00:00:00.000Z", nextUpdate: null, number: 5, authorityKeyId: "0102030405", entries: [{ serial: "010005", revokedAt: "2027-01-01T00:00:00.000Z", reason: "unspecified" }] });
+    expect(verify(decoded.signatureHash, decoded.tbsDer, caKey(), decoded.signature)).toBe(true);
+    expect(text("crl-minimal")).toMatch(/Version 1 \(0x0\)[\s\S]*Next Update: NONE\n/);
+    expect(decodeCrlOf("crl-minimal")).toMatchObject({ issuer: { commonName: "Issuer CA" }, nextUpdate: null, number: null, authorityKeyId: null, entries: [] });
+  });
+
+  it("what no verifier takes but the decoder meets: every redundant leading zero byte of a serial dropped, a CRL number of no bytes is 0", () => {
+    expect(decodeCrlOf("crl-hostile")).toMatchObject({ number: 0, entries: [{ serial: "ff" }] });
+  });
+});
+
+describe("decodeCertificationRequest on requests openssl made", () => {
+  const decodeCsr = (name: string) => decodeCertificationRequest(pemToDer(pemOf(name), "CERTIFICATE REQUEST")!);
+
+  it("a challengePassword attribute beside the extension request is skipped", () => {
+    expect(text("csr-challenge")).toMatch(/challengePassword\s*:fixture-challenge\n[\s\S]*DNS:c\.test/);
+    expect(decodeCsr("csr-challenge")).toMatchObject({ subject: { commonName: "c" }, altNames: [{ type: "dns", value: "c.test" }] });
+  });
+
+  it("extensions other than subjectAltName in the request are not read as names", () => {
+    expect(text("csr-eku")).toMatch(/X509v3 Extended Key Usage: \n\s+TLS Web Server Authentication\n/);
+    expect(decodeCsr("csr-eku").altNames).toEqual([{ type: "dns", value: "e.test" }, { type: "ip", value: "10.0.0.1" }]);
+  });
+
+  it("a request without the attributes field: its subject and key, no alt names", () => {
+    const decoded = decodeCsr("csr-no-attributes");
+    expect(decoded).toMatchObject({ subject: { commonName: "Issuer CA" }, altNames: [] });
+    expect(decoded.spki.equals(new X509Certificate(pemOf("ca")).publicKey.export({ type: "spki", format: "der" }))).toBe(true);
+  });
+});
+
 describe("acmeIdentifierOf (a tls-alpn-01 answer, from the network)", () => {
   const digest = Buffer.alloc(32, 0x5a);
   const raw = (name: string) => new X509Certificate(pemOf(name)).raw;
@@ -288,6 +384,12 @@ describe("acmeIdentifierOf (a tls-alpn-01 answer, from the network)", () => {
     expect(acmeIdentifierOf(raw("acme-utf8"))).toBeNull();
     expect(acmeIdentifierOf(raw("acme-sequence"))).toBeNull();
     expect(acmeIdentifierOf(Buffer.from("3003020101", "hex"))).toBeNull();
+    // Forms only a hand-made certificate has (DER forbids both), read from a bare TBSCertificate's extensions:
+    // an explicit critical FALSE is not critical; a constructed OCTET STRING is no digest.
+    const bare = (critical: Buffer[], value: Buffer) => sequence([sequence([explicit(3, [sequence([sequence([oid("1.3.6.1.5.5.7.1.31"), ...critical, octetString(value)])])])])]);
+    expect(acmeIdentifierOf(bare([Buffer.from("010100", "hex")], octetString(digest)))).toEqual({ critical: false, value: digest });
+    expect(acmeIdentifierOf(bare([Buffer.from("0101ff", "hex")], octetString(digest)))).toEqual({ critical: true, value: digest });
+    expect(acmeIdentifierOf(bare([Buffer.from("0101ff", "hex")], tlv(0x24, octetString(digest))))).toBeNull();
     expect(acmeIdentifierOf(Buffer.alloc(0))).toBeNull();
   });
 });
@@ -299,6 +401,8 @@ describe("decodeKeyEncryption (how a key file on disk is protected)", () => {
     expect(decodeKeyEncryption(read("sha1.der"))).toEqual({ prf: "sha1", iterations: 70000, saltLength: 8, cipher: "aes-256-cbc" });
     expect(decodeKeyEncryption(read("aes128.der"))).toEqual({ prf: "sha256", iterations: 1, saltLength: 8, cipher: "2.16.840.1.101.3.4.1.2" });
     expect(decodeKeyEncryption(read("sha224.der"))?.prf).toBe("1.2.840.113549.2.8");
+    // The optional keyLength INTEGER before the PRF is not taken for it (openssl decrypted this key in beforeAll).
+    expect(decodeKeyEncryption(read("keylength.der"))).toEqual({ prf: "sha256", iterations: 1000, saltLength: 16, cipher: "aes-256-cbc" });
     expect(decodeKeyEncryption(encodeEncryptedPrivateKeyInfo({ salt: Buffer.alloc(20, 1), iterations: 0x1234567, iv: Buffer.alloc(16), ciphertext: Buffer.alloc(16) }))).toEqual({ prf: "sha256", iterations: 0x1234567, saltLength: 20, cipher: "aes-256-cbc" });
   });
 
