@@ -68,6 +68,8 @@ const signsCertificates = (cert: X509Certificate) => {
   return keyUsage.length === 0 || keyUsage.includes("keyCertSign");
 };
 
+const MAX_UPSTREAM = 9;
+
 /** Reads every external CA of the config; a file that is missing, unreadable or not what it should be stops the run. */
 export function readExternalCas(config: Config): Map<string, ExternalCa> {
   const out = new Map<string, ExternalCa>();
@@ -91,9 +93,16 @@ export function readExternalCas(config: Config): Map<string, ExternalCa> {
           hint: "make that certificate again with keyCertSign in its keyUsage (openssl: -addext keyUsage=critical,keyCertSign,cRLSign), with the same key",
         });
       }
-      if (!parent || upstream.length > 8) {
-        throw new ProvisionError("external-ca", `external CA ${id.name}: the issuer of ${oneLine(current.subject)} (${oneLine(current.issuer)}) is not in ${[id.external.cert, id.external.chain].filter(Boolean).join(" or ")}`, {
+      const files = [id.external.cert, id.external.chain].filter(Boolean).join(" or ");
+      if (!parent) {
+        throw new ProvisionError("external-ca", `external CA ${id.name}: the issuer of ${oneLine(current.subject)} (${oneLine(current.issuer)}) is not in ${files}`, {
           hint: "give the certificates above it, up to the self-signed root, with external.chain (for a provision admin's intermediate: their ca-bundle.pem)",
+        });
+      }
+      // A bound on the walk (and on certificates that sign each other in a loop).
+      if (upstream.length === MAX_UPSTREAM) {
+        throw new ProvisionError("external-ca", `external CA ${id.name}: more than ${MAX_UPSTREAM} certificates above ${oneLine(cert!.subject)} in ${files} before a self-signed root`, {
+          hint: `provision follows at most ${MAX_UPSTREAM} CA certificates up to the root; use a CA nearer its root`,
         });
       }
       upstream.push(parent);

@@ -55,9 +55,20 @@ beforeAll(async () => {
     await openssl("req", "-x509", ...ec, "-keyout", "selftwin-other-key.pem", "-out", "selftwin-other.pem", "-days", "30", "-subj", "/CN=Self/O=Ext", "-addext", "basicConstraints=critical,CA:TRUE", "-addext", "keyUsage=critical,digitalSignature,cRLSign");
     await openssl("pkcs8", "-topk8", "-in", "root-key.pem", "-out", "root-key-encrypted.pem", "-v2", "aes-256-cbc", "-passout", "env:PASS");
     const read = (name: string) => readFileSync(path.join(dir, name), "utf8");
-    // The intermediate with the root in the same file, in CRLF; a bundle holding both roots (one twice) and a CA that is no root.
+    // A certificate of selfnosign's key under another name and without keyCertSign: not the issuer of what that key signed.
+    await openssl("req", "-x509", "-key", "selfnosign-key.pem", "-out", "alias.pem", "-days", "30", "-subj", "/CN=Alias", "-addext", "basicConstraints=critical,CA:TRUE", "-addext", "keyUsage=critical,digitalSignature");
+    // A line of eleven CAs, each signing the next: deep0 (the root) → deep1 → … → deep10.
+    await openssl("req", "-x509", ...ec, "-keyout", "deep0-key.pem", "-out", "deep0.pem", "-days", "30", "-subj", "/CN=Deep 0", "-addext", "basicConstraints=critical,CA:TRUE", "-addext", "keyUsage=critical,keyCertSign,cRLSign");
+    writeFileSync(path.join(dir, "deep.ext"), "basicConstraints=critical,CA:TRUE\nkeyUsage=critical,keyCertSign,cRLSign\n");
+    for (let i = 1; i <= 10; i++) {
+      await openssl("req", "-new", ...ec, "-keyout", `deep${i}-key.pem`, "-out", `deep${i}.csr`, "-subj", `/CN=Deep ${i}`);
+      await openssl("x509", "-req", "-in", `deep${i}.csr`, "-CA", `deep${i - 1}.pem`, "-CAkey", `deep${i - 1}-key.pem`, "-CAcreateserial", "-days", "20", "-extfile", "deep.ext", "-out", `deep${i}.pem`);
+    }
+    writeFileSync(path.join(dir, "deep-chain.pem"), Array.from({ length: 10 }, (_, i) => read(`deep${i}.pem`)).join(""));
+    // The intermediate with the root in the same file, in CRLF; a bundle holding both roots (one twice), a CA that is
+    // no root (int) and one Node does not count as a CA (nosign: its keyUsage lacks keyCertSign).
     writeFileSync(path.join(dir, "int-and-root.pem"), `${read("int.pem")}${read("root.pem")}`.replace(/\n/g, "\r\n"));
-    writeFileSync(path.join(dir, "bundle.pem"), `${read("other.pem")}${read("nosign.pem")}${read("root.pem")}${read("root.pem")}`);
+    writeFileSync(path.join(dir, "bundle.pem"), `${read("other.pem")}${read("nosign.pem")}${read("int.pem")}${read("root.pem")}${read("root.pem")}`);
     writeFileSync(path.join(dir, "empty.pem"), "no certificate here\n");
     writeFileSync(path.join(dir, "broken.pem"), "-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n");
     writeFileSync(path.join(dir, "garbage-key.pem"), "-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----\n");
@@ -168,6 +179,28 @@ describe("readExternalCas", () => {
     expect(stranger.message).toBe("external CA ext: the issuer of CN=Under Self (CN=Self, O=Ext) is not in ../under-selfnosign.pem or ../selftwin-other.pem");
   });
 
+  it("a certificate file holding other PEM blocks too (a key before the certificate): the certificates are read, the rest ignored", async () => {
+    writeFileSync(path.join(dir, "key-and-root.pem"), `${text("root-key.pem")}${text("root.pem")}`);
+    const ext = readExternalCas(await configWith("{ cert: ../key-and-root.pem }")).get("ext")!;
+    expect(ext.certPem).toBe(text("root.pem"));
+    expect(ext.roots).toEqual([text("root.pem")]);
+  });
+
+  it("a certificate of the signing key under another name, without keyCertSign, is not taken for the issuer: the issuer is missing", async () => {
+    const alias = await refusal(async () => readExternalCas(await configWith("{ cert: ../under-selfnosign.pem, chain: ../alias.pem }")));
+    expect(alias.message).toBe("external CA ext: the issuer of CN=Under Self (CN=Self, O=Ext) is not in ../under-selfnosign.pem or ../alias.pem");
+  });
+
+  it("at most nine certificates above the CA: a chain of nine is walked to its root, one of ten is refused", async () => {
+    const nine = readExternalCas(await configWith("{ cert: ../deep9.pem, chain: ../deep-chain.pem }")).get("ext")!;
+    expect(nine.upstream).toEqual(Array.from({ length: 9 }, (_, i) => text(`deep${8 - i}.pem`)));
+    expect(nine.roots).toEqual([text("deep0.pem")]);
+    const ten = await refusal(async () => readExternalCas(await configWith("{ cert: ../deep10.pem, chain: ../deep-chain.pem }")));
+    expect(ten.code).toBe("external-ca");
+    expect(ten.message).toBe("external CA ext: more than 9 certificates above CN=Deep 10 in ../deep10.pem or ../deep-chain.pem before a self-signed root");
+    expect(ten.hint).toBe("provision follows at most 9 CA certificates up to the root; use a CA nearer its root");
+  });
+
   it("files that are missing, hold no certificate, or a certificate that does not parse: refused with the file named", async () => {
     const missing = await refusal(async () => readExternalCas(await configWith("{ cert: ../nope.pem }")));
     expect(missing.code).toBe("external-ca");
@@ -178,9 +211,11 @@ describe("readExternalCas", () => {
     const key = await refusal(async () => readExternalCas(await configWith("{ cert: ../root.pem, key: ../nope.pem }")));
     expect(key.message).toMatch(/^the key of external CA ext: /);
     const empty = await refusal(async () => readExternalCas(await configWith("{ cert: ../empty.pem }")));
+    expect(empty.code).toBe("external-ca");
     expect(empty.message).toBe("../empty.pem (external CA ext) holds no PEM certificate");
     expect(empty.hint).toBe("expected -----BEGIN CERTIFICATE----- blocks");
     const broken = await refusal(async () => readExternalCas(await configWith("{ cert: ../broken.pem }")));
+    expect(broken.code).toBe("external-ca");
     expect(broken.message).toBe("../broken.pem (external CA ext) holds a certificate that does not parse");
     const brokenChain = await refusal(async () => readExternalCas(await configWith("{ cert: ../int.pem, chain: ../empty.pem }")));
     expect(brokenChain.message).toBe("../empty.pem (external CA ext) holds no PEM certificate");
