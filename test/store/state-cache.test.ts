@@ -1,10 +1,13 @@
+import { createHash } from "node:crypto";
 import { existsSync, mkdtempSync, readdirSync, readFileSync, realpathSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { applyPki, loadPki } from "../../src/api.js";
+import { codeFingerprint } from "../../src/config/cache.js";
 import { parseStateCached, rememberWrittenState } from "../../src/store/state-cache.js";
 import { parseState } from "../../src/store/state-parse.js";
+import { ROOT } from "../helpers/cli.js";
 import { TEST_SECRETS } from "../helpers/secrets.js";
 
 let dir = "";
@@ -143,5 +146,63 @@ describe("the state.json cache, case by case", () => {
     writeFileSync(folder, "a file where the folder should be");
     expect(await parseStateCached(env, out, text)).toEqual(parseState(text));
     expect(() => rememberWrittenState(env, out, text)).not.toThrow();
+  });
+});
+
+describe("the state.json cache's key and entries", () => {
+  /** The key of a text: the validating code (config/'s fingerprint, then state-cache, state-file and state-parse), the output folder, the text. */
+  function expectedKey(out: string, text: string): string {
+    const code = createHash("sha256").update(codeFingerprint());
+    for (const name of ["state-cache.ts", "state-file.ts", "state-parse.ts"]) code.update(name).update(readFileSync(path.join(ROOT, "src/store", name)));
+    return createHash("sha256").update(`${code.digest("hex")}\0${out}\0${text}`).digest("hex");
+  }
+
+  async function written(): Promise<{ out: string; text: string; env: NodeJS.ProcessEnv; folder: string }> {
+    dir = realpathSync(mkdtempSync(path.join(tmpdir(), "provision-state-cache-")));
+    const env = { ...process.env, XDG_CACHE_HOME: path.join(dir, "cache"), PROVISION_NO_CACHE: "" };
+    writeFileSync(path.join(dir, "pki.yaml"), "version: 1\ncas:\n  root: {}\nservers:\n  web: { issuer: root, altNames: [web.test] }\n");
+    await applyPki((await loadPki("pki.yaml", { cwd: dir, env })).config, { env });
+    const out = path.join(dir, "pki");
+    return { out, text: readFileSync(path.join(out, "state.json"), "utf8"), env, folder: path.join(dir, "cache/provision/state") };
+  }
+
+  it("one entry per output folder, named by the folder's hash, keyed by the validating code, the folder and the text; a text serializeState wrote is remembered as written", async () => {
+    const { out, text, env, folder } = await written();
+    const name = `${createHash("sha256").update(out).digest("hex").slice(0, 32)}.json`;
+    rmSync(folder, { recursive: true });
+    await parseStateCached(env, out, text);
+    expect(readdirSync(folder)).toEqual([name]);
+    expect(JSON.parse(readFileSync(path.join(folder, name), "utf8"))).toEqual({ key: expectedKey(out, text), written: true });
+  });
+
+  it("an entry marked written is trusted for its exact text: the state is read from the text, not validated again; any other mark is not", async () => {
+    const { out, text, env, folder } = await written();
+    const file = path.join(folder, readdirOne(folder));
+    // A text that does not validate, which only a cache entry can make pass.
+    const edited = text.replace(/"certSha256":"[0-9a-f]{64}"/, '"certSha256":"not-a-hash"');
+    expect(parseState(edited).problems).not.toEqual([]);
+    writeFileSync(file, JSON.stringify({ key: expectedKey(out, edited), written: true }));
+    const trusted = await parseStateCached(env, out, edited);
+    expect(trusted.problems).toEqual([]);
+    expect([...trusted.state.identities.values()].map((r) => r.certSha256)).toContain("not-a-hash");
+    for (const written of [false, "true", 1]) {
+      writeFileSync(file, JSON.stringify({ key: expectedKey(out, edited), written }));
+      expect({ written, problems: (await parseStateCached(env, out, edited)).problems }).toEqual({ written, problems: parseState(edited).problems });
+    }
+  });
+
+  it("a valid state.json in another layout is remembered in full, revoked names included", async () => {
+    const { out, text, env, folder } = await written();
+    const json = JSON.parse(text) as Record<string, unknown>;
+    json.revokedNames = { gone: { kind: "server", at: "2026-01-02T03:04:05Z" } };
+    const indented = JSON.stringify(json, null, 2);
+    rmSync(folder, { recursive: true });
+    const first = await parseStateCached(env, out, indented);
+    expect(first.problems).toEqual([]);
+    expect([...first.state.revokedNames]).toEqual([["gone", { kind: "server", at: "2026-01-02T03:04:05Z" }]]);
+    const entry = JSON.parse(readFileSync(path.join(folder, readdirOne(folder)), "utf8")) as { key: string; revokedNames: unknown };
+    expect(entry.key).toBe(expectedKey(out, indented));
+    expect(entry.revokedNames).toEqual([["gone", { kind: "server", at: "2026-01-02T03:04:05Z" }]]);
+    expect(await parseStateCached(env, out, indented)).toEqual(first);
   });
 });
