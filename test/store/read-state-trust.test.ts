@@ -156,6 +156,19 @@ describe("readObservedState's fast path", () => {
     expect(observed.identities.get("web")!.cert!.facts.altNames).toEqual([{ type: "dns", value: "web.test" }]);
   });
 
+  it("stamps that say a file is missing (null) never vouch for a missing certificate or key", async () => {
+    const { out, config, env, state, writeState } = await fresh(true);
+    const s = state();
+    rmSync(path.join(out, "servers/web/cert.pem"));
+    s.identities.web.stamps.cert = null;
+    rmSync(path.join(out, "clients/bob/key.pem"));
+    s.identities.bob.stamps.key = null;
+    writeState(s);
+    const observed = await readObservedState(config, env);
+    expect(observed.identities.get("web")).toMatchObject({ trusted: false, cert: null, certProblem: "missing" });
+    expect(observed.identities.get("bob")).toMatchObject({ trusted: false, keyStatus: "missing", keySha256: null });
+  });
+
   it("a trusted key recorded under an older encryption is read (header only) to see whether it needs re-encrypting", async () => {
     const { out, config, env, state, writeState } = await fresh(true);
     const keyFile = path.join(out, "cas/int/key.pem");

@@ -5,7 +5,8 @@ import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { loadPki } from "../../src/api.js";
 import type { Config } from "../../src/config/types.js";
-import { ProvisionError } from "../../src/errors.js";
+import { InternalError, ProvisionError } from "../../src/errors.js";
+import { readExternalCas } from "../../src/store/external.js";
 import { readObservedState } from "../../src/store/read-state.js";
 import { provisionBin } from "../helpers/cli.js";
 import { fixtureFolder } from "../helpers/fixtures.js";
@@ -107,6 +108,7 @@ describe("readObservedState on a copied tree", () => {
       const e = await refusal(readObservedState(config, env));
       expect(e.code, where).toBe("unsafe-path");
       expect(e.message, where).toBe(`refusing to read ${target}: ${why}`);
+      expect(e.hint, where).toBe(why === "it is a symlink" ? "provision never follows a symlink inside the output folder (the output folder itself may be one); remove the link and run again" : "remove what stands there and run again");
     }
   });
 
@@ -123,6 +125,35 @@ describe("readObservedState on a copied tree", () => {
     const below = await fresh(YAML.replace("version: 1", "version: 1\noutput: pki/file/deeper/out"));
     writeFileSync(path.join(below.out, "file"), "x");
     expect((await refusal(readObservedState(below.config, below.env))).message).toMatch(/is not a folder \(a file stands on its path\)/);
+    // Right below the file (the file is the first thing found on the way up).
+    const under = await fresh(YAML.replace("version: 1", "version: 1\noutput: pki/file/out"));
+    writeFileSync(path.join(under.out, "file"), "x");
+    expect((await refusal(readObservedState(under.config, under.env))).message).toBe(`the output folder ${path.join(under.out, "file/out")} is not a folder (a file stands on its path)`);
+  });
+
+  it("an output folder whose parents do not exist yet is empty; one on a path through a symlink loop is an error naming it", async () => {
+    const missing = await fresh(YAML.replace("version: 1", "version: 1\noutput: not/yet/there/pki"));
+    const empty = await readObservedState(missing.config, missing.env);
+    expect([...empty.identities.values()].map((o) => o.certProblem)).toEqual(["missing", "missing", "missing"]);
+    const looped = await fresh(YAML.replace("version: 1", "version: 1\noutput: loop/pki"));
+    const loop = path.join(path.dirname(looped.out), "loop");
+    symlinkSync("loop", loop);
+    const e = await refusal(readObservedState(looped.config, looped.env));
+    expect(e.code).toBe("fs-error");
+    expect(e.message).toMatch(new RegExp(`^cannot read ${path.join(loop, "pki")}: `));
+  });
+
+  it("an external CA is observed from the files loadExternalCas read, never from the output folder; not read first is a bug", async () => {
+    const { out, env } = await fresh();
+    const dir = path.dirname(out);
+    writeFileSync(path.join(dir, "ext.pem"), readFileSync(path.join(other, "pki/cas/root/cert.pem")));
+    writeFileSync(path.join(dir, "pki.yaml"), "version: 1\ncas:\n  root:\n    external: { cert: ./ext.pem }\nservers:\n  web: { issuer: root, altNames: [web.test] }\n");
+    const config = (await loadPki("pki.yaml", { cwd: dir, env })).config;
+    await expect(readObservedState(config, env)).rejects.toThrow(new InternalError("external CA root was not read (call loadExternalCas first)"));
+    const observed = await readObservedState(config, env, readExternalCas(config));
+    // The output folder holds another root of that name: its certificate and key are not the external CA's.
+    expect(observed.identities.get("root")).toMatchObject({ cert: { pem: readFileSync(path.join(dir, "ext.pem"), "utf8") }, keyStatus: "missing", certProblem: null });
+    expect(observed.identities.get("web")!.signedByIssuer).toBe(false);
   });
 
   it("an output folder that is a symlink the user made is read through", async () => {
