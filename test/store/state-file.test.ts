@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { compareIssued, emptyState, serializeState, type StateRecord } from "../../src/store/state-file.js";
+import { compareIssued, emptyState, serializeState, stateFromWrittenText, subtreeFromText, type StateRecord } from "../../src/store/state-file.js";
 import { parseState } from "../../src/store/state-parse.js";
 import type { CertificateFacts } from "../../src/x509/spec.js";
 
@@ -290,5 +290,19 @@ describe("serializeState", () => {
     expect(compareIssued(e("a", "fe"), e("a", "ff"))).toBeLessThan(0);
     expect(compareIssued(e("a", "ff"), e("a", "fe"))).toBeGreaterThan(0);
     expect(compareIssued(e("a", "ff"), e("a", "ff"))).toBe(0);
+  });
+});
+
+describe("stateFromWrittenText and subtreeFromText on what serializeState never writes", () => {
+  it("a text that is not JSON, not an object, or not in serializeState's layout gives null", () => {
+    const written = serializeState(emptyState());
+    expect(stateFromWrittenText(written)).toEqual(emptyState());
+    for (const text of ["{", "null", "[]", JSON.stringify(JSON.parse(written), null, 2)]) expect({ text, state: stateFromWrittenText(text) }).toEqual({ text, state: null });
+  });
+
+  it("only ip subtrees carry a prefix: another type with a range-looking value is none", () => {
+    expect(subtreeFromText("ip:10.0.0.0/8")).toEqual({ type: "ip", value: "10.0.0.0", prefix: 8 });
+    expect(subtreeFromText("dnsx:10.0.0.0/8")).toBeNull();
+    expect(subtreeFromText("10.0.0.0/8")).toBeNull();
   });
 });
