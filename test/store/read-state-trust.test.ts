@@ -147,6 +147,8 @@ describe("readObservedState's fast path", () => {
     const { config, env, state, writeState } = await fresh(true);
     const s = state();
     s.identities.web.kind = "client";
+    // Its certificate's hash is right, its facts are not: a record of another kind must not lend them.
+    s.identities.web.facts.altNames = ["dns:evil.test"];
     delete s.identities.bob.stamps;
     writeState(s);
     const observed = await readObservedState(config, env);
