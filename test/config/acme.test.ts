@@ -136,6 +136,19 @@ describe("acme: every field, at its line (config/acme.ts normalizeAcme)", () => 
     expect(parseConfig(yaml('  ca: int\n  allow: [.test]\n  listen: "localhost:1"'), "pki.yaml").config!.acme!.listen).toEqual({ host: "localhost", port: 1 });
   });
 
+  it("acme.server and allow entries are reported at their own lines; an external CA with a key signs", () => {
+    expect(problems("  ca: int\n  server: nope\n  allow: [.test, -x]")).toEqual([
+      'error 10:11 acme.server: acme.server names no server: "nope" is not under servers',
+      'error 11:18 acme.allow[1]: "-x" is not a name, .suffix or IP range: "-x" is not a valid DNS name (letters, digits and inner hyphens only, dot-separated)',
+    ]);
+    const withKey = "version: 1\ncas:\n  ext: { external: { cert: c.pem, key: k.pem } }\nservers:\n  web: { issuer: ext, altNames: [web.test] }\nacme:\n  ca: ext\n  allowRoot: true\n  allow: [.test]\n";
+    expect(parseConfig(withKey, "pki.yaml").diagnostics).toEqual([]);
+    // A resolve key may start with one "*." only.
+    expect(problems('  ca: int\n  allow: [.test]\n  resolve: { "*.*.test": 127.0.0.1 }')).toEqual([
+      'error 11:14 acme.resolve["*.*.test"]: resolve key "*.*.test" is not a name or *.suffix: "*.test": a wildcard is not allowed here',
+    ]);
+  });
+
   it("resolve keys and addresses, EAB variable names, each at its entry", () => {
     expect(problems('  ca: int\n  allow: [.test]\n  resolve: { "*.-x": 127.0.0.1, "-y.test": 127.0.0.1, ok.test: nope }')).toEqual([
       'error 11:14 acme.resolve["*.-x"]: resolve key "*.-x" is not a name or *.suffix: "-x" is not a valid DNS name (letters, digits and inner hyphens only, dot-separated)',
@@ -163,6 +176,10 @@ describe("acme URLs and allow rules", () => {
     ["::/129", '"::/129" is not an IP range such as 10.0.0.0/8'],
     ["x/8", '"x/8" is not an IP range such as 10.0.0.0/8'],
     [".-a", '".-a" is not a name, .suffix or IP range: "-a" is not a valid DNS name (letters, digits and inner hyphens only, dot-separated)'],
+    // A range is the whole entry: text after its prefix makes it no range (and no name).
+    ["10.0.0.0/8x", '"10.0.0.0/8x" is not a name, .suffix or IP range: "10.0.0.0/8x" is not a valid DNS name (letters, digits and inner hyphens only, dot-separated)'],
+    // A wildcard is no allow entry: .suffix says "every name below".
+    ["*.test", '"*.test" is not a name, .suffix or IP range: "*.test": a wildcard is not allowed here'],
     ["::/128", { type: "ip", value: "::", prefix: 128 }],
     ["10.1.2.3/32", { type: "ip", value: "10.1.2.3", prefix: 32 }],
     ["10.1.2.3/8", { type: "ip", value: "10.0.0.0", prefix: 8 }],
@@ -179,6 +196,7 @@ describe("acme URLs and allow rules", () => {
     expect(identifierName({ type: "dns", value: "*.x.test" })).toBe('"*.x.test": wildcards need dns-01, which this endpoint does not offer');
     expect(identifierName({ type: "dns", value: "::1" })).toBe('"::1" is an IP address in a dns identifier; use an identifier of type ip (RFC 8738)');
     expect(identifierName({ type: "email", value: "a@b.test" })).toBe('identifier type "email" is not supported (dns and ip are)');
+    expect(identifierName({ type: "dns", value: "a.*.test" })).toBe('"a.*.test": a wildcard is not allowed here');
   });
 
   it("an IP is allowed only by an IP rule, a name only by a name rule", () => {
@@ -190,6 +208,12 @@ describe("acme URLs and allow rules", () => {
     expect(allowedByRules({ type: "dns", value: "x.b.test" }, rules)).toBe(true);
     expect(allowedByRules({ type: "dns", value: "xb.test" }, rules)).toBe(false);
     expect(allowedByRules({ type: "email", value: "x@a.test" }, rules)).toBe(false);
+    // A .suffix of digits is a DNS rule: an IP whose text ends the same way is not below it.
+    expect(allowedByRules({ type: "ip", value: "10.0.0.1" }, [parseAllowRule(".0.0.1") as AllowRule])).toBe(false);
+    expect(allowedByRules({ type: "dns", value: "a.0.0.1" }, [parseAllowRule(".0.0.1") as AllowRule])).toBe(true);
+    // An exact resolve entry is no suffix: a name below it is not resolved by it.
+    expect(resolveOverride("b.a.test", [{ pattern: "a.test", address: "10.0.0.1" }])).toBeNull();
+    expect(resolveOverride("b.a.test", [{ pattern: "*.a.test", address: "10.0.0.2" }])).toBe("10.0.0.2");
     expect(identifierRefusal({ type: "dns", value: "x.b.test" }, { allow: rules }, [{ name: "free", nameConstraints: null } as never])).toBeNull();
   });
 });
