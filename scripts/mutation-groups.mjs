@@ -29,6 +29,10 @@ export const groups = [
   },
   { mutate: ["src/plan/build.ts:38-51", "src/plan/build.ts:180-347"], tests: ["test/plan/decide.test.ts", "test/plan/build.test.ts"] },
   { mutate: ["src/plan/compose.ts", "src/plan/format.ts", "src/plan/hooks.ts"], tests: ["test/plan/compose-format-hooks.test.ts"] },
+  { mutate: ["src/plan/build.ts:182-217", "src/plan/build.ts:352-468"], tests: ["test/plan/external.test.ts", "test/plan/passphrases.test.ts", "test/plan/build.test.ts"] },
+  // Not run to the end yet (docs/MUTATION.md): build.ts's first lines, revocation.ts.
+  { mutate: ["src/plan/build.ts:1-181"], tests: ["test/plan/assembly.test.ts", "test/plan/build.test.ts"] },
+  { mutate: ["src/plan/revocation.ts"], tests: ["test/plan/revocation.test.ts"] },
   // src/x509
   { mutate: ["src/x509/spec.ts", "src/x509/inspect.ts"], tests: ["test/x509/issue.test.ts"] },
   // forge.ts reads back what others wrote (certificates, CRLs, requests, key headers) and builds PKCS#12: three
@@ -75,7 +79,6 @@ export const unscored = new Map([
   // Not scored yet (issue 12):
   ...[
     "src/config/cache.ts", "src/config/incremental.ts", "src/config/load.ts",
-    "src/plan/revocation.ts",
   ].map((file) => [file, "no score yet"]),
 ]);
 

@@ -97,6 +97,19 @@ describe("what buildPlan passes through and adds", () => {
     missing.identities.get("bob")!.missingFormatFiles = [out("clients/bob/identity.p12")];
     missing.bundlePem = "old bundle";
     expect(buildPlan(cfg, missing, at(DAY)).refresh).toEqual([out("clients/bob/identity.p12"), out("ca-bundle.pem")]);
+    // A key that is locked (its passphrase not set) leaves the certificate in use: its files are still checked.
+    const locked = observedAfterRun(cfg, T0);
+    Object.assign(locked.identities.get("web")!, { keyStatus: "locked", trusted: false, chainPem: "damaged", missingFormatFiles: [out("servers/web/key.der")] });
+    expect(buildPlan(cfg, locked, at(DAY)).refresh).toEqual([out("servers/web/key.der"), out("servers/web/chain.pem")]);
+    // An intermediate issued anew does not rewrite the bundle: a stale one is listed.
+    const stale = observedAfterRun(cfg, T0, { int: { issuedAt: at(-700 * DAY) } });
+    stale.bundlePem = "old bundle";
+    expect(buildPlan(cfg, stale, at(DAY)).refresh).toEqual([out("servers/web/chain.pem"), out("servers/web/fullchain.pem"), out("ca-bundle.pem")]);
+    // Two roots, one issued anew: the bundle is rewritten with it.
+    const two = config(YAML.replace("cas:\n", "cas:\n  other: { commonName: Other, validity: 10y }\n"));
+    const both = observedAfterRun(two, T0);
+    both.bundlePem = "old bundle";
+    expect(buildPlan(two, both, at(DAY), { rotateCaKeys: new Set(["other"]) }).refresh).toEqual([]);
     // A root issued anew rewrites the bundle anyway: not listed.
     const rotated = buildPlan(cfg, missing, at(DAY), { rotateCaKeys: new Set(["root"]) });
     expect(rotated.refresh).toEqual([]);

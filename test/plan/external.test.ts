@@ -222,3 +222,24 @@ servers:
     expect(action(buildPlan(rootUrl, observedAfterRun(rootUrl, T0), at(DAY)), "root")).toMatchObject({ action: "unchanged", reasons: [] });
   });
 });
+
+describe("derived files and keys below an external CA", () => {
+  it("chains and the bundle composed with the certificates above it: as on disk, nothing to refresh; composed without them, all stale", () => {
+    const c = externalConfig("ca/ext.key");
+    const o = observed(c, { web: (s) => ((s.trusted = false), (s.chainPem = "PEM(ext)\nUPROOT\n"), (s.fullchainPem = "PEM(web)\nPEM(ext)\n")) });
+    o.externals = new Map([["ext", { ...o.externals.get("ext")!, upstream: ["UPROOT\n"], roots: ["UPROOT\n"] }]]);
+    o.bundlePem = "UPROOT\n";
+    expect(buildPlan(c, o, at(DAY)).refresh).toEqual([]);
+    o.identities.get("web")!.chainPem = "PEM(ext)\n";
+    o.bundlePem = "PEM(ext)\n";
+    expect(buildPlan(c, o, at(DAY)).refresh).toEqual([path.join(c.outputDir, "servers/web/chain.pem"), path.join(c.outputDir, "ca-bundle.pem")]);
+  });
+
+  it("a waiting leaf whose key is missing is not re-encrypted (nothing to rewrite), whatever its passphraseEnv", () => {
+    const c = externalConfig(null, YAML, (id) => (id.name === "web" ? { ...id, passphraseEnv: "WEB_PASS" } : id));
+    const o = observed(c, { web: (s, o) => (gone(s, o), keyGone(s, o), void (o.state.identities.get("web")!.passphraseEnv = "WEB_PASS")) });
+    const p = buildPlan(c, o, at(DAY), { setEnvVars: new Set() });
+    expect(action(p, "web")).toMatchObject({ action: "waiting", key: "none" });
+    expect(p.refresh).toEqual([]);
+  });
+});

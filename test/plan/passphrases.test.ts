@@ -154,3 +154,42 @@ describe("writing a .p12 needs its password variable (checkPassphrasesSet)", () 
     expect(e).toMatchObject({ message: "ROOT_PASS is not set: it holds the passphrase for the key of root", hint: "export ROOT_PASS=<passphrase> (the passphrase is read only from the environment, never from pki.yaml)" });
   });
 });
+
+describe("the recorded variable, and records that do not count (Stryker survivors of build.ts's passphrase checks)", () => {
+  const bobGone: Edit = (s) => ((s.cert = null), (s.certProblem = "missing"));
+  it("signing with a key whose variable was renamed: the old name decrypts it, then the new one is needed to re-encrypt it", () => {
+    const renamed: Edit = (_s, o) => void (o.state.identities.get("root")!.passphraseEnv = "OLD_ROOT_PASS");
+    // Not "ROOT_PASS is not set or wrong" (signing): the old variable opens the key; writing it under the new one needs ROOT_PASS.
+    expect(refusal(() => plan(observed(cfg, { bob: bobGone, root: renamed }), { setEnvVars: env("OLD_ROOT_PASS", "WEB_PASS", "WEB_P12") })).message).toBe("ROOT_PASS is not set: it holds the passphrase for the key of root");
+    // passphraseEnv removed from pki.yaml: the recorded variable still opens the key to sign (and the key is written plain).
+    const plainRoot = config(YAML.replace(", passphraseEnv: ROOT_PASS", ""));
+    const recorded: Edit = (s, o) => ((s.keyEncrypted = true), void (o.state.identities.get("root")!.passphraseEnv = "ROOT_PASS"));
+    const p = plan(observed(plainRoot, { bob: bobGone, root: recorded }), { setEnvVars: env("ROOT_PASS", "WEB_PASS", "WEB_P12") }, plainRoot);
+    expect(p.refresh.filter((f) => f.endsWith("key.pem"))).toEqual([p.actions[0]!.files.key]);
+    expect(refusal(() => plan(observed(plainRoot, { bob: bobGone, root: recorded }), { setEnvVars: env("WEB_PASS", "WEB_P12") }, plainRoot)).message).toBe("the key of root is encrypted and no passphraseEnv is configured");
+  });
+
+  it("a record of another kind (the name moved between sections) says nothing about the key's variable; no record at all, neither", () => {
+    const moved: Edit = (_s, o) => {
+      const r = o.state.identities.get("web")!;
+      o.state.identities.set("web", { ...r, kind: "client", passphraseEnv: "WEB_OLD" });
+    };
+    expect(plan(observed(cfg, { web: moved }), { setEnvVars: env("WEB_PASS", "WEB_P12") }).refresh).toEqual([]);
+    const lost: Edit = (_s, o) => void o.state.identities.delete("web");
+    expect(plan(observed(cfg, { web: lost }), { setEnvVars: env("WEB_PASS", "WEB_P12") }).refresh).toEqual([]);
+    // Signing under a CA whose record is lost: its own variable is what counts.
+    const rootLost: Edit = (_s, o) => void o.state.identities.delete("root");
+    expect(plan(observed(cfg, { bob: bobGone, root: rootLost }), { setEnvVars: env("ROOT_PASS") }).actions[2]!.action).toBe("reissue");
+  });
+
+  it("a weak key whose record names no variable: re-encrypted when pki.yaml's variable is set", () => {
+    const weakNoRecord: Edit = (s, o) => ((s.keyEncryptionWeak = true), void (o.state.identities.get("web")!.passphraseEnv = null));
+    const p = plan(observed(cfg, { web: weakNoRecord }), { setEnvVars: env("WEB_PASS", "WEB_P12") });
+    expect(p.refresh.filter((f) => f.endsWith("key.pem")).length).toBe(1);
+    expect(p.notes).toEqual(["the key of web is re-encrypted with PBKDF2-HMAC-SHA256 at 600,000 iterations (it was written with a weaker scheme)"]);
+  });
+
+  it("the refusal of a missing key variable carries its code", () => {
+    expect(refusal(() => buildPlan(cfg, nothingObserved(cfg), T0, { setEnvVars: env("WEB_PASS", "WEB_P12") })).code).toBe("passphrase-missing");
+  });
+});
