@@ -101,8 +101,8 @@ describe("readObservedState's fast path", () => {
     for (const name of ["root", "int", "web", "bob"]) {
       const o = observed.identities.get(name)!;
       const r = recorded[name];
-      expect({ name, trusted: o.trusted, sha: o.cert!.sha256, key: o.keySha256, facts: o.cert!.facts, stamps: o.stamps, signed: o.signedByIssuer, status: o.keyStatus })
-        .toEqual({ name, trusted: true, sha: r.certSha256, key: r.keySha256, facts: parsed.get(name)!.facts, stamps: r.stamps, signed: true, status: "ok" });
+      expect({ name, trusted: o.trusted, sha: o.cert!.sha256, key: o.keySha256, facts: o.cert!.facts, stamps: o.stamps, signed: o.signedByIssuer, status: o.keyStatus, problem: o.certProblem })
+        .toEqual({ name, trusted: true, sha: r.certSha256, key: r.keySha256, facts: parsed.get(name)!.facts, stamps: r.stamps, signed: true, status: "ok", problem: null });
       expect(o.chainPem).toBeUndefined();
       expect(o.fullchainPem).toBeUndefined();
       expect(o.missingFormatFiles).toEqual([]);
@@ -187,6 +187,14 @@ describe("readObservedState's fast path", () => {
     s.identities.int.keyKdf = "pbkdf2-sha256:600000";
     writeState(s);
     expect((await readObservedState(config, env)).identities.get("int")).toMatchObject({ trusted: true, keyEncryptionWeak: false });
+  });
+
+  it("a trusted key recorded under an older encryption but encrypted as today is not weak", async () => {
+    const { config, env, state, writeState } = await fresh(true);
+    const s = state();
+    s.identities.int.keyKdf = "pbkdf2-sha256:2048";
+    writeState(s);
+    expect((await readObservedState(config, env)).identities.get("int")).toMatchObject({ trusted: true, keyEncrypted: true, keyEncryptionWeak: false });
   });
 });
 

@@ -147,13 +147,21 @@ describe("readObservedState on a copied tree", () => {
     const { out, env } = await fresh();
     const dir = path.dirname(out);
     writeFileSync(path.join(dir, "ext.pem"), readFileSync(path.join(other, "pki/cas/root/cert.pem")));
-    writeFileSync(path.join(dir, "pki.yaml"), "version: 1\ncas:\n  root:\n    external: { cert: ./ext.pem }\nservers:\n  web: { issuer: root, altNames: [web.test] }\n");
+    writeFileSync(path.join(dir, "pki.yaml"), "version: 1\ncas:\n  root:\n    external: { cert: ./ext.pem }\n  own: {}\nservers:\n  web: { issuer: root, altNames: [web.test] }\nclients:\n  bob: { issuer: own, altNames: [bob@web.test] }\n");
     const config = (await loadPki("pki.yaml", { cwd: dir, env })).config;
     await expect(readObservedState(config, env)).rejects.toThrow(new InternalError("external CA root was not read (call loadExternalCas first)"));
     const observed = await readObservedState(config, env, readExternalCas(config));
     // The output folder holds another root of that name: its certificate and key are not the external CA's.
     expect(observed.identities.get("root")).toMatchObject({ cert: { pem: readFileSync(path.join(dir, "ext.pem"), "utf8") }, keyStatus: "missing", certProblem: null });
     expect(observed.identities.get("web")!.signedByIssuer).toBe(false);
+    // Only below a keyless external CA can a renewal request be pending (provision csr's next-key.pem).
+    expect(observed.identities.get("web")!.pendingKey).toBeUndefined();
+    writeFileSync(path.join(out, "servers/web/next-key.pem"), "x", { mode: 0o600 });
+    writeFileSync(path.join(out, "clients/bob/next-key.pem"), "x", { mode: 0o600 });
+    const pending = await readObservedState(config, env, readExternalCas(config));
+    expect(pending.identities.get("web")!.pendingKey).toBe(path.join(out, "servers/web/next-key.pem"));
+    expect(pending.identities.get("bob")!.pendingKey).toBeUndefined();
+    expect(pending.identities.get("own")!.pendingKey).toBeUndefined();
   });
 
   it("an output folder that is a symlink the user made is read through", async () => {
