@@ -348,6 +348,7 @@ describe("the readers apply uses, and an empty observation", () => {
         error = e;
       }
       expect(error).toBeInstanceOf(ProvisionError);
+      expect((error as ProvisionError).code).toBe("fs-error");
       expect((error as ProvisionError).message).toMatch(new RegExp(`^cannot read ${out}/servers/gone/(cert|key)\\.pem: no such file$`));
       expect((error as ProvisionError).hint).toBe("it was there when this run started; run again");
     }

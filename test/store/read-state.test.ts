@@ -164,6 +164,13 @@ describe("readObservedState on a copied tree", () => {
     expect(pending.identities.get("own")!.pendingKey).toBeUndefined();
   });
 
+  it("a certificate replaced while its key stays as recorded: the key is checked against the new certificate", async () => {
+    const { out, config, env } = await fresh();
+    writeFileSync(path.join(out, "servers/web/cert.pem"), readFileSync(path.join(out, "clients/bob/cert.pem")));
+    const web = (await readObservedState(config, env)).identities.get("web")!;
+    expect(web).toMatchObject({ keyStatus: "mismatch", keyDetail: "the key does not belong to the certificate" });
+  });
+
   it("an output folder that is a symlink the user made is read through", async () => {
     const { out, config, env } = await fresh();
     const real = `${out}-real`;
