@@ -1,4 +1,4 @@
-import { rmSync } from "node:fs";
+import { readdirSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { configDefaults, defineConfig } from "vitest/config";
@@ -12,6 +12,21 @@ import base from "./vitest.config.js";
 process.umask(0o077);
 // Stryker re-runs each test file's beforeAll for every mutant; fixtures built there (real runs of the binary,
 // openssl) are built once per runner process instead (test/helpers/fixtures.ts), and removed when it exits.
+// Stryker ends its runners with a kill, so "exit" does not always run: the folders of runners no longer alive
+// are removed when the next runner starts.
+const FIXTURES = /^provision-mutate-fixtures-(\d+)$/;
+const alive = (pid: number): boolean => {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === "EPERM";
+  }
+};
+for (const name of readdirSync(tmpdir())) {
+  const pid = FIXTURES.exec(name)?.[1];
+  if (pid !== undefined && !alive(Number(pid))) rmSync(path.join(tmpdir(), name), { recursive: true, force: true });
+}
 if (!process.env.PROVISION_TEST_FIXTURES) {
   const fixtures = path.join(tmpdir(), `provision-mutate-fixtures-${process.pid}`);
   process.env.PROVISION_TEST_FIXTURES = fixtures;
