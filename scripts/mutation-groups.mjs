@@ -20,6 +20,7 @@ export const groups = [
   { mutate: ["src/config/yaml-errors.ts"], tests: ["test/config/yaml-errors.test.ts"] },
   { mutate: ["src/config/cidr.ts"], tests: ["test/config/cidr.test.ts"] },
   { mutate: ["src/config/serve.ts", "src/config/unicode.ts"], tests: ["test/config/lone-surrogate.test.ts", "test/config/schema.test.ts", "test/config/serve-clients.test.ts"] },
+  { mutate: ["src/config/load.ts", "src/config/cache.ts"], tests: ["test/config/load.test.ts"] },
   { mutate: ["src/config/acme.ts"], tests: ["test/config/acme.test.ts"] },
   { mutate: ["src/config/parse.ts"], tests: ["test/config/parse.test.ts", "test/config/typos.test.ts"] },
   // src/plan
@@ -78,7 +79,7 @@ export const unscored = new Map([
   ["src/config/serve-schema.ts", "declarative zod built at import (static), as schema.ts"],
   // Not scored yet (issue 12):
   ...[
-    "src/config/cache.ts", "src/config/incremental.ts", "src/config/load.ts",
+    "src/config/incremental.ts",
   ].map((file) => [file, "no score yet"]),
 ]);
 

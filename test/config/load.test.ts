@@ -1,6 +1,7 @@
 // Reading pki.yaml and the per-machine config cache (src/config/load.ts, src/config/cache.ts), in process, against
 // real files in a temporary folder: the errors a user sees for a missing or invalid file, a cache hit that skips
 // the parse, every reason an entry is not used, and the incremental re-read of an edited file.
+import { createHash } from "node:crypto";
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { homedir, tmpdir } from "node:os";
 import path from "node:path";
@@ -40,12 +41,13 @@ describe("loadConfig", () => {
     const p = setup();
     const missing = await thrown(loadConfig("nope.yaml", { cwd: p.dir, env: p.env }));
     expect(missing.code).toBe("config-unreadable");
-    expect(missing.message).toMatch(/nope\.yaml/);
+    expect(missing.message).toMatch(/^cannot read nope\.yaml: /);
     expect(missing.hint).toBe("run `provision init` to write a starter pki.yaml, or pass -f <file>");
     mkdirSync(path.join(p.dir, "folder.yaml"));
     const folder = await thrown(loadConfig("folder.yaml", { cwd: p.dir, env: p.env }));
     expect(folder.code).toBe("config-unreadable");
     expect(folder.hint).toBeUndefined();
+    expect(folder.message).toMatch(/^cannot read folder\.yaml: /);
   });
 
   it("an invalid file: every error, counted, with the fix; warnings are not counted", async () => {
@@ -156,6 +158,9 @@ describe("the cache entry", () => {
     writeConfigCache(p.env, "/b/pki.yaml", { key: "k2", config, warnings: [] });
     writeConfigCache(p.env, "/a/pki.yaml", { key: "k3", config, warnings: [] });
     expect(readdirSync(p.cacheDir).sort()).toHaveLength(2);
+    // Named by the first 32 hex digits of the path's SHA-256.
+    const name = (file: string) => `${createHash("sha256").update(file).digest("hex").slice(0, 32)}.json`;
+    expect(readdirSync(p.cacheDir).sort()).toEqual([name("/a/pki.yaml"), name("/b/pki.yaml")].sort());
     expect(readConfigCache(p.env, "/a/pki.yaml")).toEqual({ key: "k3", config, warnings: [] });
     expect(readConfigCache(p.env, "/c/pki.yaml")).toBeUndefined();
     expect(readConfigCache({ ...p.env, PROVISION_NO_CACHE: "1" }, "/a/pki.yaml")).toBeUndefined();
@@ -186,6 +191,7 @@ describe("the cache entry", () => {
     expect(rememberedSource({ ...entry, source: { text: 5, layout } } as never, "/a/pki.yaml")).toBeUndefined();
     expect(rememberedSource({ ...entry, source: { text, layout: { sections: [] } } } as never, "/a/pki.yaml")).toBeUndefined();
     expect(rememberedSource({ ...entry, source: { text, layout: { order: [] } } } as never, "/a/pki.yaml")).toBeUndefined();
+    expect(rememberedSource({ ...entry, source: { text } } as never, "/a/pki.yaml")).toBeUndefined();
     expect(rememberedSource({ ...entry, source: undefined }, "/a/pki.yaml")).toBeUndefined();
     expect(rememberedSource(undefined, "/a/pki.yaml")).toBeUndefined();
   });
