@@ -1,4 +1,5 @@
-import { createHash } from "node:crypto";
+import { execFileSync } from "node:child_process";
+import { createHash, X509Certificate } from "node:crypto";
 import { chmodSync, cpSync, mkdirSync, mkdtempSync, readFileSync, realpathSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
@@ -92,6 +93,7 @@ describe("readObservedState on a copied tree", () => {
     expect(observed.identities.get("web")!.cert!.facts.altNames).toEqual([{ type: "dns", value: "web.test" }]);
     expect(observed.bundlePem).toBe(readFileSync(path.join(out, "ca-bundle.pem"), "utf8"));
     expect(observed.orphans).toEqual([]);
+    expect(observed.crls.get("root")).toMatchObject({ problem: null, pem: readFileSync(path.join(out, "cas/root/crl.pem"), "utf8") });
   });
 
   it("refuses a kind folder or an identity folder that is a symlink, or a file where one should be", async () => {
@@ -154,6 +156,9 @@ describe("readObservedState on a copied tree", () => {
     // The output folder holds another root of that name: its certificate and key are not the external CA's.
     expect(observed.identities.get("root")).toMatchObject({ cert: { pem: readFileSync(path.join(dir, "ext.pem"), "utf8") }, keyStatus: "missing", certProblem: null });
     expect(observed.identities.get("web")!.signedByIssuer).toBe(false);
+    // The CRL there is judged against the external CA's certificate, not the other root's cert.pem beside it.
+    expect(observed.crls.get("root")).toMatchObject({ problem: "not signed by the CA's current key", entries: [] });
+    expect(observed.crls.get("own")).toMatchObject({ problem: "missing", pem: null });
     // Only below a keyless external CA can a renewal request be pending (provision csr's next-key.pem).
     expect(observed.identities.get("web")!.pendingKey).toBeUndefined();
     writeFileSync(path.join(out, "servers/web/next-key.pem"), "x", { mode: 0o600 });
@@ -212,6 +217,18 @@ describe("readObservedState on a copied tree", () => {
     expect(observed.identities.get("bob")!.signedByIssuer).toBe(false);
   });
 
+  it("a CA renamed with its key kept: a leaf it signed before is not signed by it (the issuer name must match, not only the signature)", async () => {
+    const { out, config, env } = await fresh();
+    const root = path.join(out, "cas/root");
+    execFileSync("openssl", ["req", "-x509", "-new", "-key", path.join(root, "key.pem"), "-subj", "/CN=Renamed root", "-days", "30", "-addext", "basicConstraints=critical,CA:TRUE", "-addext", "keyUsage=critical,keyCertSign,cRLSign", "-out", path.join(root, "cert.pem")], { stdio: "ignore" });
+    const observed = await readObservedState(config, env);
+    expect(observed.identities.get("root")!.signedByIssuer).toBe(true);
+    // web's signature still verifies with the root's public key; only its issuer name is no longer the root's subject.
+    expect(new X509Certificate(readFileSync(path.join(out, "servers/web/cert.pem"))).verify(new X509Certificate(readFileSync(path.join(root, "cert.pem"))).publicKey)).toBe(true);
+    expect(observed.identities.get("web")!.signedByIssuer).toBe(false);
+    expect(observed.identities.get("bob")!.signedByIssuer).toBe(false);
+  });
+
   it("a private key group or others can read is reported with its mode (0644, 0640); 0600 is not", async () => {
     const { out, config, env } = await fresh();
     chmodSync(path.join(out, "servers/web/key.pem"), 0o644);
@@ -244,5 +261,15 @@ describe("readObservedState on a copied tree", () => {
       { name: "bob", kind: "client", notAfter: expect.stringMatching(/^\d{4}-/) },
       { name: "web", kind: "server", notAfter: expect.stringMatching(/^\d{4}-/) },
     ]);
+  });
+
+  it("orphans are listed by name, then kind, whether state.json or the folders found them", async () => {
+    // web is now a CA and aaa a client: state.json finds web (a server) and bob; the folders add servers/aaa and
+    // clients/web, which pki.yaml names under other kinds, after them.
+    const { out, config, env } = await fresh("version: 1\ncas:\n  root: {}\n  web: { issuer: root }\nclients:\n  aaa: { issuer: root, altNames: [aaa@web.test] }\n");
+    cpSync(path.join(out, "servers/web"), path.join(out, "servers/aaa"), { recursive: true });
+    cpSync(path.join(out, "clients/bob"), path.join(out, "clients/web"), { recursive: true });
+    const observed = await readObservedState(config, env);
+    expect(observed.orphans.map((o) => `${o.name}/${o.kind}`)).toEqual(["aaa/server", "bob/client", "web/client", "web/server"]);
   });
 });
