@@ -30,7 +30,10 @@ if (chosen.length === 0) {
 const reportOf = (group) => path.join(REPORTS, `${group.mutate.join("+").replace(/[^A-Za-z0-9.+-]+/g, "_")}.json`);
 
 if (flags.has("--list")) {
-  for (const g of chosen) console.log(`MUTATE_TESTS=${g.tests.join(",")} npx stryker run --mutate '${g.mutate.join(",")}'`);
+  for (const g of chosen) {
+    const env = Object.entries(g.env ?? {}).map(([name, value]) => `${name}=${value} `).join("");
+    console.log(`${env}MUTATE_TESTS=${g.tests.join(",")} npx stryker run --mutate '${g.mutate.join(",")}'`);
+  }
   process.exit(0);
 }
 
@@ -42,7 +45,7 @@ if (!flags.has("--summary")) {
     const run = spawnSync(path.join(ROOT, "node_modules", ".bin", "stryker"), ["run", "--mutate", g.mutate.join(",")], {
       cwd: ROOT,
       stdio: "inherit",
-      env: { ...process.env, MUTATE_TESTS: g.tests.join(","), MUTATE_REPORT: path.relative(ROOT, reportOf(g)) },
+      env: { ...process.env, ...g.env, MUTATE_TESTS: g.tests.join(","), MUTATE_REPORT: path.relative(ROOT, reportOf(g)) },
     });
     if (run.status !== 0) failed.push(g.mutate.join(", "));
   }
