@@ -170,6 +170,8 @@ describe("ledgerAfterRun: the certificates provision knows of", () => {
     expect(names(orphan("old", "Root", "old.test"))).toEqual(["root:c0"]);
     expect(names(orphan("old", "Int", "Int"))).toEqual([]);
     expect(names(orphan("old", "Gone", "old.test"))).toEqual([]);
+    // Only a CA can have issued it: a server whose subject the issuer names is not taken for its issuer.
+    expect(names(orphan("old", id("web").subject.commonName!, "old.test"))).toEqual([]);
     expect(names(orphan("old", "Int", "old.test", iso(NOW)))).toEqual([]);
     expect(names(orphan("old", null, "old.test"))).toEqual([]);
     // Every subject field counts: an issuer with an organization the CA does not have is another CA.
@@ -422,5 +424,48 @@ describe("planCrls: each CA's CRL after the run", () => {
     expect(plan(o, NOW, [], acts({ int: "reissue" })).bundleStale).toBe(false);
     const none = { ...cfg, identities: cfg.identities.map((i) => ({ ...i, crl: null })) };
     expect(planCrls(none, { ...o, crlBundlePem: "x" }, acts(), [], NOW)).toEqual({ crls: [], bundleStale: false });
+  });
+});
+
+// Survivors of the mutation run of revocation.ts (docs/MUTATION.md), each a way the ledger or a CRL could quietly
+// lose or change a revocation.
+describe("what a run must not change in the ledger or a CRL", () => {
+  const noBob = config(YAML.replace(/\n {2}bob:.*/, ""));
+
+  it("normalSerial strips leading zeros only: zeros inside a serial stay", () => {
+    expect(["A00B", "100a", "0A00"].map(normalSerial)).toEqual(["a00b", "100a", "a00"]);
+  });
+
+  it("an expired, unrevoked entry leaves the ledger even when a CRL still lists its serial", () => {
+    const o = observed((o) => {
+      o.state.issued.push(entry({ serial: "e4", notAfter: iso(NOW - 1) }));
+      o.crls.get("int")!.entries = [{ serial: "E4", revokedAt: "2026-12-01T00:00:00.000Z", reason: "keyCompromise" }];
+    });
+    expect(ledgerAfterRun(noBob, o, unchanged(noBob), NOW, false).ledger.map((e) => e.serial)).not.toContain("e4");
+  });
+
+  it("the current certificate revoked in an earlier run (by serial) stays revoked, with its reason and time", () => {
+    const o = observed();
+    const web = serialOf(o, "web");
+    o.state.issued.push(entry({ serial: web, notAfter: o.identities.get("web")!.cert!.facts.notAfter, revoked: { at: "2027-01-01T05:00:00.000Z", reason: "keyCompromise" } }));
+    const { ledger, revocations } = ledgerAfterRun(noBob, o, unchanged(noBob), NOW, false);
+    expect(ledger.find((e) => e.serial === web)!.revoked).toEqual({ at: "2027-01-01T05:00:00.000Z", reason: "keyCompromise" });
+    expect(revocations).toEqual([]);
+  });
+
+  it("revokeSuperseded does not turn a certificate already revoked for another reason into 'superseded'", () => {
+    const o = observed();
+    const alice = serialOf(o, "alice");
+    o.state.issued.push(entry({ name: "alice", kind: "client", serial: alice, notAfter: o.identities.get("alice")!.cert!.facts.notAfter, revoked: { at: "2027-01-01T05:00:00.000Z", reason: "keyCompromise" } }));
+    const { ledger, revocations } = ledgerAfterRun(noBob, o, new Map([...unchanged(noBob), ["alice", { action: "renew", key: "generate" }]]), NOW, false);
+    expect(ledger.find((e) => e.serial === alice)!.revoked).toEqual({ at: "2027-01-01T05:00:00.000Z", reason: "keyCompromise" });
+    expect(revocations).toEqual([]);
+  });
+
+  it("a CRL keeps an entry its own CA's ledger lacks, even when another CA's ledger has that serial", () => {
+    const o = observedAfterRun(cfg, T0);
+    o.crls.get("int")!.entries = [{ serial: "F1", revokedAt: "2026-12-24T00:00:00.000Z", reason: "keyCompromise" }];
+    const c = planCrls(cfg, o, new Map(cfg.identities.map((i) => [i.name, { action: "unchanged", key: "none" } as IdentityAction])), [entry({ issuer: "root", serial: "f1" })], NOW).crls.find((c) => c.ca === "int")!;
+    expect(c.revoked).toEqual([{ serial: "f1", name: null, reason: "keyCompromise", revokedAt: "2026-12-24T00:00:00.000Z" }]);
   });
 });
