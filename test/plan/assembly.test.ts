@@ -38,6 +38,14 @@ describe("orphans", () => {
     const pruned = buildPlan(cfg, observedAfterRun(cfg, T0, {}, { orphans }), at(DAY), { prune: true });
     expect(pruned.actions.slice(-3).map((a) => a.reasons[0])).toEqual(["not in pki.yaml: files deleted (--prune)", "moved to clients in pki.yaml: old server files deleted (--prune)", "moved to cas in pki.yaml: old client files deleted (--prune)"]);
     expect([pruned.prune, kept.prune]).toEqual([true, false]);
+    // --prune revokes a pruned orphan's certificates; without it (the default) nothing is revoked.
+    const withLedger = () => {
+      const o = observedAfterRun(cfg, T0, {}, { orphans });
+      o.state.issued.push({ name: "old", kind: "server", issuer: "int", serial: "c0ffee", notAfter: at(9 * DAY).toISOString(), revoked: null });
+      return o;
+    };
+    expect(buildPlan(cfg, withLedger(), at(DAY), { prune: true }).revocations).toEqual([expect.objectContaining({ name: "old", serial: "c0ffee", reason: "cessationOfOperation" })]);
+    expect(buildPlan(cfg, withLedger(), at(DAY)).revocations).toEqual([]);
     // An orphaned CA's files: no chain files.
     const ca = buildPlan(cfg, observedAfterRun(cfg, T0, {}, { orphans: [{ name: "oldca", kind: "ca", notAfter: null }] }), at(DAY));
     expect(action(ca, "oldca").files).toEqual({ cert: out("cas/oldca/cert.pem"), key: out("cas/oldca/key.pem") });
