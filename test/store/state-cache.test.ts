@@ -71,16 +71,17 @@ function readdirOne(folder: string): string {
   return names[0]!;
 }
 
+/** A small state.json written by a real run, and its environment with a private cache. */
+async function written(): Promise<{ out: string; text: string; env: NodeJS.ProcessEnv; folder: string }> {
+  dir = realpathSync(mkdtempSync(path.join(tmpdir(), "provision-state-cache-")));
+  const env = { ...process.env, XDG_CACHE_HOME: path.join(dir, "cache"), PROVISION_NO_CACHE: "" };
+  writeFileSync(path.join(dir, "pki.yaml"), "version: 1\ncas:\n  root: {}\nservers:\n  web: { issuer: root, altNames: [web.test] }\n");
+  await applyPki((await loadPki("pki.yaml", { cwd: dir, env })).config, { env });
+  const out = path.join(dir, "pki");
+  return { out, text: readFileSync(path.join(out, "state.json"), "utf8"), env, folder: path.join(dir, "cache/provision/state") };
+}
+
 describe("the state.json cache, case by case", () => {
-  /** A small state.json written by a real run, and its environment with a private cache. */
-  async function written(): Promise<{ out: string; text: string; env: NodeJS.ProcessEnv; folder: string }> {
-    dir = realpathSync(mkdtempSync(path.join(tmpdir(), "provision-state-cache-")));
-    const env = { ...process.env, XDG_CACHE_HOME: path.join(dir, "cache"), PROVISION_NO_CACHE: "" };
-    writeFileSync(path.join(dir, "pki.yaml"), "version: 1\ncas:\n  root: {}\nservers:\n  web: { issuer: root, altNames: [web.test] }\n");
-    await applyPki((await loadPki("pki.yaml", { cwd: dir, env })).config, { env });
-    const out = path.join(dir, "pki");
-    return { out, text: readFileSync(path.join(out, "state.json"), "utf8"), env, folder: path.join(dir, "cache/provision/state") };
-  }
 
   it("no state.json: an empty state, and nothing remembered", async () => {
     dir = realpathSync(mkdtempSync(path.join(tmpdir(), "provision-state-cache-")));
@@ -155,15 +156,6 @@ describe("the state.json cache's key and entries", () => {
     const code = createHash("sha256").update(codeFingerprint());
     for (const name of ["state-cache.ts", "state-file.ts", "state-parse.ts"]) code.update(name).update(readFileSync(path.join(ROOT, "src/store", name)));
     return createHash("sha256").update(`${code.digest("hex")}\0${out}\0${text}`).digest("hex");
-  }
-
-  async function written(): Promise<{ out: string; text: string; env: NodeJS.ProcessEnv; folder: string }> {
-    dir = realpathSync(mkdtempSync(path.join(tmpdir(), "provision-state-cache-")));
-    const env = { ...process.env, XDG_CACHE_HOME: path.join(dir, "cache"), PROVISION_NO_CACHE: "" };
-    writeFileSync(path.join(dir, "pki.yaml"), "version: 1\ncas:\n  root: {}\nservers:\n  web: { issuer: root, altNames: [web.test] }\n");
-    await applyPki((await loadPki("pki.yaml", { cwd: dir, env })).config, { env });
-    const out = path.join(dir, "pki");
-    return { out, text: readFileSync(path.join(out, "state.json"), "utf8"), env, folder: path.join(dir, "cache/provision/state") };
   }
 
   it("one entry per output folder, named by the folder's hash, keyed by the validating code, the folder and the text; a text serializeState wrote is remembered as written", async () => {
