@@ -139,6 +139,10 @@ describe("retired roots (planRetired)", () => {
     expect(retiredOf(dropped)).toEqual([`root:aa:drop:its overlap ended ${new Date(until).toISOString()}`]);
     expect(dropped.notes).toEqual([`retired certificate aaaaaaaaaaaaaaaa of root leaves ca-bundle.pem: its overlap ended ${new Date(until).toISOString()}`]);
     expect(dropped.refresh).toEqual([out("ca-bundle.pem")]);
+    // Two retired certificates of one root inside their overlaps (two rollovers): each publishes its own PEM.
+    const two = { ...observedAfterRun(cfg, T0), retired: [retiredEntry("root", "a", until), retiredEntry("root", "b", until)] };
+    two.bundlePem = "PEM(root)\nOLD(a)\nOLD(b)\n";
+    expect(buildPlan(cfg, two, new Date(until - 1000)).refresh).toEqual([]);
   });
 
   it("dropped when its CA is no longer a root (or gone) or its file is not that certificate; listed once", () => {
@@ -167,6 +171,9 @@ describe("retired roots (planRetired)", () => {
     // Already retired under that fingerprint: not added again.
     const again = { ...observedAfterRun(cfg, T0), retired: [{ ca: "root", fingerprint: root.fingerprint, notAfter: root.notAfter, until: root.notAfter, pem: "OLD\n" }] };
     expect(retiredOf(buildPlan(cfg, again, renewedAt))).toEqual([`root:${root.fingerprint.slice(0, 2)}:keep:published until ${root.notAfter}`]);
+    // An older retired certificate of the same root, still kept, does not stop this one from being added.
+    const older = { ...observedAfterRun(cfg, T0), retired: [retiredEntry("root", "a", Date.parse(root.notAfter))] };
+    expect(retiredOf(buildPlan(cfg, older, renewedAt))).toEqual([`root:aa:keep:published until ${root.notAfter}`, `root:${root.fingerprint.slice(0, 2)}:add:renewed: published until the old certificate expires`]);
     // Another CA's retired certificate of the same fingerprint does not count.
     const other = { ...observedAfterRun(cfg, T0), retired: [{ ca: "int", fingerprint: root.fingerprint, notAfter: root.notAfter, until: root.notAfter, pem: "OLD\n" }] };
     expect(buildPlan(cfg, other, renewedAt).retired.map((r) => `${r.ca}:${r.action}`)).toEqual(["int:drop", "root:add"]);
@@ -187,5 +194,14 @@ describe("retired roots (planRetired)", () => {
     const alone = observedAfterRun(cfg, T0);
     for (const name of ["int", "web", "bob"]) alone.identities.get(name)!.cert = null;
     expect(buildPlan(cfg, alone, at(DAY), { rotateCaKeys: new Set(["root"]) }).retired[0]!.until).toBe(new Date(0).toISOString());
+  });
+
+  it("a second root's certificates do not stretch the rotated root's overlap", () => {
+    const two = config(YAML.replace("servers:", "  root2: { commonName: Root2, validity: 10y }\nservers:").replace("clients:", "clients:\n  far: { issuer: root2, altNames: [far@web.test], validity: 3y }"));
+    const p = buildPlan(two, observedAfterRun(two, T0), at(DAY), { rotateCaKeys: new Set(["root"]) });
+    const int = factsOf(two, two.identities.find((i) => i.name === "int")!, T0);
+    const far = factsOf(two, two.identities.find((i) => i.name === "far")!, T0);
+    expect(Date.parse(far.notAfter)).toBeGreaterThan(Date.parse(int.notAfter));
+    expect(p.retired).toEqual([expect.objectContaining({ ca: "root", action: "add", until: int.notAfter })]);
   });
 });
