@@ -2,6 +2,7 @@ import { readdirSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { configDefaults, defineConfig } from "vitest/config";
+import { isAlive } from "./src/store/lock.js";
 import base from "./vitest.config.js";
 
 // The tests Stryker runs against each mutant: the in-process unit tests that import src/ directly. The scenario
@@ -15,17 +16,9 @@ process.umask(0o077);
 // Stryker ends its runners with a kill, so "exit" does not always run: the folders of runners no longer alive
 // are removed when the next runner starts.
 const FIXTURES = /^provision-mutate-fixtures-(\d+)$/;
-const alive = (pid: number): boolean => {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === "EPERM";
-  }
-};
 for (const name of readdirSync(tmpdir())) {
   const pid = FIXTURES.exec(name)?.[1];
-  if (pid !== undefined && !alive(Number(pid))) rmSync(path.join(tmpdir(), name), { recursive: true, force: true });
+  if (pid !== undefined && !isAlive(Number(pid))) rmSync(path.join(tmpdir(), name), { recursive: true, force: true });
 }
 if (!process.env.PROVISION_TEST_FIXTURES) {
   const fixtures = path.join(tmpdir(), `provision-mutate-fixtures-${process.pid}`);

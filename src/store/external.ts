@@ -62,11 +62,8 @@ const pemOf = (cert: X509Certificate) => cert.toString().replace(/\r\n/g, "\n").
 const selfSigned = (cert: X509Certificate) => cert.checkIssued(cert) && cert.verify(cert.publicKey);
 const fingerprint = (cert: X509Certificate) => cert.fingerprint256;
 const oneLine = (name: string) => name.split("\n").join(", ");
-/** Whether a CA certificate may sign certificates: no keyUsage, or one with keyCertSign (RFC 5280 §4.2.1.3). */
-const signsCertificates = (cert: X509Certificate) => {
-  const { keyUsage } = inspectCertificate(pemOf(cert));
-  return keyUsage.length === 0 || keyUsage.includes("keyCertSign");
-};
+/** Whether a CA certificate's keyUsage lets it sign certificates: none given, or keyCertSign (RFC 5280 §4.2.1.3). */
+const signsCertificates = (keyUsage: readonly string[]) => keyUsage.length === 0 || keyUsage.includes("keyCertSign");
 
 const MAX_UPSTREAM = 9;
 
@@ -86,7 +83,7 @@ export function readExternalCas(config: Config): Map<string, ExternalCa> {
       const parent = candidates.find((c) => !upstream.includes(c) && c !== current && current.checkIssued(c) && current.verify(c.publicKey));
       // Node's checkIssued, like OpenSSL's, refuses an issuer whose keyUsage lacks keyCertSign: a certificate
       // named and signed by such a CA (itself, for a root) is not missing, it is one no verifier will accept.
-      const unusable = parent ? undefined : [current, ...candidates].find((c) => current.issuer === c.subject && current.verify(c.publicKey) && !signsCertificates(c));
+      const unusable = parent ? undefined : [current, ...candidates].find((c) => current.issuer === c.subject && current.verify(c.publicKey) && !signsCertificates(inspectCertificate(pemOf(c)).keyUsage));
       if (unusable) {
         const file = unusable === cert || extra.includes(unusable) ? id.external.cert : id.external.chain!;
         throw new ProvisionError("external-ca", `external CA ${id.name}: ${oneLine(unusable.subject)} (in ${file}) ${unusable === current ? "is self-signed" : `signs ${oneLine(current.subject)}`}, but its keyUsage lacks keyCertSign, so verifiers will not accept it as a CA`, {
@@ -130,7 +127,7 @@ export function readExternalCas(config: Config): Map<string, ExternalCa> {
         keyType: inspected.facts.keyType,
         lifetimeSeconds: Math.round((Date.parse(inspected.facts.notAfter) - Date.parse(inspected.facts.notBefore)) / 1000),
         isCa: inspected.facts.isCa,
-        canSign: signsCertificates(inspected.x509),
+        canSign: signsCertificates(inspected.keyUsage),
         pathLength: inspected.facts.pathLength,
         nameConstraints: inspected.facts.nameConstraints,
         upstream: upstream.map((u) => {

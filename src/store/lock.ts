@@ -6,7 +6,8 @@ export interface Lock {
   release(): Promise<void>;
 }
 
-function isAlive(pid: number): boolean {
+/** Whether a process of this host with that pid is running (EPERM: it is, under another user). */
+export function isAlive(pid: number): boolean {
   try {
     process.kill(pid, 0);
     return true;

@@ -175,7 +175,7 @@ export async function readObservedState(config: Config, env: NodeJS.ProcessEnv, 
     return cert;
   };
 
-  const specs = identitiesByName(config);
+  const byName = identitiesByName(config);
   for (const id of config.identities) {
     if (id.external) {
       const external = externals.get(id.name);
@@ -227,13 +227,12 @@ export async function readObservedState(config: Config, env: NodeJS.ProcessEnv, 
       inspectFiles(observed, id, paths, record, env, readOutputFile(paths.cert), readOutputFile(paths.key), x509Of);
     }
     // Only identities that wait for another's signature can have a renewal request pending (provision csr).
-    const issuerSpec = id.issuer === null ? undefined : specs.get(id.issuer);
+    const issuerSpec = id.issuer === null ? undefined : byName.get(id.issuer);
     if (signsElsewhere(issuerSpec) && hasPendingKey(paths.nextKey)) observed.pendingKey = paths.nextKey;
     identities.set(id.name, observed);
   }
 
   // Chains are compared only where an identity or one of its issuers is not exactly as last written.
-  const byName = identitiesByName(config);
   for (const id of config.identities) {
     if (id.kind === "ca") continue;
     const observed = identities.get(id.name)!;
