@@ -273,6 +273,7 @@ function mergeIdentities(previous: Remembered, sections: SourceLayout["sections"
   const freshByName = new Map(fresh.map((id) => [id.name, id]));
   const kindOf = { cas: "ca", servers: "server", clients: "client" } as const;
   const out: IdentitySpec[] = [];
+  let taken = 0;
   for (const name of NAMED_SECTIONS) {
     const inLayout = sections.find((s) => s.section === name);
     const names = inLayout ? Object.keys(Object.fromEntries(inLayout.entries.map((e) => [e.name, 0]))) : layout.order.filter((n) => byName.get(n)?.kind === kindOf[name]);
@@ -285,9 +286,13 @@ function mergeIdentities(previous: Remembered, sections: SourceLayout["sections"
       const kept = name === section && replaced.has(n) ? undefined : byName.get(n);
       if (!kept || kept.kind !== kindOf[name]) return null;
       out.push(kept.serve && kept.serve.at.line !== undefined && kept.serve.at.line >= firstLine && lineDelta ? movedServe(kept, lineDelta) : kept);
+      taken++;
     }
   }
-  return out;
+  // Every remembered identity is either kept or one of the entries the edit replaced. One left out would vanish from
+  // the config: a section not in the layout takes its names from the remembered order and kinds, and the cache that
+  // holds them is the user's file (a name in the order the config does not have, a kind changed).
+  return taken === byName.size - replaced.size ? out : null;
 }
 
 function movedServe(id: IdentitySpec, lineDelta: number): IdentitySpec {
