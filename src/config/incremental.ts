@@ -283,7 +283,7 @@ function mergeIdentities(previous: Remembered, sections: SourceLayout["sections"
         out.push(fromEdit);
         continue;
       }
-      const kept = name === section && replaced.has(n) ? undefined : byName.get(n);
+      const kept = replaced.has(n) ? undefined : byName.get(n);
       if (!kept || kept.kind !== kindOf[name]) return null;
       out.push(kept.serve && kept.serve.at.line !== undefined && kept.serve.at.line >= firstLine && lineDelta ? movedServe(kept, lineDelta) : kept);
       taken++;
@@ -327,8 +327,9 @@ function entryLocator(text: string, file: string, sections: SourceLayout["sectio
 }
 
 function shiftLocation<T extends { line?: number; path?: string }>(at: T, lines: number, path: readonly (string | number)[]): T {
-  // A location found only at the fragment's root would be the wrong place: the full parse points elsewhere.
-  if (at.line === undefined || at.path === undefined) throw new NeedsFullParse();
+  // makeLocator gives no line only for a document without contents, which a fragment or an entry read alone with
+  // the path's entry in it is not; should that change, the full parse finds the place.
+  if (at.line === undefined) throw new NeedsFullParse();
   return { ...at, line: at.line + lines, path: formatPath(path) };
 }
 

@@ -35,7 +35,7 @@ function expectFast(remembered: Remembered, edited: string): Reparsed {
   return got!;
 }
 
-/** Steps aside: the full parse answers (and is valid, so stepping aside is the incremental path's choice). */
+/** Steps aside (null) for the full parse to answer; `valid`: whether that parse accepts the edited text. */
 function expectNull(remembered: Remembered, edited: string, valid = true): void {
   expect(edited).not.toBe(remembered.text);
   expect(full(edited).config !== undefined, "the edited text's validity").toBe(valid);
@@ -65,6 +65,7 @@ describe("the rules after an incremental edit", () => {
     "    issuer: root",
     "    altNames: [api.test]",
     "    validity: 300d",
+    "  left: { issuer: root, validity: 300d, altNames: [left.test], serve: { port: 8444, clientAuth: required, clientCa: root } }",
     "",
   ].join("\n");
 
@@ -79,8 +80,12 @@ describe("the rules after an incremental edit", () => {
       [15, "servers.both.serve.clientAuth"],
       [15, "servers.both.validity"],
       [19, "servers.api.validity"],
+      [20, "servers.left.validity"],
+      [20, "servers.left.serve.clientAuth"],
     ]);
+    // (on `left`'s line the rules' order is the columns' order: the sort keeps it)
     expect(got.warnings[1]!.col).toBeLessThan(got.warnings[2]!.col!);
+    expect(got.warnings[4]!.col).toBeLessThan(got.warnings[5]!.col!);
   });
 
   it("locate a warning in the changed entry, and in entries after it moved by the lines the edit added", () => {
@@ -93,6 +98,8 @@ describe("the rules after an incremental edit", () => {
       [18, "servers.both.serve.clientAuth"],
       [18, "servers.both.validity"],
       [22, "servers.api.validity"],
+      [23, "servers.left.validity"],
+      [23, "servers.left.serve.clientAuth"],
     ]);
   });
 
@@ -245,13 +252,17 @@ describe("a remembered config that does not match its layout (the cache is the u
     // Built from a valid text by renaming its third entry c to a in the text, the layout and the config (whose `a`
     // is then c's): as if the cache had remembered a text with a duplicate key and the last entry's identity.
     const valid = "version: 1\ncas:\n  root: {}\nservers:\n  a: { issuer: root, altNames: [a1.test] }\n  x: { issuer: root, altNames: [x.test] }\n  c: { issuer: root, altNames: [a2.test] }\n";
-    const remembered = damaged(valid, (r) => {
-      r.text = r.text.replace("  c:", "  a:");
-      for (const s of r.layout.sections) for (const e of s.entries) if (e.name === "c") e.name = "a";
-      r.config.identities = r.config.identities.filter((id) => id.name !== "a").map((id) => (id.name === "c" ? { ...id, name: "a", yamlPath: ["servers", "a"] } : id));
-      r.layout.order = r.layout.order.filter((n) => n !== "a").map((n) => (n === "c" ? "a" : n));
-    });
+    const duplicated = (text: string, orderName = (n: string) => n) =>
+      damaged(text, (r) => {
+        r.text = r.text.replace("  c:", "  a:");
+        for (const s of r.layout.sections) for (const e of s.entries) if (e.name === "c") e.name = "a";
+        r.config.identities = r.config.identities.filter((id) => id.name !== "a").map((id) => (id.name === "c" ? { ...id, name: "a", yamlPath: ["servers", "a"] } : id));
+        r.layout.order = r.layout.order.filter((n) => n !== "a").map((n) => orderName(n === "c" ? "a" : n));
+      });
     // The second a renamed b: the first a must be read from the text (a1.test), not taken from the cache (a2.test).
-    expectNull(remembered, valid.replace("  c:", "  b:"));
+    expectNull(duplicated(valid), valid.replace("  c:", "  b:"));
+    // The same with a client of a flow section left out of the order: a count of the identities kept would balance.
+    const withClients = `${valid}clients: { c1: { issuer: root }, c2: { issuer: root } }\n`;
+    expectNull(duplicated(withClients, (n) => (n === "c2" ? "ghost" : n)), withClients.replace("  c:", "  b:"));
   });
 });
