@@ -24,6 +24,58 @@ clients:
   alice: { issuer: int, altNames: [alice@example.test] }
 `;
 
+// First in the file: the validating code's hash is computed once per process (a memo), so Stryker's per-test
+// coverage credits its code to the first test that computes a key, and only that test is run against its mutants.
+// This block is the one that checks the key exactly.
+describe("the state.json cache's key and entries", () => {
+  /** The key of a text: the validating code (config/'s fingerprint, then state-cache, state-file and state-parse), the output folder, the text. */
+  function expectedKey(out: string, text: string): string {
+    const code = createHash("sha256").update(codeFingerprint());
+    for (const name of ["state-cache.ts", "state-file.ts", "state-parse.ts"]) code.update(name).update(readFileSync(path.join(ROOT, "src/store", name)));
+    return createHash("sha256").update(`${code.digest("hex")}\0${out}\0${text}`).digest("hex");
+  }
+
+  it("one entry per output folder, named by the folder's hash, keyed by the validating code, the folder and the text; a text serializeState wrote is remembered as written", async () => {
+    const { out, text, env, folder } = await written();
+    const name = `${createHash("sha256").update(out).digest("hex").slice(0, 32)}.json`;
+    rmSync(folder, { recursive: true });
+    await parseStateCached(env, out, text);
+    expect(readdirSync(folder)).toEqual([name]);
+    expect(JSON.parse(readFileSync(path.join(folder, name), "utf8"))).toEqual({ key: expectedKey(out, text), written: true });
+  });
+
+  it("an entry marked written is trusted for its exact text: the state is read from the text, not validated again; any other mark is not", async () => {
+    const { out, text, env, folder } = await written();
+    const file = path.join(folder, readdirOne(folder));
+    // A text that does not validate, which only a cache entry can make pass.
+    const edited = text.replace(/"certSha256":"[0-9a-f]{64}"/, '"certSha256":"not-a-hash"');
+    expect(parseState(edited).problems).not.toEqual([]);
+    writeFileSync(file, JSON.stringify({ key: expectedKey(out, edited), written: true }));
+    const trusted = await parseStateCached(env, out, edited);
+    expect(trusted.problems).toEqual([]);
+    expect([...trusted.state.identities.values()].map((r) => r.certSha256)).toContain("not-a-hash");
+    for (const written of [false, "true", 1]) {
+      writeFileSync(file, JSON.stringify({ key: expectedKey(out, edited), written }));
+      expect({ written, problems: (await parseStateCached(env, out, edited)).problems }).toEqual({ written, problems: parseState(edited).problems });
+    }
+  });
+
+  it("a valid state.json in another layout is remembered in full, revoked names included", async () => {
+    const { out, text, env, folder } = await written();
+    const json = JSON.parse(text) as Record<string, unknown>;
+    json.revokedNames = { gone: { kind: "server", at: "2026-01-02T03:04:05Z" } };
+    const indented = JSON.stringify(json, null, 2);
+    rmSync(folder, { recursive: true });
+    const first = await parseStateCached(env, out, indented);
+    expect(first.problems).toEqual([]);
+    expect([...first.state.revokedNames]).toEqual([["gone", { kind: "server", at: "2026-01-02T03:04:05Z" }]]);
+    const entry = JSON.parse(readFileSync(path.join(folder, readdirOne(folder)), "utf8")) as { key: string; revokedNames: unknown };
+    expect(entry.key).toBe(expectedKey(out, indented));
+    expect(entry.revokedNames).toEqual([["gone", { kind: "server", at: "2026-01-02T03:04:05Z" }]]);
+    expect(await parseStateCached(env, out, indented)).toEqual(first);
+  });
+});
+
 describe("the state.json cache", () => {
   it("holds exactly what parseState makes of the state.json apply wrote, and is used for that text only", async () => {
     dir = realpathSync(mkdtempSync(path.join(tmpdir(), "provision-state-cache-")));
@@ -147,54 +199,5 @@ describe("the state.json cache, case by case", () => {
     writeFileSync(folder, "a file where the folder should be");
     expect(await parseStateCached(env, out, text)).toEqual(parseState(text));
     expect(() => rememberWrittenState(env, out, text)).not.toThrow();
-  });
-});
-
-describe("the state.json cache's key and entries", () => {
-  /** The key of a text: the validating code (config/'s fingerprint, then state-cache, state-file and state-parse), the output folder, the text. */
-  function expectedKey(out: string, text: string): string {
-    const code = createHash("sha256").update(codeFingerprint());
-    for (const name of ["state-cache.ts", "state-file.ts", "state-parse.ts"]) code.update(name).update(readFileSync(path.join(ROOT, "src/store", name)));
-    return createHash("sha256").update(`${code.digest("hex")}\0${out}\0${text}`).digest("hex");
-  }
-
-  it("one entry per output folder, named by the folder's hash, keyed by the validating code, the folder and the text; a text serializeState wrote is remembered as written", async () => {
-    const { out, text, env, folder } = await written();
-    const name = `${createHash("sha256").update(out).digest("hex").slice(0, 32)}.json`;
-    rmSync(folder, { recursive: true });
-    await parseStateCached(env, out, text);
-    expect(readdirSync(folder)).toEqual([name]);
-    expect(JSON.parse(readFileSync(path.join(folder, name), "utf8"))).toEqual({ key: expectedKey(out, text), written: true });
-  });
-
-  it("an entry marked written is trusted for its exact text: the state is read from the text, not validated again; any other mark is not", async () => {
-    const { out, text, env, folder } = await written();
-    const file = path.join(folder, readdirOne(folder));
-    // A text that does not validate, which only a cache entry can make pass.
-    const edited = text.replace(/"certSha256":"[0-9a-f]{64}"/, '"certSha256":"not-a-hash"');
-    expect(parseState(edited).problems).not.toEqual([]);
-    writeFileSync(file, JSON.stringify({ key: expectedKey(out, edited), written: true }));
-    const trusted = await parseStateCached(env, out, edited);
-    expect(trusted.problems).toEqual([]);
-    expect([...trusted.state.identities.values()].map((r) => r.certSha256)).toContain("not-a-hash");
-    for (const written of [false, "true", 1]) {
-      writeFileSync(file, JSON.stringify({ key: expectedKey(out, edited), written }));
-      expect({ written, problems: (await parseStateCached(env, out, edited)).problems }).toEqual({ written, problems: parseState(edited).problems });
-    }
-  });
-
-  it("a valid state.json in another layout is remembered in full, revoked names included", async () => {
-    const { out, text, env, folder } = await written();
-    const json = JSON.parse(text) as Record<string, unknown>;
-    json.revokedNames = { gone: { kind: "server", at: "2026-01-02T03:04:05Z" } };
-    const indented = JSON.stringify(json, null, 2);
-    rmSync(folder, { recursive: true });
-    const first = await parseStateCached(env, out, indented);
-    expect(first.problems).toEqual([]);
-    expect([...first.state.revokedNames]).toEqual([["gone", { kind: "server", at: "2026-01-02T03:04:05Z" }]]);
-    const entry = JSON.parse(readFileSync(path.join(folder, readdirOne(folder)), "utf8")) as { key: string; revokedNames: unknown };
-    expect(entry.key).toBe(expectedKey(out, indented));
-    expect(entry.revokedNames).toEqual([["gone", { kind: "server", at: "2026-01-02T03:04:05Z" }]]);
-    expect(await parseStateCached(env, out, indented)).toEqual(first);
   });
 });
