@@ -86,7 +86,7 @@ export function sourceLayout(text: string, doc: Document, lineCounter: LineCount
  * The remembered layout describes the remembered text: each entry starts a line, at its column, with its name,
  * on the line it says, and ends where the next begins. The cache is the user's, not ours (one pass, no parse).
  */
-function layoutFits(text: string, layout: SourceLayout): boolean {
+export function layoutFits(text: string, layout: SourceLayout): boolean {
   let offset = 0;
   let line = 1;
   for (const { indent, entries } of layout.sections) {
