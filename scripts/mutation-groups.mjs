@@ -25,7 +25,7 @@ export const groups = [
   { mutate: ["src/config/parse.ts"], tests: ["test/config/parse.test.ts", "test/config/typos.test.ts"] },
   // The example-based tests only: the property test (random edits against a full parse, about 20 s a run) and the
   // 2,000-server case would take hours here; `npm test` runs both.
-  { mutate: ["src/config/incremental.ts"], tests: ["test/config/incremental.test.ts", "test/config/incremental-rules.test.ts"], env: { PROPERTY_RUNS: "0", INCREMENTAL_SERVERS: "200" } },
+  { mutate: ["src/config/incremental.ts"], tests: ["test/config/incremental.test.ts", "test/config/incremental-layout.test.ts", "test/config/incremental-rules.test.ts"], env: { PROPERTY_RUNS: "0", INCREMENTAL_SERVERS: "200" } },
   // src/plan
   {
     mutate: ["src/plan/diff.ts", "src/plan/renewal.ts"],

@@ -87,16 +87,20 @@ export function sourceLayout(text: string, doc: Document, lineCounter: LineCount
  * on the line it says, and ends where the next begins. The cache is the user's, not ours (one pass, no parse).
  */
 export function layoutFits(text: string, layout: SourceLayout): boolean {
-  let offset = 0;
+  // The last entry checked: where it starts and ends, and the line it starts on.
+  let start = 0;
+  let end = 0;
   let line = 1;
   for (const { indent, entries } of layout.sections) {
     if (!entries.length || !(indent > 0)) return false;
     for (const [i, entry] of entries.entries()) {
-      const next = entries[i + 1];
-      if (!(entry.start >= offset) || !(entry.end <= text.length) || (next && next.start !== entry.end) || !(entry.end > entry.start)) return false;
-      if (entry.start > 0 && text[entry.start - 1] !== "\n") return false;
-      line += count(text.slice(offset, entry.start), "\n");
-      offset = entry.start;
+      // A section's first entry lies past the section before it (its own key's line comes between); every other
+      // entry starts where the one before it ends.
+      if (!(i === 0 ? entry.start > end : entry.start === end) || !(entry.end > entry.start) || !(entry.end <= text.length)) return false;
+      if (text[entry.start - 1] !== "\n") return false;
+      line += count(text.slice(start, entry.start), "\n");
+      start = entry.start;
+      end = entry.end;
       const key = text.slice(entry.start + indent, entry.start + indent + entry.name.length + 1);
       if (entry.line !== line || text.slice(entry.start, entry.start + indent) !== " ".repeat(indent) || !(key === `${entry.name}:` || /^["']/.test(key))) return false;
     }

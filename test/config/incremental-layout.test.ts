@@ -1,9 +1,8 @@
 import { parseDocument } from "yaml";
 import { describe, expect, it } from "vitest";
-import { parseConfig } from "../../src/config/parse.js";
 import { layoutFits, reparseChanged, type Remembered, type SourceLayout } from "../../src/config/incremental.js";
 import { MAX_EXPANDED_NODES, measureExpansion } from "../../src/config/expansion.js";
-import type { Config } from "../../src/config/types.js";
+import { expectFast, expectNull, fullParse, remember } from "../helpers/incremental.js";
 
 /**
  * The incremental re-read (config/incremental.ts), case by case: where each identity's entry lies (sourceLayout),
@@ -28,34 +27,12 @@ clients:
   alice: { issuer: int }
 `;
 
-const full = (text: string) => parseConfig(text, "pki.yaml", { cwd: "/p" });
-
-/** What the config cache keeps of a valid parse, through JSON (as cache.ts stores it). */
-function remembered(text: string): Remembered {
-  const parsed = full(text);
-  expect(parsed.diagnostics).toEqual([]);
-  expect(parsed.layout).toBeDefined();
-  const { file: _file, ...config } = parsed.config as Config;
-  return JSON.parse(JSON.stringify({ text, layout: parsed.layout, config })) as Remembered;
-}
-
+const full = fullParse;
+const remembered = remember;
 /** The edit is read incrementally, and gives exactly what the full parse gives. */
-function fast(before: string, after: string, from: Remembered = remembered(before)) {
-  const result = reparseChanged(from, after, "pki.yaml");
-  const expected = full(after);
-  expect(expected.diagnostics.filter((d) => d.severity === "error")).toEqual([]);
-  expect(result).not.toBeNull();
-  expect(result!.config).toEqual(expected.config);
-  expect(result!.warnings).toEqual(expected.diagnostics);
-  expect({ ...result!.layout, expandedNodes: 0 }).toEqual({ ...expected.layout!, expandedNodes: 0 });
-  expect(result!.layout.expandedNodes).toBeGreaterThanOrEqual(expected.layout!.expandedNodes);
-  return result!;
-}
-
+const fast = (before: string, after: string, from: Remembered = remember(before)) => expectFast(from, after);
 /** The edit is left to the full parse. */
-function stepsAside(before: string, after: string, from: Remembered = remembered(before)) {
-  expect(reparseChanged(from, after, "pki.yaml")).toBeNull();
-}
+const stepsAside = (before: string, after: string, from: Remembered = remember(before)) => expectNull(from, after);
 
 const errorsOf = (text: string) => full(text).diagnostics.filter((d) => d.severity === "error").map((d) => d.message);
 
@@ -126,9 +103,25 @@ describe("a remembered layout is used only if it still describes its text (layou
   const damages: [string, Damage][] = [
     ["a section without entries", (l) => void (l.sections[2]!.entries = [])],
     ["a section at column 0", (l) => void (l.sections[1]!.indent = 0)],
+    // Every other check holds: the key at the column and line the layout gives. Only the column 0 gives it away.
+    ["top-level keys taken for a section's entries", (l) => void (l.sections[1] = { section: "servers", indent: 0, entries: [{ name: "servers", start: lineAt(BASE, "servers:"), end: lineAt(BASE, "clients:"), line: 5 }] })],
     ["a section at the wrong column", (l) => void (l.sections[1]!.indent = 3)],
     ["two entries swapped", (l) => void servers(l).reverse()],
     ["the sections out of order", (l) => void l.sections.reverse()],
+    [
+      "the sections out of order, their lines made to agree",
+      (l) => {
+        l.sections.reverse();
+        l.sections.flatMap((s) => s.entries).forEach((e, i) => (e.line = [13, 13, 14, 15, 15, 16][i]!));
+      },
+    ],
+    [
+      "a section beginning where the one before it ends",
+      (l) => {
+        l.sections[2]!.entries = [servers(l).pop()!];
+      },
+    ],
+    ["a section inside the entry before it", (l) => void (l.sections[2] = { section: "clients", indent: 4, entries: [{ name: "issuer", start: lineAt(BASE, "    issuer: int"), end: lineAt(BASE, "    altNames:"), line: 9 }] })],
     ["an entry ending past the text", (l) => void (l.sections[2]!.entries[0]!.end = BASE.length + 1)],
     ["a gap between two entries", (l) => void (servers(l)[0]!.end -= 1)],
     ["an empty entry", (l) => void servers(l).splice(1, 0, { name: "web", start: servers(l)[1]!.start, end: servers(l)[1]!.start, line: 7 })],
@@ -157,15 +150,24 @@ describe("a remembered layout is used only if it still describes its text (layou
     expect(reparseChanged({ ...from, layout: damaged }, BASE.replace("web.test", "www.test"), "pki.yaml")).toBeNull();
   });
 
-  it("a quoted key is taken at its word (its name is what YAML unquotes)", () => {
+  it("a comment line is no entry, even one that reads like its key", () => {
+    const text = BASE.replace("servers:\n", "servers:\n# web: retired\n");
+    const l = full(text).layout!;
+    expect(layoutFits(text, l)).toBe(true);
+    Object.assign(servers(l)[0]!, { start: lineAt(text, "# web:"), line: 6 });
+    expect(layoutFits(text, l)).toBe(false);
+  });
+
+  it("a quoted key is taken at its word (its name is what YAML unquotes); a key merely containing a quote is not quoted", () => {
     const l = layout();
     servers(l)[1]!.name = "apx";
     expect(layoutFits(BASE, l)).toBe(true);
-    // A key that merely contains a quote is not quoted.
-    const text = BASE.replace("  db:", "  d'b:");
+    const text = BASE.replace("  alice:", "  al'ce:");
     const other = layout();
-    servers(other)[2]!.name = "d'x";
+    other.sections[2]!.entries[0]!.name = "al'cx";
     expect(layoutFits(text, other)).toBe(false);
+    other.sections[2]!.entries[0]!.name = "al'ce";
+    expect(layoutFits(text, other)).toBe(true);
   });
 });
 
@@ -271,6 +273,12 @@ describe("edits left to the full parse", () => {
 
   it("spaces typed at the start of the next section's key (it becomes an entry of this one)", () => {
     const after = BASE.replace("clients:", "  clients:");
+    expect(errorsOf(after).length).toBeGreaterThan(0);
+    stepsAside(BASE, after);
+  });
+
+  it("the only entry of a section removed (the section is left empty)", () => {
+    const after = BASE.replace("  alice: { issuer: int }\n", "");
     expect(errorsOf(after).length).toBeGreaterThan(0);
     stepsAside(BASE, after);
   });

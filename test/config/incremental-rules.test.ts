@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { parseConfig } from "../../src/config/parse.js";
-import { reparseChanged, type Remembered, type Reparsed, type SourceLayout } from "../../src/config/incremental.js";
+import type { Remembered, Reparsed } from "../../src/config/incremental.js";
+import { expectFast, expectNull, fullParse as full, remember } from "../helpers/incremental.js";
 
 /**
  * The second half of the incremental re-read (config/incremental.ts from validateChanged on): what the rules
@@ -9,38 +9,6 @@ import { reparseChanged, type Remembered, type Reparsed, type SourceLayout } fro
  * cannot be found in one entry or the remembered data does not hang together. Each case is a small text whose
  * full parse is the expected answer.
  */
-
-const FILE = "pki.yaml";
-const full = (text: string) => parseConfig(text, FILE, { cwd: "/p" });
-
-/** What the cache keeps of a valid parse (config without `file`, through JSON), as test/config/incremental.test.ts. */
-function remember(text: string): Remembered {
-  const { config, layout } = full(text);
-  expect(layout, "the base text has a layout").toBeDefined();
-  const { file: _file, ...rest } = config!;
-  return JSON.parse(JSON.stringify({ text, layout, config: rest })) as Remembered;
-}
-
-const withoutBound = (layout: SourceLayout) => ({ ...layout, expandedNodes: 0 });
-
-/** The fast path is taken, and gives exactly what the full parse of `edited` gives. */
-function expectFast(remembered: Remembered, edited: string): Reparsed {
-  expect(edited).not.toBe(remembered.text);
-  const expected = full(edited);
-  const got = reparseChanged(remembered, edited, FILE);
-  expect(got, "the fast path steps aside").not.toBeNull();
-  expect(got!.config).toEqual(expected.config);
-  expect(got!.warnings).toEqual(expected.diagnostics);
-  expect(withoutBound(got!.layout)).toEqual(withoutBound(expected.layout!));
-  return got!;
-}
-
-/** Steps aside (null) for the full parse to answer; `valid`: whether that parse accepts the edited text. */
-function expectNull(remembered: Remembered, edited: string, valid = true): void {
-  expect(edited).not.toBe(remembered.text);
-  expect(full(edited).config !== undefined, "the edited text's validity").toBe(valid);
-  expect(reparseChanged(remembered, edited, FILE)).toBeNull();
-}
 
 describe("the rules after an incremental edit", () => {
   // clients before servers: the rules report servers first (cas, servers, clients), the file has them the other way.
