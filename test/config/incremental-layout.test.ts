@@ -103,8 +103,9 @@ describe("a remembered layout is used only if it still describes its text (layou
   const damages: [string, Damage][] = [
     ["a section without entries", (l) => void (l.sections[2]!.entries = [])],
     ["a section at column 0", (l) => void (l.sections[1]!.indent = 0)],
-    // Every other check holds: the key at the column and line the layout gives. Only the column 0 gives it away.
-    ["top-level keys taken for a section's entries", (l) => void (l.sections[1] = { section: "servers", indent: 0, entries: [{ name: "servers", start: lineAt(BASE, "servers:"), end: lineAt(BASE, "clients:"), line: 5 }] })],
+    // Every other check holds (past the section before it, the key at the column and line the layout gives): only
+    // the column 0 gives it away.
+    ["a top-level key taken for a section's entry", (l) => void l.sections.splice(1, 2, { section: "clients", indent: 0, entries: [{ name: "clients", start: lineAt(BASE, "clients:"), end: BASE.length, line: 12 }] })],
     ["a section at the wrong column", (l) => void (l.sections[1]!.indent = 3)],
     ["two entries swapped", (l) => void servers(l).reverse()],
     ["the sections out of order", (l) => void l.sections.reverse()],
