@@ -196,6 +196,18 @@ describe("readObservedState's fast path", () => {
     writeState(s);
     expect((await readObservedState(config, env)).identities.get("int")).toMatchObject({ trusted: true, keyEncrypted: true, keyEncryptionWeak: false });
   });
+
+  it("a plain key whose record claims an older encryption (state.json edited, stamps kept) is not weakly encrypted", async () => {
+    const { out, config, env, state, writeState } = await fresh(true);
+    expect(text(path.join(out, "cas/root/key.pem"))).toMatch(/^-----BEGIN PRIVATE KEY-----/);
+    const s = state();
+    s.identities.root.passphraseEnv = "INT_PASS";
+    s.identities.root.keyKdf = "pbkdf2-sha256:2048";
+    writeState(s);
+    // The record is believed (its stamps match) and the key's header read: it is no encrypted key, so there is
+    // no weak encryption to redo.
+    expect((await readObservedState(config, env)).identities.get("root")).toMatchObject({ trusted: true, keyEncrypted: true, keyEncryptionWeak: false });
+  });
 });
 
 describe("readObservedState's slow path: keys", () => {
