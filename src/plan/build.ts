@@ -241,7 +241,7 @@ function decide(
 
   const reasons: string[] = [];
   if (rotateKey) reasons.push("key rotation requested (--rotate-ca-key)");
-  if (!seen.cert) reasons.push(seen.certProblem === "missing" ? "certificate missing" : `certificate ${seen.certProblem}`);
+  if (!seen.cert) reasons.push(`certificate ${seen.certProblem}`);
   if (!isCa && seen.keyStatus !== "ok" && seen.keyStatus !== "locked") {
     reasons.push(seen.keyStatus === "missing" ? "key missing" : seen.keyStatus === "mismatch" ? "key does not match the certificate" : "key unreadable");
   }

@@ -66,6 +66,11 @@ describe("a CA key found without a certificate", () => {
     expect(() => plan(observed(cfg, { int: (s, o) => (planted(s, o), (s.keySha256 = null)) }), at(DAY), { ownCaKeys: new Set(["key-int"]) })).toThrow(/no record/);
   });
 
+  it("only a CA's: a server's key without certificate or record is replaced; --rotate-ca-key replaces a CA's", () => {
+    expect(action(plan(observed(cfg, { web: planted })), "web")).toMatchObject({ action: "reissue", key: "generate", reasons: ["certificate missing"] });
+    expect(action(plan(observed(cfg, { int: planted }), at(DAY), { rotateCaKeys: new Set(["int"]) }), "int")).toMatchObject({ action: "reissue", key: "generate" });
+  });
+
   it("a CA key missing too, with no record: created; with a record of the same kind: stopped", () => {
     const gone: Edit = (s, o) => (planted(s, o), (s.keyStatus = "missing"), (s.keySha256 = null));
     expect(summary(plan(observed(cfg, { int: gone })), "int")).toBe("create/generate");
@@ -116,6 +121,10 @@ describe("why a certificate is reissued, and with which key", () => {
   it("not signed by the current issuer certificate; for a root, not a valid self-signed certificate", () => {
     expect(action(plan(observed(cfg, { steady: (s) => void (s.signedByIssuer = false) })), "steady")).toMatchObject({ action: "reissue", key: "reuse", reasons: ["not signed by the current int certificate"] });
     expect(action(plan(observed(cfg, { root: (s) => void (s.signedByIssuer = false) })), "root")).toMatchObject({ action: "reissue", key: "reuse", reasons: ["not a valid self-signed certificate"] });
+    // Beside another reason, both are given.
+    const moved = config(YAML.replace("[steady.test]", "[steady2.test]"));
+    const both = plan(observed(cfg, { steady: (s) => void (s.signedByIssuer = false) }), at(DAY), {}, moved);
+    expect(action(both, "steady").reasons).toEqual(["subject changed (commonName: steady.test → steady2.test)", "altNames changed (+steady2.test, -steady.test)", "not signed by the current int certificate"]);
     // When the issuer is reissued anyway, that is the reason given, not both.
     const p = plan(observed(cfg, { steady: (s) => void (s.signedByIssuer = false) }), at(DAY), { rotateCaKeys: new Set(["int"]) });
     expect(action(p, "steady").reasons).toEqual(["issuer int reissued"]);
