@@ -208,6 +208,19 @@ describe("readObservedState's fast path", () => {
     // no weak encryption to redo.
     expect((await readObservedState(config, env)).identities.get("root")).toMatchObject({ trusted: true, keyEncrypted: true, keyEncryptionWeak: false });
   });
+  it("a trusted record whose issuer fingerprint is not its issuer's current certificate's has the signature checked on the files", async () => {
+    // state.json edited (or a root renewed with its key kept): the stamps still match, the recorded issuer does not.
+    const { config, env, state, writeState } = await fresh(true);
+    const s = state();
+    s.identities.web.issuerFingerprint = s.identities.bob.facts.fingerprint;
+    s.identities.int.issuerFingerprint = s.identities.int.facts.fingerprint;
+    writeState(s);
+    const observed = await readObservedState(config, env);
+    for (const name of ["web", "int"]) expect(observed.identities.get(name)).toMatchObject({ trusted: true, signedByIssuer: true });
+    // Its failing twin: the issuer's certificate on disk is another CA's.
+    cpSync(path.join(config.outputDir, "cas/root/cert.pem"), path.join(config.outputDir, "cas/int/cert.pem"));
+    expect((await readObservedState(config, env)).identities.get("web")).toMatchObject({ signedByIssuer: false });
+  });
 });
 
 describe("readObservedState's slow path: keys", () => {

@@ -272,4 +272,13 @@ describe("readObservedState on a copied tree", () => {
     const observed = await readObservedState(config, env);
     expect(observed.orphans.map((o) => `${o.name}/${o.kind}`)).toEqual(["aaa/server", "bob/client", "web/client", "web/server"]);
   });
+
+  it("an orphan found last that sorts last by name but first by kind still comes last", async () => {
+    // pki.yaml keeps only root and a client zed: state.json finds bob (client) and web (server); the folder scan
+    // then finds cas/zed, which pki.yaml names as a client. Its kind sorts before theirs, its name after.
+    const { out, config, env } = await fresh("version: 1\ncas:\n  root: {}\nclients:\n  zed: { issuer: root, altNames: [zed@web.test] }\n");
+    cpSync(path.join(out, "cas/root"), path.join(out, "cas/zed"), { recursive: true });
+    const observed = await readObservedState(config, env);
+    expect(observed.orphans.map((o) => `${o.name}/${o.kind}`)).toEqual(["bob/client", "web/server", "zed/ca"]);
+  });
 });
