@@ -34,7 +34,7 @@ export const groups = [
   // build.ts in three disjoint parts (a line in two groups would count its mutants twice in the summary).
   { mutate: ["src/plan/build.ts:218-351"], tests: ["test/plan/decide.test.ts", "test/plan/build.test.ts", "test/plan/external.test.ts"] },
   { mutate: ["src/plan/compose.ts", "src/plan/format.ts", "src/plan/hooks.ts"], tests: ["test/plan/compose-format-hooks.test.ts"] },
-  { mutate: ["src/plan/build.ts:182-217", "src/plan/build.ts:352-468"], tests: ["test/plan/external.test.ts", "test/plan/passphrases.test.ts", "test/plan/build.test.ts"] },
+  { mutate: ["src/plan/build.ts:182-217", "src/plan/build.ts:352-468"], tests: ["test/plan/external.test.ts", "test/plan/passphrases.test.ts", "test/plan/assembly.test.ts", "test/plan/decide.test.ts", "test/plan/build.test.ts"] },
   { mutate: ["src/plan/build.ts:1-181"], tests: ["test/plan/assembly.test.ts", "test/plan/decide.test.ts", "test/plan/build.test.ts", "test/plan/passphrases.test.ts", "test/plan/external.test.ts"] },
   { mutate: ["src/plan/revocation.ts"], tests: ["test/plan/revocation.test.ts"] },
   // src/x509
