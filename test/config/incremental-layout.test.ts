@@ -27,14 +27,15 @@ clients:
   alice: { issuer: int }
 `;
 
-const full = fullParse;
-const remembered = remember;
 /** The edit is read incrementally, and gives exactly what the full parse gives. */
 const fast = (before: string, after: string, from: Remembered = remember(before)) => expectFast(from, after);
 /** The edit is left to the full parse. */
 const stepsAside = (before: string, after: string, from: Remembered = remember(before)) => expectNull(from, after);
 
-const errorsOf = (text: string) => full(text).diagnostics.filter((d) => d.severity === "error").map((d) => d.message);
+/** web holds an anchor that web2, added at the end of servers, merges. */
+const ANCHORED = BASE.replace("  web: {", "  web: &web {").replace("clients:", "  web2: { <<: *web, altNames: [web2.test] }\nclients:");
+
+const errorsOf = (text: string) => fullParse(text).diagnostics.filter((d) => d.severity === "error").map((d) => d.message);
 
 /** Offset of the line that starts with `prefix` (the first such line). */
 function lineAt(text: string, prefix: string): number {
@@ -45,7 +46,7 @@ function lineAt(text: string, prefix: string): number {
 
 describe("where each identity's entry lies (sourceLayout)", () => {
   it("one section per identity section written as a block map; each entry from its key's line to the next one's", () => {
-    const layout = full(BASE).layout!;
+    const layout = fullParse(BASE).layout!;
     const entry = (name: string, line: string, next: string, number: number) => ({ name, start: lineAt(BASE, line), end: next === "" ? BASE.length : lineAt(BASE, next), line: number });
     expect(layout).toEqual({
       sections: [
@@ -63,36 +64,36 @@ describe("where each identity's entry lies (sourceLayout)", () => {
 
   it("a block map that is not an identity section (defaults) is no section; the defaults are kept as validated", () => {
     const text = BASE.replace("cas:", "defaults:\n  validity: 30d\n  key: ecdsa-p256\ncas:");
-    const layout = full(text).layout!;
+    const layout = fullParse(text).layout!;
     expect(layout.sections.map((s) => s.section)).toEqual(["cas", "servers", "clients"]);
     expect(layout.defaults).toEqual({ validity: "30d", key: "ecdsa-p256" });
   });
 
   it("an identity section that cannot be re-read by entries is left out: flow style, a name YAML reads as a number, an explicit key", () => {
     const flow = BASE.replace("clients:\n  alice: { issuer: int }\n", "clients: { alice: { issuer: int } }\n");
-    expect(full(flow).layout!.sections.map((s) => s.section)).toEqual(["cas", "servers"]);
+    expect(fullParse(flow).layout!.sections.map((s) => s.section)).toEqual(["cas", "servers"]);
     const numbered = BASE.replace("  alice:", "  1:");
-    expect(full(numbered).diagnostics).toEqual([]);
-    expect(full(numbered).layout!.sections.map((s) => s.section)).toEqual(["cas", "servers"]);
+    expect(fullParse(numbered).diagnostics).toEqual([]);
+    expect(fullParse(numbered).layout!.sections.map((s) => s.section)).toEqual(["cas", "servers"]);
     const explicit = BASE.replace("  alice: { issuer: int }\n", "  ? alice\n  : { issuer: int }\n");
-    expect(full(explicit).diagnostics).toEqual([]);
-    expect(full(explicit).layout!.sections.map((s) => s.section)).toEqual(["cas", "servers"]);
+    expect(fullParse(explicit).diagnostics).toEqual([]);
+    expect(fullParse(explicit).layout!.sections.map((s) => s.section)).toEqual(["cas", "servers"]);
   });
 
   it("no layout at all where meaning may depend on more than the entries: acme, directives, documents, CR line ends, a flow root", () => {
-    expect(full(BASE).layout).toBeDefined();
+    expect(fullParse(BASE).layout).toBeDefined();
     const acme = `${BASE}acme:\n  ca: int\n  allow: [.test]\n`;
-    expect(full(acme).diagnostics).toEqual([]);
-    expect(full(acme).layout).toBeUndefined();
+    expect(fullParse(acme).diagnostics).toEqual([]);
+    expect(fullParse(acme).layout).toBeUndefined();
     for (const text of [`%YAML 1.2\n---\n${BASE}`, `---\n${BASE}`, `${BASE}...\n`, BASE.replaceAll("\n", "\r\n"), "{ version: 1, cas: { root: {} }, servers: { web: { issuer: root, altNames: [web.test] } } }\n"]) {
-      expect(full(text).diagnostics, JSON.stringify(text)).toEqual([]);
-      expect(full(text).layout, JSON.stringify(text)).toBeUndefined();
+      expect(fullParse(text).diagnostics, JSON.stringify(text)).toEqual([]);
+      expect(fullParse(text).layout, JSON.stringify(text)).toBeUndefined();
     }
   });
 });
 
 describe("a remembered layout is used only if it still describes its text (layoutFits)", () => {
-  const layout = () => structuredClone(full(BASE).layout!);
+  const layout = () => structuredClone(fullParse(BASE).layout!);
   type Damage = (l: SourceLayout) => void;
   const servers = (l: SourceLayout) => l.sections[1]!.entries;
 
@@ -147,13 +148,13 @@ describe("a remembered layout is used only if it still describes its text (layou
     damage(damaged);
     expect(layoutFits(BASE, damaged)).toBe(false);
     // And an edit against it is left to the full parse.
-    const from = remembered(BASE);
+    const from = remember(BASE);
     expect(reparseChanged({ ...from, layout: damaged }, BASE.replace("web.test", "www.test"), "pki.yaml")).toBeNull();
   });
 
   it("a comment line is no entry, even one that reads like its key", () => {
     const text = BASE.replace("servers:\n", "servers:\n# web: retired\n");
-    const l = full(text).layout!;
+    const l = fullParse(text).layout!;
     expect(layoutFits(text, l)).toBe(true);
     Object.assign(servers(l)[0]!, { start: lineAt(text, "# web:"), line: 6 });
     expect(layoutFits(text, l)).toBe(false);
@@ -227,7 +228,7 @@ describe("edits read incrementally, each equal to the full parse", () => {
   });
 
   it("an edit after an entry holding an anchor re-reads only the edited entry", () => {
-    const text = BASE.replace("  web: {", "  web: &web {").replace("clients:", "  web2: { <<: *web, altNames: [web2.test] }\nclients:");
+    const text = ANCHORED;
     fast(text, text.replace("db.test", "db2.test"));
   });
 
@@ -240,12 +241,12 @@ describe("edits read incrementally, each equal to the full parse", () => {
     const fragment = after.slice(lineAt(after, '  "api":'), lineAt(after, "  db:"));
     const nodes = measureExpansion(parseDocument(fragment)).nodes;
     const from = (expandedNodes: number) => {
-      const r = remembered(BASE);
+      const r = remember(BASE);
       return { ...r, layout: { ...r.layout, expandedNodes } };
     };
     expect(fast(BASE, after, from(MAX_EXPANDED_NODES - nodes)).layout.expandedNodes).toBe(MAX_EXPANDED_NODES);
     stepsAside(BASE, after, from(MAX_EXPANDED_NODES - nodes + 1));
-    expect(fast(BASE, after).layout.expandedNodes).toBe(remembered(BASE).layout.expandedNodes + nodes);
+    expect(fast(BASE, after).layout.expandedNodes).toBe(remember(BASE).layout.expandedNodes + nodes);
   });
 });
 
@@ -259,7 +260,7 @@ describe("edits left to the full parse", () => {
   });
 
   it("an anchor removed from an entry that another entry merges (the other entry changes meaning)", () => {
-    const text = BASE.replace("  web: {", "  web: &web {").replace("clients:", "  web2: { <<: *web, altNames: [web2.test] }\nclients:");
+    const text = ANCHORED;
     const after = text.replace("&web ", "");
     expect(errorsOf(after).length).toBeGreaterThan(0);
     stepsAside(text, after);
@@ -304,7 +305,7 @@ describe("edits left to the full parse", () => {
   it("a line left of the entries' column inside the change (it ends the section in the whole file)", () => {
     const after = BASE.replace("  db:\n", "x-note:\n  db:\n");
     expect(errorsOf(after)).toEqual([]);
-    expect(full(after).config!.identities.map((id) => id.name)).not.toContain("db");
+    expect(fullParse(after).config!.identities.map((id) => id.name)).not.toContain("db");
     stepsAside(BASE, after);
   });
 

@@ -4,9 +4,9 @@ import path from "node:path";
 import fc from "fast-check";
 import { afterEach, describe, expect, it } from "vitest";
 import { parseConfig } from "../../src/config/parse.js";
-import { reparseChanged, type Remembered, type SourceLayout } from "../../src/config/incremental.js";
+import { reparseChanged, type SourceLayout } from "../../src/config/incremental.js";
 import { loadConfig } from "../../src/config/load.js";
-import type { Config } from "../../src/config/types.js";
+import { rememberParse, withoutBound } from "../helpers/incremental.js";
 
 /**
  * The incremental re-read (config/incremental.ts) against the full parse: for random edits to a generated
@@ -160,14 +160,6 @@ const edit: fc.Arbitrary<Edit> = fc.oneof(
   }),
 );
 
-/** What the cache keeps of a parse: its config without `file`, through JSON. */
-function remember(text: string, config: Config, layout: SourceLayout): Remembered {
-  const { file: _file, ...rest } = config;
-  return JSON.parse(JSON.stringify({ text, layout, config: rest })) as Remembered;
-}
-
-const withoutBound = (layout: SourceLayout) => ({ ...layout, expandedNodes: 0 });
-
 const PROPERTY_RUNS = Number(process.env.PROPERTY_RUNS ?? 400);
 // INCREMENTAL_SERVERS=200 for the mutation run: three full parses of 2,000 servers take seconds per mutant.
 const SERVERS = Number(process.env.INCREMENTAL_SERVERS ?? 2000);
@@ -184,7 +176,7 @@ describe("reading pki.yaml incrementally", () => {
         let text = render(m);
         const first = parseConfig(text, "pki.yaml", { cwd: "/p" });
         if (!first.config || !first.layout) return;
-        let remembered = remember(text, first.config, first.layout);
+        let remembered = rememberParse(text, first.config, first.layout);
         for (const apply of edits) {
           text = apply(m, text);
           const full = parseConfig(text, "pki.yaml", { cwd: "/p" });
@@ -204,7 +196,7 @@ describe("reading pki.yaml incrementally", () => {
           // A valid text is remembered as loadConfig remembers it: the incremental result when there is one.
           if (full.config) {
             const next = incremental ?? full;
-            if (next.layout) remembered = remember(text, next.config!, next.layout);
+            if (next.layout) remembered = rememberParse(text, next.config!, next.layout);
           }
         }
       }),
@@ -221,7 +213,7 @@ describe("reading pki.yaml incrementally", () => {
     const middle = SERVERS / 2;
     const yaml = (alt: string) => `version: 1\ncas:\n  root: {}\nservers:\n${Array.from({ length: SERVERS }, (_, i) => `  s${i}: { issuer: root, altNames: [${i === middle ? alt : `s${i}.test`}] }\n`).join("")}`;
     const before = parseConfig(yaml(`s${middle}.test`), "pki.yaml", { cwd: "/p" });
-    const after = reparseChanged(remember(yaml(`s${middle}.test`), before.config!, before.layout!), yaml("renamed.test"), "pki.yaml");
+    const after = reparseChanged(rememberParse(yaml(`s${middle}.test`), before.config!, before.layout!), yaml("renamed.test"), "pki.yaml");
     expect(after).not.toBeNull();
     expect(after!.config.identities.find((id) => id.name === `s${middle}`)!.altNames).toEqual([{ type: "dns", value: "renamed.test" }]);
     expect(after!.config).toEqual(parseConfig(yaml("renamed.test"), "pki.yaml", { cwd: "/p" }).config);
@@ -232,7 +224,7 @@ describe("reading pki.yaml incrementally", () => {
     const first = parseConfig(base, "pki.yaml", { cwd: "/p" });
     // Two spaces and a newline: the text in common runs into b's line, so the change seems to start inside b.
     const edited = base.replace("\n  b:", "\n  \n  b:");
-    const after = reparseChanged(remember(base, first.config!, first.layout!), edited, "pki.yaml");
+    const after = reparseChanged(rememberParse(base, first.config!, first.layout!), edited, "pki.yaml");
     const full = parseConfig(edited, "pki.yaml", { cwd: "/p" });
     expect(full.config!.identities.find((id) => id.name === "a")!.afterChange!.command).toBe("echo a\n\n\n");
     expect(after?.config ?? full.config).toEqual(full.config);
@@ -241,7 +233,7 @@ describe("reading pki.yaml incrementally", () => {
   it("failing twins: a changed default, an anchor used elsewhere, an error: each left to the full parse", () => {
     const base = "version: 1\ndefaults: { validity: 90d }\nx-leaf: &leaf { issuer: root }\ncas:\n  root: {}\nservers:\n  a: { issuer: root, altNames: [a.test] }\n  b: { <<: *leaf, altNames: [b.test] }\n";
     const first = parseConfig(base, "pki.yaml", { cwd: "/p" });
-    const remembered = remember(base, first.config!, first.layout!);
+    const remembered = rememberParse(base, first.config!, first.layout!);
     expect(reparseChanged(remembered, base.replace("a.test", "a2.test"), "pki.yaml")).not.toBeNull();
     expect(reparseChanged(remembered, base.replace("90d", "30d"), "pki.yaml")).toBeNull();
     expect(reparseChanged(remembered, base.replace("b.test", "b2.test"), "pki.yaml")).toBeNull();
